@@ -1,0 +1,103 @@
+# Real Deal Kickz: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# PostgreSQL and Redis used by `make test` (and bench/loadtest) when reachable.
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+PG_ADMIN_URL ?= postgres://postgres@$(PG_HOST):$(PG_PORT)/postgres
+PG_DB ?= rdk
+TEST_DATABASE_URL ?= postgres://rdk@$(PG_HOST):$(PG_PORT)/$(PG_DB)
+REDIS_HOST ?= 127.0.0.1
+REDIS_PORT ?= 6379
+TEST_REDIS_DB ?= 15
+TEST_CACHE_URL ?= redis://$(REDIS_HOST):$(REDIS_PORT)/$(TEST_REDIS_DB)
+PYTEST_ARGS ?=
+
+define find_python
+for candidate in $(PYTHON) python3.13 python3.12 \
+    $$(ls -d "$$(pyenv root 2>/dev/null || echo "$$HOME/.pyenv")"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+  if "$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+    echo "$$candidate"; exit 0; \
+  fi; \
+done; \
+echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or pass PYTHON=/path/to/python3.12." >&2; \
+exit 1
+endef
+
+.PHONY: help install run test lint fmt check-migrations schema bench loadtest pg-setup clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@python_bin=$$($(find_python))
+	if [ ! -x $(PY) ]; then
+	  echo "Creating $(VENV) with $$python_bin ($$($$python_bin --version))"
+	  "$$python_bin" -m venv $(VENV)
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install RDK with its test tools (quick when nothing changed)
+
+run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memory
+	@export RDK_ENV=local RDK_LOG_FORMAT=$${RDK_LOG_FORMAT:-console}
+	$(PY) manage.py migrate --no-input -v 0
+	# Demo data and the local Stripe stand-in start here (see the catalog and payments docs).
+	echo
+	echo "  Real Deal Kickz is starting at http://$(HOST):$(PORT)/"
+	echo "  Health: http://$(HOST):$(PORT)/healthz  Readiness: http://$(HOST):$(PORT)/readyz"
+	echo
+	exec $(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install ## ruff check and ruff format --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install ## Format and autofix with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+pg-setup: install ## Create the non-superuser role and database RDK connects as (idempotent)
+	$(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(PG_DB)"
+
+test: install ## Run the whole suite: lint, migration check, pytest (PostgreSQL when reachable)
+	@$(MAKE) --no-print-directory lint
+	if (exec 3<>/dev/tcp/$(PG_HOST)/$(PG_PORT)) 2>/dev/null; then
+	  $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(PG_DB)"
+	  export DATABASE_URL="$(TEST_DATABASE_URL)"
+	  echo "make test: database PostgreSQL at $(PG_HOST):$(PG_PORT) (role rdk, not a superuser)"
+	elif [ "$${CI:-}" = "true" ]; then
+	  echo "make test: PostgreSQL at $(PG_HOST):$(PG_PORT) is unreachable and CI=true: failing, not falling back." >&2
+	  exit 1
+	else
+	  export DATABASE_URL="sqlite:///$(CURDIR)/var/test.sqlite3"
+	  echo "make test: PostgreSQL unreachable; FALLING BACK TO SQLITE. Postgres-only tests will be skipped."
+	fi
+	if (exec 3<>/dev/tcp/$(REDIS_HOST)/$(REDIS_PORT)) 2>/dev/null; then
+	  export CACHE_URL="$(TEST_CACHE_URL)"
+	  echo "make test: cache Redis at $(REDIS_HOST):$(REDIS_PORT) db $(TEST_REDIS_DB)"
+	elif [ "$${CI:-}" = "true" ]; then
+	  echo "make test: Redis at $(REDIS_HOST):$(REDIS_PORT) is unreachable and CI=true: failing." >&2
+	  exit 1
+	else
+	  echo "make test: Redis unreachable; using the local-memory cache."
+	fi
+	mkdir -p var
+	$(PY) manage.py makemigrations --check --dry-run
+	status=0
+	$(PY) -m pytest $(PYTEST_ARGS) || status=$$?
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; exit 1; fi
+	exit $$status
+
+clean: ## Remove .venv, caches and local data under var/
+	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3

@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class RdkConfig(AppConfig):
+    name = "rdk"
+    verbose_name = "RDK platform"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from rdk import checks  # noqa: F401  (registers the system checks)
+        from rdk.observability import sentry_init
+
+        sentry_init(
+            dsn=settings.SENTRY_DSN,
+            environment=settings.RDK_ENV,
+            release=settings.RDK_RELEASE,
+            traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+        )

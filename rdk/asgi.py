@@ -1,0 +1,12 @@
+"""ASGI entry point: refuses to start on a misconfigured environment."""
+
+import os
+
+from rdk import env
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rdk.settings")
+env.exit_on_problems(env.load())
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+application = get_asgi_application()

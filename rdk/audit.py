@@ -1,0 +1,36 @@
+"""A hook for the audit log that `rdk` and the apps can call without importing
+`opsadmin` (imports point one way; see DESIGN.md). `opsadmin` connects the
+receiver that stores each entry."""
+
+from __future__ import annotations
+
+import logging
+
+from django.dispatch import Signal
+
+from rdk.requestid import get_request_id
+
+logger = logging.getLogger(__name__)
+
+ops_action = Signal()
+
+
+def audit_record(
+    *, action: str, actor: str, target: str = "", outcome: str = "ok", ip: str = "", **details
+) -> None:
+    """Record an ops action: who did what to which target, with what outcome."""
+    request_id = get_request_id()
+    logger.info(
+        "audit",
+        extra={"action": action, "actor": actor, "target": target, "outcome": outcome},
+    )
+    ops_action.send(
+        sender=None,
+        action=action,
+        actor=actor,
+        target=target,
+        outcome=outcome,
+        ip=ip,
+        request_id=request_id,
+        details=details,
+    )

@@ -1,0 +1,643 @@
+"""Every setting RDK reads from the environment, declared once and validated.
+
+This is the runbook's `env.ts` validator. `rdk/settings.py` is the only caller
+of `load()`; app code reads `django.conf.settings`, never `os.environ`.
+
+A `Var` names a variable, how to parse it, its default in each environment
+(`REQUIRED` where it has none) and the rules its value must meet. `load()`
+parses and checks every variable and returns *all* problems at once, so an
+operator fixes a broken deploy in one pass. Problems never contain a value:
+several variables hold credentials (a `DATABASE_URL` carries a password), so
+no message echoes what it was given, except for the closed-choice
+variables flagged `echo=True`, whose values are not secret by construction.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ENVIRONMENTS = ("local", "staging", "production")
+
+# A development-only key: refused outside `local` by the SECRET_KEY rule below.
+DEV_SECRET_KEY = "rdk-local-development-key-never-use-outside-local-0123456789abcdef"  # noqa: S105 (refused outside local)
+
+# The local Stripe stand-in (`manage.py stripe_standin`) accepts these; they
+# are test-mode shaped so the same key rules apply to them.
+STANDIN_SECRET_KEY = "sk_test_rdk_local_standin"  # noqa: S105 (the stand-in accepts only this)
+STANDIN_PUBLISHABLE_KEY = "pk_test_rdk_local_standin"
+STANDIN_WEBHOOK_SECRET = "whsec_rdk_local_standin"  # noqa: S105
+STANDIN_API_BASE = "http://127.0.0.1:12111"
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+class InvalidValue(ValueError):
+    """A value could not be parsed; its message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    problem: str
+    expected: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.problem}; expected {self.expected}"
+
+
+Rule = Callable[[Any, str, Mapping[str, Any]], "tuple[str, str] | None"]
+
+
+@dataclass(frozen=True)
+class Var:
+    """One environment variable.
+
+    `default` is either one value for every environment or a mapping from
+    environment name to value; `REQUIRED` means the variable must be set.
+    A rule receives (value, environment, every parsed value so far) and
+    returns None or (problem, expected).
+    """
+
+    name: str
+    parse: Callable[[str], Any]
+    help: str
+    default: Any = ""
+    rules: tuple[Rule, ...] = ()
+    echo: bool = False
+    expected: str = "a value"
+
+    def default_for(self, env: str) -> Any:
+        if isinstance(self.default, Mapping):
+            return self.default.get(env, REQUIRED)
+        return self.default
+
+
+# Parsers --------------------------------------------------------------------
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidValue("is not a boolean")
+
+
+def parse_str(raw: str) -> str:
+    return raw.strip()
+
+
+def parse_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise InvalidValue("is not a whole number") from None
+
+
+def parse_float(raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise InvalidValue("is not a number") from None
+
+
+def choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise InvalidValue(f"is {value!r}, not one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def parse_url(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+        raise InvalidValue("is not a URL")
+    return value
+
+
+# Rules ----------------------------------------------------------------------
+
+
+def _outside_local(env: str) -> bool:
+    return env != "local"
+
+
+def rule_secret_key(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if not _outside_local(env):
+        return None
+    if value == DEV_SECRET_KEY:
+        return ("is the development default", "a fresh random key of at least 50 characters")
+    if len(value) < 50:
+        return (f"is {len(value)} characters long", "at least 50 random characters")
+    return None
+
+
+def rule_debug(value: bool, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if value and _outside_local(env):
+        return (f"is on, which {env} refuses", "false (DEBUG is for local only)")
+    return None
+
+
+def rule_allowed_hosts(value: list[str], env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if _outside_local(env) and "*" in value:
+        return ("contains '*'", "the exact host names this deployment serves")
+    return None
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+def rule_database_url(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    scheme = _scheme(value)
+    if scheme not in DATABASE_SCHEMES:
+        return ("has an unsupported scheme", "postgres://… (or sqlite:///… locally)")
+    if _outside_local(env) and scheme not in POSTGRES_SCHEMES:
+        return (
+            f"is not PostgreSQL, which {env} requires",
+            "postgres://USER:PASSWORD@HOST:PORT/NAME",
+        )
+    return None
+
+
+def rule_cache_url(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    scheme = _scheme(value)
+    if scheme not in CACHE_SCHEMES:
+        return ("has an unsupported scheme", "redis://HOST:PORT/DB (or locmemcache:// locally)")
+    if _outside_local(env) and scheme not in REDIS_SCHEMES:
+        return (
+            f"is not Redis, which {env} requires (sessions, rate limits and cache tags are shared)",
+            "redis://HOST:PORT/DB or rediss://…",
+        )
+    return None
+
+
+def _key_mode(value: str, prefixes: tuple[str, ...]) -> str | None:
+    for prefix in prefixes:
+        if value.startswith(prefix + "test_"):
+            return "test"
+        if value.startswith(prefix + "live_"):
+            return "live"
+    return None
+
+
+def rule_stripe_secret_key(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    mode = _key_mode(value, ("sk_", "rk_"))
+    if mode is None:
+        return (
+            "is not a Stripe secret or restricted key",
+            "sk_test_…/rk_test_… or sk_live_…/rk_live_…",
+        )
+    if env == "production" and mode == "test":
+        return (
+            "is a test-mode key, which production refuses",
+            "a live key: sk_live_… or rk_live_…",
+        )
+    if env != "production" and mode == "live":
+        return (f"is a live-mode key, which {env} refuses", "a test key: sk_test_… or rk_test_…")
+    return None
+
+
+def rule_stripe_publishable_key(
+    value: str, env: str, parsed: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    if not value:
+        return None
+    mode = _key_mode(value, ("pk_",))
+    if mode is None:
+        return ("is not a Stripe publishable key", "pk_test_… or pk_live_…")
+    secret_mode = _key_mode(parsed.get("STRIPE_SECRET_KEY") or "", ("sk_", "rk_"))
+    if secret_mode and secret_mode != mode:
+        return (
+            f"is a {mode}-mode key but STRIPE_SECRET_KEY is {secret_mode}-mode",
+            "keys of one mode",
+        )
+    return None
+
+
+def rule_webhook_secrets(
+    value: list[str], env: str, _: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    if not value:
+        return ("is empty", "one or more whsec_… secrets, comma-separated")
+    bad = sum(1 for secret in value if not secret.startswith("whsec_"))
+    if bad:
+        return (
+            f"has {bad} entr{'y' if bad == 1 else 'ies'} not starting with whsec_",
+            "one or more whsec_… secrets, comma-separated",
+        )
+    return None
+
+
+def rule_stripe_api_base(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if value and env == "production":
+        return ("is set, so production would not talk to Stripe", "unset in production")
+    if value and _scheme(value) not in ("http", "https"):
+        return ("is not an http(s) URL", "http://127.0.0.1:12111 for the local stand-in")
+    return None
+
+
+def rule_sentry_dsn(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if value and _scheme(value) not in ("http", "https"):
+        return ("is not a Sentry DSN", "https://KEY@HOST/PROJECT")
+    return None
+
+
+def rule_fraction(value: float, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if not 0.0 <= value <= 1.0:
+        return ("is outside 0 to 1", "a fraction between 0 and 1")
+    return None
+
+
+def rule_non_negative(value: int, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if value < 0:
+        return ("is negative", "0 or more")
+    return None
+
+
+def rule_admin_path(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*/", value):
+        return (
+            "is not a single lower-case path segment",
+            "something like 'staff-7f3a/' (ends with /)",
+        )
+    return None
+
+
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "postgis"}
+DATABASE_SCHEMES = POSTGRES_SCHEMES | {"sqlite"}
+REDIS_SCHEMES = {"redis", "rediss"}
+CACHE_SCHEMES = REDIS_SCHEMES | {"locmemcache", "dummycache"}
+
+
+# The schema -----------------------------------------------------------------
+
+LOCAL_ONLY = {"local": ""}
+
+SCHEMA: tuple[Var, ...] = (
+    Var(
+        "SECRET_KEY",
+        parse_str,
+        "Django's signing key; 50+ random characters outside local.",
+        default={"local": DEV_SECRET_KEY},
+        rules=(rule_secret_key,),
+        expected="at least 50 random characters",
+    ),
+    Var(
+        "DEBUG",
+        parse_bool,
+        "Django debug pages; local only.",
+        default={"local": False, "staging": False, "production": False},
+        rules=(rule_debug,),
+        echo=True,
+        expected="true or false",
+    ),
+    Var(
+        "ALLOWED_HOSTS",
+        parse_list,
+        "Comma-separated host names this deployment answers to.",
+        default={"local": ["127.0.0.1", "localhost", "[::1]", "testserver"]},
+        rules=(rule_allowed_hosts,),
+        expected="comma-separated host names",
+    ),
+    Var(
+        "CSRF_TRUSTED_ORIGINS",
+        parse_list,
+        "Comma-separated origins (https://shop.example) trusted for unsafe requests.",
+        default=[],
+        expected="comma-separated origins such as https://realdealkickz.app",
+    ),
+    Var(
+        "DATABASE_URL",
+        parse_url,
+        "Database connection URL.",
+        default={"local": f"sqlite:///{BASE_DIR / 'db.sqlite3'}"},
+        rules=(rule_database_url,),
+        expected="postgres://USER:PASSWORD@HOST:PORT/NAME",
+    ),
+    Var(
+        "DATABASE_CONN_MAX_AGE",
+        parse_int,
+        "Seconds a database connection is kept open.",
+        default=60,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of seconds",
+    ),
+    Var(
+        "CACHE_URL",
+        parse_url,
+        "Shared cache: sessions, rate limits, cache tags, switches.",
+        default={"local": "locmemcache://"},
+        rules=(rule_cache_url,),
+        expected="redis://HOST:PORT/DB",
+    ),
+    Var(
+        "EMAIL_URL",
+        parse_url,
+        "Outgoing mail (password resets).",
+        default={"local": "consolemail://", "staging": "consolemail://"},
+        expected="smtp+tls://USER:PASSWORD@HOST:587 (or consolemail:// outside production)",
+    ),
+    Var(
+        "DEFAULT_FROM_EMAIL",
+        parse_str,
+        "Sender of shop emails.",
+        default="Real Deal Kickz <shop@realdealkickz.app>",
+        expected="an email address",
+    ),
+    Var(
+        "SITE_URL",
+        parse_url,
+        "Public base URL, used in emails and Stripe return URLs.",
+        default={"local": "http://127.0.0.1:8000"},
+        expected="https://realdealkickz.app",
+    ),
+    Var(
+        "STRIPE_SECRET_KEY",
+        parse_str,
+        "Stripe secret or restricted key.",
+        default={"local": STANDIN_SECRET_KEY},
+        rules=(rule_stripe_secret_key,),
+        expected="sk_test_… (local, staging) or sk_live_… (production)",
+    ),
+    Var(
+        "STRIPE_PUBLISHABLE_KEY",
+        parse_str,
+        "Stripe publishable key.",
+        default={"local": STANDIN_PUBLISHABLE_KEY, "staging": "", "production": ""},
+        rules=(rule_stripe_publishable_key,),
+        expected="pk_test_… or pk_live_…",
+    ),
+    Var(
+        "STRIPE_WEBHOOK_SECRETS",
+        parse_list,
+        "Webhook signing secrets, comma-separated; list old and new while rotating.",
+        default={"local": [STANDIN_WEBHOOK_SECRET]},
+        rules=(rule_webhook_secrets,),
+        expected="whsec_…[,whsec_…]",
+    ),
+    Var(
+        "STRIPE_API_BASE",
+        parse_url,
+        "Base address of Stripe's API; the local stand-in by default when no key is set locally.",
+        default="",
+        rules=(rule_stripe_api_base,),
+        expected="http://127.0.0.1:12111 or unset",
+    ),
+    Var(
+        "SENTRY_DSN",
+        parse_url,
+        "Sentry project DSN; errors are reported only when set.",
+        default={"local": "", "staging": ""},
+        rules=(rule_sentry_dsn,),
+        expected="https://KEY@HOST/PROJECT",
+    ),
+    Var(
+        "SENTRY_TRACES_SAMPLE_RATE",
+        parse_float,
+        "Share of requests traced in Sentry.",
+        default=0.0,
+        rules=(rule_fraction,),
+        echo=True,
+        expected="a number between 0 and 1",
+    ),
+    Var(
+        "RDK_RELEASE",
+        parse_str,
+        "Release name for Sentry and logs; `git describe` when unset.",
+        default="",
+        echo=True,
+        expected="a release tag such as v0.3.1",
+    ),
+    Var(
+        "RDK_LOG_FORMAT",
+        choice("json", "console"),
+        "json (one object per line) or console.",
+        default="json",
+        echo=True,
+        expected="json or console",
+    ),
+    Var(
+        "RDK_LOG_LEVEL",
+        choice("debug", "info", "warning", "error"),
+        "Lowest level logged.",
+        default="info",
+        echo=True,
+        expected="debug, info, warning or error",
+    ),
+    Var(
+        "RDK_ADMIN_PATH",
+        parse_str,
+        "URL path of the staff admin.",
+        default="admin/",
+        rules=(rule_admin_path,),
+        echo=True,
+        expected="a path segment ending in /",
+    ),
+    Var(
+        "TRUSTED_PROXY_COUNT",
+        parse_int,
+        "How many proxies in front of RDK append to X-Forwarded-For (0: use the socket address).",
+        default=0,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="0 or more",
+    ),
+    Var(
+        "MEDIA_ROOT",
+        parse_str,
+        "Where uploaded product images are stored.",
+        default=str(BASE_DIR / "var" / "media"),
+        echo=True,
+        expected="a directory path",
+    ),
+    Var(
+        "STATIC_ROOT",
+        parse_str,
+        "Where collectstatic gathers static files.",
+        default=str(BASE_DIR / "var" / "static"),
+        echo=True,
+        expected="a directory path",
+    ),
+    Var(
+        "SNAPSHOT_DIR",
+        parse_str,
+        "Where database snapshots are written.",
+        default=str(BASE_DIR / "var" / "snapshots"),
+        echo=True,
+        expected="a directory path",
+    ),
+)
+
+SCHEMA_BY_NAME = {var.name: var for var in SCHEMA}
+
+
+@dataclass
+class Config:
+    env: str
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def load(source: Mapping[str, str] | None = None, *, env: str | None = None) -> Config:
+    """Parse and check every variable of `SCHEMA` from `source` (the process
+    environment by default). Never raises for bad input: problems are collected."""
+    source = os.environ if source is None else source
+    problems: list[Problem] = []
+
+    raw_env = env if env is not None else source.get("RDK_ENV", "local")
+    rdk_env = (raw_env or "local").strip().lower()
+    if rdk_env not in ENVIRONMENTS:
+        problems.append(Problem("RDK_ENV", f"is {rdk_env!r}", "local, staging or production"))
+        rdk_env = "production"  # validate as strictly as possible
+
+    config = Config(env=rdk_env, problems=problems)
+    values = config.values
+    for var in SCHEMA:
+        raw = source.get(var.name)
+        if raw is None or raw.strip() == "":  # empty means unset
+            default = var.default_for(rdk_env)
+            if default is REQUIRED:
+                problems.append(
+                    Problem(var.name, f"is missing (required in {rdk_env})", var.expected)
+                )
+                values[var.name] = None
+                continue
+            values[var.name] = default
+        else:
+            try:
+                values[var.name] = var.parse(raw)
+            except InvalidValue as exc:
+                message = str(exc)
+                if not var.echo:
+                    message = re.sub(r"is '.*?', not", "is not", message)
+                problems.append(Problem(var.name, message, var.expected))
+                values[var.name] = None
+                continue
+        for rule in var.rules:
+            found = rule(values[var.name], rdk_env, values)
+            if found:
+                problems.append(Problem(var.name, *found))
+                break
+
+    _local_stripe_defaults(config, source)
+    return config
+
+
+def _local_stripe_defaults(config: Config, source: Mapping[str, str]) -> None:
+    """Locally, with no Stripe key given, talk to the stand-in; with a real test
+    key and no STRIPE_API_BASE, talk to Stripe itself."""
+    if (
+        config.env == "local"
+        and not source.get("STRIPE_SECRET_KEY")
+        and not source.get("STRIPE_API_BASE")
+    ):
+        config.values["STRIPE_API_BASE"] = STANDIN_API_BASE
+
+
+def database_settings(url: str) -> dict[str, Any]:
+    return environ.Env.db_url_config(url)
+
+
+def cache_settings(url: str) -> dict[str, Any]:
+    if _scheme(url) in REDIS_SCHEMES:
+        return environ.Env.cache_url_config(
+            url, backend="django.core.cache.backends.redis.RedisCache"
+        )
+    return environ.Env.cache_url_config(url)
+
+
+def mailers_settings(url: str) -> dict[str, Any]:
+    """Django 6.1's MAILERS from an EMAIL_URL (smtp://, smtp+tls://, smtps://,
+    consolemail://, filemail://, memorymail://, dummymail://)."""
+    legacy = environ.Env.email_url_config(url)
+    options = {
+        "host": legacy.get("EMAIL_HOST"),
+        "port": legacy.get("EMAIL_PORT"),
+        "username": legacy.get("EMAIL_HOST_USER"),
+        "password": legacy.get("EMAIL_HOST_PASSWORD"),
+        "use_tls": legacy.get("EMAIL_USE_TLS"),
+        "use_ssl": legacy.get("EMAIL_USE_SSL"),
+        "file_path": legacy.get("EMAIL_FILE_PATH"),
+    }
+    backend = legacy["EMAIL_BACKEND"]
+    if not backend.endswith("smtp.EmailBackend"):
+        keep = ("file_path",) if backend.endswith("filebased.EmailBackend") else ()
+        options = {key: options[key] for key in keep}
+    options = {key: value for key, value in options.items() if value not in (None, "")}
+    return {"default": {"BACKEND": backend, "OPTIONS": options}}
+
+
+def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Read KEY=VALUE lines (comments, blank lines, `export`, quotes allowed).
+
+    Raises OSError when the file cannot be read and InvalidValue naming the line
+    when one is not an assignment."""
+    result: dict[str, str] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        text = text.removeprefix("export ").strip()
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise InvalidValue(f"line {number} is not NAME=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        result[name] = value
+    return result
+
+
+def format_problems(config: Config) -> str:
+    lines = [f"RDK configuration for RDK_ENV={config.env} has {len(config.problems)} problem(s):"]
+    lines += [f"  - {problem}" for problem in config.problems]
+    lines.append("See .env.example for every variable and its meaning.")
+    return "\n".join(lines)
+
+
+def exit_on_problems(config: Config) -> None:
+    """At process start (manage.py, WSGI, ASGI): refuse to run misconfigured,
+    with the full list instead of a traceback."""
+    if config.problems:
+        sys.stderr.write(format_problems(config) + "\n")
+        raise SystemExit(1)

@@ -1,0 +1,61 @@
+"""Sentry set-up. Errors go to Sentry only when SENTRY_DSN is set; every event
+is tagged with the request id and stripped of personal data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sentry_sdk
+from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.transport import Transport
+
+from rdk.requestid import get_request_id
+
+_SCRUBBED_HEADERS = {"cookie", "authorization", "stripe-signature", "x-csrftoken"}
+
+
+def _before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    request_id = get_request_id()
+    if request_id:
+        event.setdefault("tags", {})["request_id"] = request_id
+    request = event.get("request") or {}
+    request.pop("cookies", None)
+    request.pop("data", None)
+    headers = request.get("headers") or {}
+    for name in list(headers):
+        if name.lower() in _SCRUBBED_HEADERS:
+            headers.pop(name)
+    return event
+
+
+def sentry_init(
+    *,
+    dsn: str,
+    environment: str,
+    release: str,
+    traces_sample_rate: float = 0.0,
+    transport: type[Transport] | Transport | None = None,
+) -> bool:
+    """Initialise sentry-sdk; returns False (and does nothing) without a DSN."""
+    if not dsn:
+        return False
+    options: dict[str, Any] = {
+        "dsn": dsn,
+        "environment": environment,
+        "release": release,
+        # sentry-sdk 2.75's successor to send_default_pii=False: no user identity,
+        # no request bodies, no local variables (they can hold form input).
+        "data_collection": {
+            "user_info": False,
+            "http_bodies": [],
+            "stack_frame_variables": False,
+        },
+        "max_request_body_size": "never",
+        "traces_sample_rate": traces_sample_rate,
+        "integrations": [DjangoIntegration()],
+        "before_send": _before_send,
+    }
+    if transport is not None:
+        options["transport"] = transport
+    sentry_sdk.init(**options)
+    return True

@@ -1,0 +1,82 @@
+"""Request ids: taken from a well-formed inbound `X-Request-ID` or minted, held
+in a context variable for every log line, and returned on the response.
+
+The middleware also writes the one access line per request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+
+HEADER = "X-Request-ID"
+_VALID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_current: ContextVar[str | None] = ContextVar("rdk_request_id", default=None)
+
+access_logger = logging.getLogger("rdk.access")
+
+
+def get_request_id() -> str | None:
+    return _current.get()
+
+
+def new_request_id(prefix: str = "") -> str:
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def accept_request_id(candidate: str | None) -> str:
+    """The inbound id when it is well-formed, otherwise a fresh one: ids end up
+    in logs and headers, so anything else is replaced, never trusted."""
+    if candidate and _VALID.fullmatch(candidate):
+        return candidate
+    return new_request_id()
+
+
+@contextmanager
+def bound_request_id(request_id: str) -> Iterator[str]:
+    token = _current.set(request_id)
+    try:
+        yield request_id
+    finally:
+        _current.reset(token)
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    user = getattr(request, "user", None)
+    try:
+        if user is None or not user.is_authenticated:
+            return None
+    except DatabaseError:  # the access line must not turn a served response into a 500
+        return None
+    return user.pk
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = accept_request_id(request.headers.get(HEADER))
+        request.request_id = request_id
+        started = time.perf_counter()
+        with bound_request_id(request_id):
+            response = self.get_response(request)
+            response[HEADER] = request_id
+            access_logger.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "user_id": _user_id(request),
+                },
+            )
+        return response

@@ -1,0 +1,243 @@
+"""RDK's one settings module; every value comes from `rdk.env`.
+
+When the configuration has problems the module still loads with harmless
+placeholders, so that `manage.py check` and `envcheck` can report every problem;
+`manage.py`, WSGI and ASGI refuse to start before serving anything.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from rdk import env
+
+CONFIG = env.load()
+RDK_ENV = CONFIG.env
+BASE_DIR = env.BASE_DIR
+
+
+def _value(name: str, placeholder):
+    value = CONFIG.values.get(name)
+    return placeholder if value is None else value
+
+
+def _git_release() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=2,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return result.stdout.strip()
+
+
+SECRET_KEY = _value("SECRET_KEY", env.DEV_SECRET_KEY)
+DEBUG = bool(_value("DEBUG", False))
+ALLOWED_HOSTS = _value("ALLOWED_HOSTS", [])
+CSRF_TRUSTED_ORIGINS = _value("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = _value("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+RDK_RELEASE = CONFIG.values.get("RDK_RELEASE") or _git_release() or "unknown"
+RDK_ADMIN_PATH = _value("RDK_ADMIN_PATH", "admin/")
+TRUSTED_PROXY_COUNT = _value("TRUSTED_PROXY_COUNT", 0)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "rdk",
+    "catalog",
+    "orders",
+    "payments",
+    "opsadmin",
+]
+
+MIDDLEWARE = [
+    "rdk.requestid.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Static files in every environment: from the app folders locally, from
+    # STATIC_ROOT (collectstatic, hashed names) elsewhere.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "rdk.urls"
+WSGI_APPLICATION = "rdk.wsgi.application"
+ASGI_APPLICATION = "rdk.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "rdk.context_processors.shop",
+            ],
+        },
+    },
+]
+
+# Database --------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.database_settings(_value("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
+}
+DATABASES["default"]["CONN_MAX_AGE"] = _value("DATABASE_CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast when the database is down: /readyz must answer, not hang.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
+else:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache, sessions ------------------------------------------------------------
+
+CACHES = {"default": env.cache_settings(_value("CACHE_URL", "locmemcache://"))}
+CACHES["default"]["KEY_PREFIX"] = "rdk"
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# Auth -----------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Email ----------------------------------------------------------------------
+
+MAILERS = env.mailers_settings(_value("EMAIL_URL", "consolemail://"))
+DEFAULT_FROM_EMAIL = _value("DEFAULT_FROM_EMAIL", "shop@realdealkickz.app")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Internationalisation ---------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Static and media -------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = _value("STATIC_ROOT", str(BASE_DIR / "var" / "static"))
+MEDIA_URL = "media/"
+MEDIA_ROOT = _value("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
+SNAPSHOT_DIR = _value("SNAPSHOT_DIR", str(BASE_DIR / "var" / "snapshots"))
+if RDK_ENV == "local":
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
+    (BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or RDK_ENV == "local"
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Stripe -----------------------------------------------------------------------
+
+STRIPE_SECRET_KEY = _value("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = _value("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRETS = _value("STRIPE_WEBHOOK_SECRETS", [])
+STRIPE_API_BASE = _value("STRIPE_API_BASE", "")
+
+# Observability ------------------------------------------------------------------
+
+SENTRY_DSN = _value("SENTRY_DSN", "")
+SENTRY_TRACES_SAMPLE_RATE = _value("SENTRY_TRACES_SAMPLE_RATE", 0.0)
+RDK_LOG_FORMAT = _value("RDK_LOG_FORMAT", "json")
+RDK_LOG_LEVEL = _value("RDK_LOG_LEVEL", "info").upper()
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "rdk.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "rdk.logs.JsonFormatter"},
+        "console": {"()": "rdk.logs.ConsoleFormatter"},
+    },
+    "handlers": {
+        "stream": {
+            "class": "logging.StreamHandler",
+            "formatter": RDK_LOG_FORMAT,
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["stream"], "level": RDK_LOG_LEVEL},
+    "loggers": {
+        # The access line from rdk.requestid replaces Django's own request log.
+        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+    },
+}
+
+# REST framework -----------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "rdk.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Real Deal Kickz API",
+    "DESCRIPTION": "The shop's public, read-only catalog API.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Security ---------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+if RDK_ENV != "local":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^jobs/health$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGIN_URL = "/account/login/"

@@ -1,0 +1,32 @@
+"""Shop-wide pages: home and the error pages."""
+
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
+
+from rdk.context_processors import shop
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "rdk/home.html")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Rendered without the request's context processors (sessions, messages,
+    # the user): the error may be the database itself.
+    context = {**shop(request), "request": {"request_id": getattr(request, "request_id", "")}}
+    return HttpResponseServerError(loader.get_template("500.html").render(context))
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "403.html", status=403)
