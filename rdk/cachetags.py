@@ -1,0 +1,74 @@
+"""Tag-based cache revalidation: RDK's answer to ISR's `revalidateTag()`.
+
+Cached pages and fragments are stored under keys that embed the current
+*version* of each tag they depend on (`catalog`, `brand:<id>`, `product:<id>`).
+Tag versions live in the shared cache, so `revalidate_tag("product:7")` bumps
+one number and every process computes new keys on its next render: entries
+under the old version are never read again and expire by TTL. No key scanning.
+
+Writes call `revalidate_tag` inside their transaction; the bump happens only
+once the transaction commits, so a rolled-back write revalidates nothing and a
+reader never caches pre-commit data under the new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+from rdk.requestid import get_request_id
+
+logger = logging.getLogger(__name__)
+
+VERSION_PREFIX = "tagv:"
+LOG_KEY = "cachetags:log"
+LOG_LIMIT = 200
+
+
+def tag_versions(tags: Iterable[str]) -> dict[str, int]:
+    """Current version of each tag (one cache round trip for all of them)."""
+    tags = list(dict.fromkeys(tags))
+    found = cache.get_many([VERSION_PREFIX + tag for tag in tags])
+    return {tag: int(found.get(VERSION_PREFIX + tag, 0)) for tag in tags}
+
+
+def tagged_key(name: str, tags: Iterable[str], *parts: object) -> str:
+    """A cache key for `name` that changes whenever any of `tags` is revalidated."""
+    versions = tag_versions(tags)
+    stamp = ",".join(f"{tag}={version}" for tag, version in sorted(versions.items()))
+    raw = "|".join([name, stamp, *map(str, parts)])
+    return "frag:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def _bump(tags: tuple[str, ...], reason: str, request_id: str | None) -> None:
+    for tag in tags:
+        key = VERSION_PREFIX + tag
+        # add() creates the counter at 0 if absent; incr() is atomic in Redis.
+        cache.add(key, 0, timeout=None)
+        try:
+            cache.incr(key)
+        except ValueError:  # evicted between add and incr
+            cache.set(key, 1, timeout=None)
+    entry = {"at": time.time(), "tags": list(tags), "reason": reason, "request_id": request_id}
+    history = cache.get(LOG_KEY) or []
+    cache.set(LOG_KEY, [entry, *history][:LOG_LIMIT], timeout=None)
+    logger.info("cache.revalidate", extra={"tags": list(tags), "reason": reason})
+
+
+def revalidate_tag(*tags: str, reason: str) -> None:
+    """Make everything cached under `tags` fresh on its next render, in every
+    process, once the current transaction (if any) commits."""
+    if not tags:
+        return
+    request_id = get_request_id()
+    transaction.on_commit(lambda: _bump(tuple(dict.fromkeys(tags)), reason, request_id))
+
+
+def revalidation_log(limit: int = 50) -> list[dict[str, object]]:
+    """The most recent revalidations, newest first (bounded to LOG_LIMIT)."""
+    return (cache.get(LOG_KEY) or [])[:limit]
