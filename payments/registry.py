@@ -68,6 +68,10 @@ def unregister_fulfilment_check() -> None:
     _fulfilment_check.clear()
 
 
+def fulfilment_check_registered() -> bool:
+    return bool(_fulfilment_check)
+
+
 def reference_is_fulfilled(reference: str) -> bool | None:
     """True/False from the registered check, None when nothing is registered."""
     if not _fulfilment_check:
