@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from payments import registry
@@ -177,8 +177,9 @@ def checkout_sessions_paid_since(*, since: datetime) -> Iterator[dict]:
     with stripe_call("checkout_sessions_list"):
         page = client().v1.checkout.sessions.list(params=params)
         for session in page.auto_paging_iter():
-            if session.get("payment_status") == "paid":
-                yield session.to_dict()
+            data = session.to_dict()
+            if data.get("payment_status") == "paid":
+                yield data
 
 
 @dataclass(frozen=True)
@@ -207,16 +208,17 @@ def refund_create(*, payment_intent: str, amount: int, reference: str) -> Refund
             },
             options={"idempotency_key": f"rdk-refund-{reference}"},
         )
+    data = refund.to_dict()
     logger.info(
         "stripe.refund_created",
-        extra={"reference": reference, "refund_id": refund.id, "amount": amount},
+        extra={"reference": reference, "refund_id": data["id"], "amount": amount},
     )
     return RefundResult(
-        id=refund.id,
-        amount=refund.amount,
-        currency=refund.currency,
-        status=refund.status or "",
-        payment_intent=refund.get("payment_intent"),
+        id=data["id"],
+        amount=data["amount"],
+        currency=data["currency"],
+        status=data.get("status") or "",
+        payment_intent=data.get("payment_intent"),
     )
 
 
@@ -264,7 +266,9 @@ class WebhookOutcome:
         return self.event.status
 
 
-def _event_store(event: dict) -> tuple[StripeEvent, bool]:
+def _event_store(event: dict, request_id: str | None) -> tuple[StripeEvent, bool]:
+    """Insert the event or find it. Concurrent inserts of one id meet at the unique
+    constraint; get_or_create then reads the row the winner committed."""
     created = event.get("created")
     defaults = {
         "type": event["type"],
@@ -274,13 +278,9 @@ def _event_store(event: dict) -> tuple[StripeEvent, bool]:
         "stripe_created": (
             datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
         ),
-        "request_ids": [],
+        "request_ids": [request_id] if request_id else [],
     }
-    try:
-        with transaction.atomic():
-            return StripeEvent.objects.get_or_create(stripe_id=event["id"], defaults=defaults)
-    except IntegrityError:  # a concurrent delivery inserted it first
-        return StripeEvent.objects.get(stripe_id=event["id"]), False
+    return StripeEvent.objects.get_or_create(stripe_id=event["id"], defaults=defaults)
 
 
 def _dispatch(event: StripeEvent) -> None:
@@ -318,14 +318,14 @@ def webhook_receive(*, event: dict, request_id: str | None) -> WebhookOutcome:
     """Store a verified event (committed before anything else happens), then
     process it once: concurrent deliveries of one event serialise on its row lock,
     and every delivery after the first that succeeded changes nothing."""
-    stored, created = _event_store(event)
+    stored, created = _event_store(event, request_id)
     with transaction.atomic():
         locked = StripeEvent.objects.select_for_update().get(pk=stored.pk)
         if not created:
             locked.delivery_count += 1
-        if request_id:
-            locked.request_ids = [*locked.request_ids, request_id][-50:]
-        locked.save(update_fields=["delivery_count", "request_ids"])
+            if request_id:
+                locked.request_ids = [*locked.request_ids, request_id][-50:]
+            locked.save(update_fields=["delivery_count", "request_ids"])
         if locked.status in _DONE:
             duplicate = True
         else:

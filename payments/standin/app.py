@@ -355,4 +355,7 @@ class App:
         )
 
     def flush(self, request: Request) -> Response:
-        return Response.json(200, self.standin.deliverer.flush())
+        """Answers once queued deliveries were attempted (`retries=1`: and retried)."""
+        params = request.control_params()
+        retries = str(params.get("retries", "")).lower() in ("1", "true", "yes")
+        return Response.json(200, self.standin.deliverer.flush(retries=retries))

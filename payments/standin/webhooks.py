@@ -141,13 +141,17 @@ class Deliverer:
             heapq.heappush(self._heap, (time.monotonic(), next(self._seq), delivery))
             self._cond.notify_all()
 
-    def flush(self, timeout: float = 30.0) -> dict:
+    def flush(self, timeout: float = 30.0, *, retries: bool = False) -> dict:
         """Wait until every queued delivery has been attempted at least once and none
-        is in flight; answers how many are still waiting for a retry."""
+        is in flight (with `retries`, until none is waiting for a retry either);
+        answers whether that happened within `timeout` and how many still retry."""
+
+        def settled() -> bool:
+            idle = self._unattempted == 0 and self._in_flight == 0
+            return idle and not (retries and self._heap)
+
         with self._cond:
-            done = self._cond.wait_for(
-                lambda: self._unattempted == 0 and self._in_flight == 0, timeout=timeout
-            )
+            done = self._cond.wait_for(settled, timeout=timeout)
             retrying = sum(1 for d in self.log if d.state == "pending")
         return {"settled": done, "retrying": retrying}
 
