@@ -301,8 +301,6 @@ class App:
         return Response.json(200, {"status": "ok", "webhook_url": self.standin.webhook_url})
 
     def _delivered(self, events: list[dict], mode: str) -> dict:
-        if mode not in ("queue", "sync", "hold"):
-            raise StripeApiError(400, "deliver must be queue, sync or hold.", param="deliver")
         body: dict = {"events": [{"id": e["id"], "type": e["type"]} for e in events]}
         if mode == "sync":
             body["deliveries"] = self.standin.deliverer.post_now(events)
@@ -313,6 +311,8 @@ class App:
     def control_session(self, request: Request, sid: str, action: str) -> Response:
         params = request.control_params()
         mode = params.get("deliver", "queue")
+        if mode not in ("queue", "sync", "hold"):
+            raise StripeApiError(400, "deliver must be queue, sync or hold.", param="deliver")
         session = self.store.session_view(sid)
         processing = session["status"] == "complete" and session["payment_status"] == "unpaid"
         if action == "expire":

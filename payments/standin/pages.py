@@ -23,6 +23,7 @@ def _layout(title: str, body: str) -> str:
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>{escape(title)}</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/_standin/static/checkout.css">
 </head>
 <body>

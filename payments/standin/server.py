@@ -84,7 +84,7 @@ class StandIn:
 
     def start(self) -> StandIn:
         self.deliverer.start()
-        for target, name in ((self.httpd.serve_forever, "standin-http"),
+        for target, name in ((lambda: self.httpd.serve_forever(poll_interval=0.1), "standin-http"),
                              (self._sweep, "standin-expiry")):  # fmt: skip
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()

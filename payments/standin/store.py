@@ -257,7 +257,8 @@ class Store:
                     f'Only Checkout Sessions with a status in ["open"] can be expired. '
                     f'This Checkout Session has a status of "{session["status"]}".',
                 )
-            return self.session_view(session_id), self._expire(session)
+            events = self._expire(session)
+            return self.session_view(session_id), events
 
     def _expire(self, session: dict) -> list[dict]:
         session["status"] = "expired"
