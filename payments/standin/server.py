@@ -101,6 +101,10 @@ class StandIn:
         for thread in self._threads:
             thread.join(timeout=5)
 
+    def wait(self) -> None:
+        """Block until `stop()` is called (the command serves this way)."""
+        self._stop.wait()
+
     def deliver(self, events: list[dict]) -> None:
         for event in events:
             self.deliverer.enqueue(event)

@@ -6,6 +6,7 @@ the caller decides how to deliver them."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import threading
 import time
@@ -50,6 +51,7 @@ class Store:
         self.events: list[dict] = []
         self.async_outcome: dict[str, str] = {}  # session id -> ASYNC_SUCCEEDS / ASYNC_FAILS
         self.idempotency: dict[str, tuple[str, int, dict]] = {}
+        self._seq = itertools.count()  # creation order within one second
 
     def now(self) -> int:
         return int(self.clock())
@@ -74,12 +76,9 @@ class Store:
                         type="idempotency_error",
                     )
                 return status, copy.deepcopy(body), True
-            try:
-                status, body = run()
-            except StripeApiError as exc:
-                if exc.status < 500:  # Stripe also replays 4xx results
-                    self.idempotency[key] = (signature, exc.status, exc.body())
-                raise
+            # Like Stripe, a request that fails validation saves no result: the
+            # same key may be retried once the parameters are fixed.
+            status, body = run()
             self.idempotency[key] = (signature, status, copy.deepcopy(body))
             return status, body, False
 
@@ -163,6 +162,7 @@ class Store:
             "ui_mode": "hosted",
             "url": f"{self.public_url}/c/pay/{session_id}",
             "_intent_metadata": dict(intent_data.get("metadata") or {}),
+            "_seq": next(self._seq),
         }
         with self.lock:
             self.sessions[session_id] = session
@@ -237,7 +237,7 @@ class Store:
     def session_list(self, params: dict) -> dict:
         with self.lock:
             sessions = sorted(
-                self.sessions.values(), key=lambda s: (s["created"], s["id"]), reverse=True
+                self.sessions.values(), key=lambda s: (s["created"], s["_seq"]), reverse=True
             )
             status = params.get("status")
             if status:

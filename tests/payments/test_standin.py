@@ -94,6 +94,24 @@ def test_idempotency_keys_replay_the_first_response(standin):
     assert [s["id"] for s in listed["data"]] == [first["id"]]
 
 
+def test_a_key_whose_request_failed_validation_can_be_retried(standin):
+    bad = SESSION.replace("unit_amount]=5000", "unit_amount]=lots")
+    status, _, _ = call(standin, "POST", "/v1/checkout/sessions", bad, Idempotency_Key="k2")
+    assert status == 400
+    status, _, _ = call(standin, "POST", "/v1/checkout/sessions", SESSION, Idempotency_Key="k2")
+    assert status == 200
+
+
+def test_lists_page_like_stripe(standin):
+    from payments.gateway import client
+
+    created = [call(standin, "POST", "/v1/checkout/sessions", SESSION)[1]["id"] for _ in range(7)]
+    first = client().v1.checkout.sessions.list(params={"limit": 3})
+    assert first.has_more is True
+    assert [s.id for s in first.data] == created[::-1][:3]
+    assert [s.id for s in first.auto_paging_iter()] == created[::-1]
+
+
 def test_line_items_and_payment_objects_follow_stripes_shapes(standin):
     _, session, _ = call(standin, "POST", "/v1/checkout/sessions", SESSION)
     assert session["amount_total"] == 10000

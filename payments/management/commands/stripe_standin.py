@@ -64,7 +64,7 @@ class Command(BaseCommand):
         )
         standin.start()
         try:
-            standin._stop.wait()
+            standin.wait()
         except KeyboardInterrupt:
             pass
         finally:
