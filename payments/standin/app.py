@@ -349,13 +349,21 @@ class App:
         if order == "reverse":
             events.reverse()
         batch = [event for event in events for _ in range(copies)]
-        concurrent = str(params.get("concurrent", "")).lower() in ("1", "true", "yes")
+        concurrent = _true(params.get("concurrent"))
         return Response.json(
             200, {"deliveries": self.standin.deliverer.post_now(batch, concurrent=concurrent)}
         )
 
     def flush(self, request: Request) -> Response:
-        """Answers once queued deliveries were attempted (`retries=1`: and retried)."""
+        """Answers once queued deliveries were attempted (`retries`: and retried to the
+        end; `async`: after the hosted page's async payments have settled)."""
         params = request.control_params()
-        retries = str(params.get("retries", "")).lower() in ("1", "true", "yes")
-        return Response.json(200, self.standin.deliverer.flush(retries=retries))
+        if _true(params.get("async")):  # first let async payments settle
+            self.standin.settle_pending()
+        return Response.json(
+            200, self.standin.deliverer.flush(retries=_true(params.get("retries")))
+        )
+
+
+def _true(value) -> bool:
+    return str(value).lower() in ("1", "true", "yes")

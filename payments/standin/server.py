@@ -105,6 +105,11 @@ class StandIn:
         """Block until `stop()` is called (the command serves this way)."""
         self._stop.wait()
 
+    def settle_pending(self, timeout: float = 30.0) -> None:
+        """Wait for the async payments chosen on the hosted page to settle."""
+        for timer in list(self._timers):
+            timer.join(timeout)
+
     def deliver(self, events: list[dict]) -> None:
         for event in events:
             self.deliverer.enqueue(event)

@@ -19,7 +19,7 @@ from tests.payments.conftest import (  # noqa: F401 (fixtures)
 
 @pytest.fixture
 def checkout(live_server, standin_factory):  # noqa: F811 (the imported fixture)
-    standin = standin_factory(webhook_url=live_server.url + "/api/stripe/webhook")
+    standin = standin_factory(webhook_url=live_server.url + "/api/stripe/webhook", async_delay=0.1)
     session = services.checkout_session_create(
         reference="ord_browser",
         line_items=[
@@ -71,3 +71,29 @@ def test_the_cancel_link_returns_to_the_shop(page, live_server, checkout):
     page.get_by_role("link", name="Cancel and return to the shop").click()
     page.wait_for_url(live_server.url + "/")
     assert services.checkout_session_retrieve(session.id)["status"] == "open"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("card", "settled"),
+    [
+        ("async: succeeds later", "checkout.session.async_payment_succeeded"),
+        ("async: fails later", "checkout.session.async_payment_failed"),
+    ],
+)
+def test_an_async_payment_redirects_at_once_and_settles_later(
+    page, live_server, checkout, card, settled
+):
+    standin, session = checkout
+    page.goto(session.url)
+    page.get_by_label(card).check()
+    page.get_by_role("button", name="Pay €130.00").click()
+    page.wait_for_url(f"{live_server.url}/?session_id={session.id}")
+
+    flushed = control(standin, "/_standin/deliveries/flush", {"async": True})[1]
+    assert flushed["settled"] is True
+    assert StripeEvent.objects.filter(type="checkout.session.completed").exists()
+    assert StripeEvent.objects.filter(type=settled).exists()
+    data = services.checkout_session_retrieve(session.id)
+    expected = "paid" if settled.endswith("succeeded") else "unpaid"
+    assert data["payment_status"] == expected

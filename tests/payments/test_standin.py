@@ -276,3 +276,29 @@ def test_bad_control_requests_are_400s(standin):
     assert control(standin, "/_standin/deliveries", {"events": ["evt_nope"]})[0] == 404
     status, _body = control(standin, f"/_standin/sessions/{session.id}/complete", {"outcome": "?"})
     assert status == 400
+
+
+def test_the_command_serves_the_stand_in_as_its_own_process():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import BASE_DIR
+
+    process = subprocess.Popen(
+        [sys.executable, str(BASE_DIR / "manage.py"), "stripe_standin", "--port", "0"],
+        cwd=BASE_DIR,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        banner = process.stdout.readline()
+        assert banner.startswith("Stripe stand-in at http://127.0.0.1:")
+        url = banner.split()[3]
+        with urllib.request.urlopen(url + "/_standin/health", timeout=10) as response:  # noqa: S310
+            assert json.loads(response.read())["status"] == "ok"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
