@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 PYTHON ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The local Stripe stand-in started by `make run` (see docs/payments.md).
+STANDIN_PORT ?= 12111
 # PostgreSQL and Redis used by `make test` (and bench/loadtest) when reachable.
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
@@ -49,15 +51,26 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## Create .venv and install RDK with its test tools (quick when nothing changed)
 
-run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memory
+run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memory, with the Stripe stand-in
 	@export RDK_ENV=local RDK_LOG_FORMAT=$${RDK_LOG_FORMAT:-console}
 	$(PY) manage.py migrate --no-input -v 0
-	# Demo data and the local Stripe stand-in start here (see the catalog and payments docs).
+	# Demo data starts here (see the catalog docs).
+	# The local Stripe stand-in, unless real Stripe keys are configured (docs/payments.md).
+	if [ -z "$${STRIPE_SECRET_KEY:-}" ] && [ -z "$${STRIPE_API_BASE:-}" ]; then
+	  export STRIPE_API_BASE=http://127.0.0.1:$(STANDIN_PORT)
+	  $(PY) manage.py stripe_standin --port $(STANDIN_PORT) \
+	    --webhook-url http://$(HOST):$(PORT)/api/stripe/webhook &
+	  standin_pid=$$!
+	  trap 'kill $$standin_pid 2>/dev/null || true' EXIT INT TERM
+	  echo "  Stripe stand-in at $$STRIPE_API_BASE (pay with 4242 4242 4242 4242)"
+	else
+	  echo "  Stripe: using STRIPE_SECRET_KEY / STRIPE_API_BASE from the environment"
+	fi
 	echo
 	echo "  Real Deal Kickz is starting at http://$(HOST):$(PORT)/"
 	echo "  Health: http://$(HOST):$(PORT)/healthz  Readiness: http://$(HOST):$(PORT)/readyz"
 	echo
-	exec $(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from payments import views
+
 app_name = "payments"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("api/stripe/webhook", views.webhook, name="webhook"),
+]

@@ -241,3 +241,8 @@ if RDK_ENV != "local":
     SECURE_HSTS_PRELOAD = True
 
 LOGIN_URL = "/account/login/"
+
+# Payments -----------------------------------------------------------------------
+
+# The Stripe SDK logs every request at info; RDK's gateway logs failures itself.
+LOGGING["loggers"]["stripe"] = {"level": "WARNING"}

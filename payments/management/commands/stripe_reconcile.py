@@ -1,0 +1,39 @@
+"""List Checkout Sessions that Stripe reports paid but whose order RDK has not fulfilled."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from payments import registry, services
+from payments.exceptions import PaymentsError
+from payments.management.commands.stripe_events import parse_since
+
+
+class Command(BaseCommand):
+    help = (
+        "List Checkout Sessions Stripe reports paid whose reference is not fulfilled "
+        "(asks the fulfilment check registered in payments.registry)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--since", default="7d", help="30m, 24h, 7d or an ISO date/time")
+        parser.add_argument("--all", action="store_true", help="List fulfilled sessions too.")
+
+    def handle(self, *args, since: str, all: bool, **options) -> None:
+        try:
+            rows = services.reconcile_list(since=parse_since(since), include_fulfilled=all)
+        except PaymentsError as exc:
+            raise CommandError(str(exc)) from exc
+        labels = {True: "fulfilled", False: "NOT FULFILLED", None: "unknown"}
+        for row in rows:
+            amount = f"{row.amount_total} {row.currency}" if row.amount_total is not None else "-"
+            self.stdout.write(
+                f"{row.session_id:<40} {row.reference or '-':<28} {amount:<14} "
+                f"{row.created:%Y-%m-%d %H:%M}Z {labels[row.fulfilled]}"
+            )
+        unfulfilled = sum(1 for row in rows if row.fulfilled is False)
+        if not registry.fulfilment_check_registered():
+            self.stdout.write("No fulfilment check is registered: fulfilment is unknown.")
+        self.stdout.write(f"{len(rows)} paid session(s) listed, {unfulfilled} not fulfilled.")
+        if unfulfilled:
+            raise CommandError(f"{unfulfilled} paid session(s) are not fulfilled.")

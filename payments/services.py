@@ -1,0 +1,389 @@
+"""Payments services: Checkout Sessions and refunds at Stripe, and the webhook
+inbox (receive, dispatch, replay). `payments` knows nothing of orders: callers
+pass a `reference` (the order's public id) and register event handlers in
+`payments.registry`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from payments import registry
+from payments.exceptions import CheckoutInvalid, EventNotFound
+from payments.gateway import client, stripe_call
+from payments.models import StripeEvent, StripeEventReplay
+from rdk.audit import audit_record
+from rdk.requestid import get_request_id
+
+logger = logging.getLogger(__name__)
+
+_CURRENCY = re.compile(r"[a-z]{3}")
+_LAST_ERROR_MAX = 2000
+
+
+# Checkout Sessions -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckoutSessionResult:
+    id: str
+    url: str | None
+    status: str
+    payment_status: str
+    amount_total: int | None
+    currency: str | None
+    expires_at: datetime | None
+    payment_intent: str | None
+    client_reference_id: str | None
+
+    @classmethod
+    def from_stripe(cls, session: Any) -> CheckoutSessionResult:
+        data = session if isinstance(session, dict) else session.to_dict()
+        payment_intent = data.get("payment_intent")
+        if isinstance(payment_intent, dict):
+            payment_intent = payment_intent.get("id")
+        expires_at = data.get("expires_at")
+        return cls(
+            id=data["id"],
+            url=data.get("url"),
+            status=data.get("status") or "",
+            payment_status=data.get("payment_status") or "",
+            amount_total=data.get("amount_total"),
+            currency=data.get("currency"),
+            expires_at=datetime.fromtimestamp(expires_at, tz=UTC) if expires_at else None,
+            payment_intent=payment_intent,
+            client_reference_id=data.get("client_reference_id"),
+        )
+
+
+def _line_item_params(line_items: list[dict]) -> list[dict]:
+    if not line_items:
+        raise CheckoutInvalid("A checkout needs at least one line item.")
+    params = []
+    currencies = set()
+    for number, item in enumerate(line_items, start=1):
+        try:
+            name = str(item["name"]).strip()
+            unit_amount, quantity = item["unit_amount"], item["quantity"]
+            currency = str(item["currency"]).lower()
+        except (KeyError, TypeError) as exc:
+            raise CheckoutInvalid(
+                f"Line item {number} needs name, unit_amount, currency and quantity."
+            ) from exc
+        if not name:
+            raise CheckoutInvalid(f"Line item {number} has no name.")
+        if type(unit_amount) is not int or unit_amount < 0:
+            raise CheckoutInvalid(f"Line item {number}: unit_amount must be whole minor units.")
+        if type(quantity) is not int or quantity < 1:
+            raise CheckoutInvalid(f"Line item {number}: quantity must be 1 or more.")
+        if not _CURRENCY.fullmatch(currency):
+            raise CheckoutInvalid(f"Line item {number}: currency must be a 3-letter code.")
+        currencies.add(currency)
+        params.append(
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": unit_amount,
+                    "product_data": {"name": name[:250]},
+                },
+                "quantity": quantity,
+            }
+        )
+    if len(currencies) > 1:
+        raise CheckoutInvalid("All line items of a checkout must share one currency.")
+    return params
+
+
+def checkout_idempotency_key(*, reference: str, attempt: int) -> str:
+    """The same order and attempt always map to the same Stripe session."""
+    return f"rdk-checkout-{reference}-{attempt}"
+
+
+def checkout_session_create(
+    *,
+    reference: str,
+    line_items: list[dict],
+    customer_email: str | None,
+    expires_at: datetime,
+    success_url: str,
+    cancel_url: str,
+    attempt: int,
+) -> CheckoutSessionResult:
+    """Create (or, for the same reference and attempt, get back) a Checkout Session.
+
+    `line_items`: `{"name", "unit_amount", "currency", "quantity"}` in minor units,
+    taken from the database by the caller. Raises CheckoutInvalid for bad input,
+    StripeUnavailable (retry later) or StripeRejected."""
+    if not reference:
+        raise CheckoutInvalid("A checkout needs a reference.")
+    if type(attempt) is not int or attempt < 1:
+        raise CheckoutInvalid("attempt must be 1 or more.")
+    if timezone.is_naive(expires_at):
+        raise CheckoutInvalid("expires_at must be timezone-aware.")
+    metadata = {"order_id": reference}
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": _line_item_params(line_items),
+        "client_reference_id": reference,
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": dict(metadata)},
+        "expires_at": int(expires_at.timestamp()),
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if customer_email:
+        params["customer_email"] = customer_email
+    key = checkout_idempotency_key(reference=reference, attempt=attempt)
+    with stripe_call("checkout_session_create"):
+        session = client().v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": key}
+        )
+    result = CheckoutSessionResult.from_stripe(session)
+    logger.info(
+        "stripe.checkout_session_created",
+        extra={"reference": reference, "attempt": attempt, "session_id": result.id},
+    )
+    return result
+
+
+def checkout_session_retrieve(
+    session_id: str, *, expand: tuple[str, ...] = ("line_items", "payment_intent")
+) -> dict:
+    """The session as Stripe reports it now, as a plain dict."""
+    with stripe_call("checkout_session_retrieve"):
+        session = client().v1.checkout.sessions.retrieve(
+            session_id, params={"expand": list(expand)}
+        )
+    return session.to_dict()
+
+
+def checkout_session_expire(session_id: str) -> CheckoutSessionResult:
+    """Expire an open session so it can no longer be paid (the shopper cancelled)."""
+    with stripe_call("checkout_session_expire"):
+        session = client().v1.checkout.sessions.expire(session_id)
+    return CheckoutSessionResult.from_stripe(session)
+
+
+def checkout_sessions_paid_since(*, since: datetime) -> Iterator[dict]:
+    """Every completed, paid Checkout Session created at or after `since`."""
+    params = {"created": {"gte": int(since.timestamp())}, "status": "complete", "limit": 100}
+    with stripe_call("checkout_sessions_list"):
+        page = client().v1.checkout.sessions.list(params=params)
+        for session in page.auto_paging_iter():
+            data = session.to_dict()
+            if data.get("payment_status") == "paid":
+                yield data
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    amount: int
+    currency: str
+    status: str
+    payment_intent: str | None
+
+
+def refund_create(*, payment_intent: str, amount: int, reference: str) -> RefundResult:
+    """Refund `amount` minor units of a payment. `reference` names this refund
+    (e.g. "<order>-refund-<n>"): it is the idempotency key, so a retried call
+    never refunds twice. Stripe refuses more than was captured (StripeRejected)."""
+    if type(amount) is not int or amount < 1:
+        raise CheckoutInvalid("A refund amount must be 1 or more minor units.")
+    if not payment_intent or not reference:
+        raise CheckoutInvalid("A refund needs a payment intent and a reference.")
+    with stripe_call("refund_create"):
+        refund = client().v1.refunds.create(
+            params={
+                "payment_intent": payment_intent,
+                "amount": amount,
+                "metadata": {"reference": reference},
+            },
+            options={"idempotency_key": f"rdk-refund-{reference}"},
+        )
+    data = refund.to_dict()
+    logger.info(
+        "stripe.refund_created",
+        extra={"reference": reference, "refund_id": data["id"], "amount": amount},
+    )
+    return RefundResult(
+        id=data["id"],
+        amount=data["amount"],
+        currency=data["currency"],
+        status=data.get("status") or "",
+        payment_intent=data.get("payment_intent"),
+    )
+
+
+@dataclass(frozen=True)
+class ReconcileRow:
+    session_id: str
+    reference: str | None
+    amount_total: int | None
+    currency: str | None
+    created: datetime
+    fulfilled: bool | None  # None: no fulfilment check registered
+
+
+def reconcile_list(*, since: datetime, include_fulfilled: bool = False) -> list[ReconcileRow]:
+    """Sessions Stripe reports paid, with whether RDK has fulfilled their reference."""
+    rows = []
+    for session in checkout_sessions_paid_since(since=since):
+        reference = session.get("client_reference_id")
+        fulfilled = registry.reference_is_fulfilled(reference) if reference else False
+        if fulfilled and not include_fulfilled:
+            continue
+        rows.append(
+            ReconcileRow(
+                session_id=session["id"],
+                reference=reference,
+                amount_total=session.get("amount_total"),
+                currency=session.get("currency"),
+                created=datetime.fromtimestamp(session["created"], tz=UTC),
+                fulfilled=fulfilled,
+            )
+        )
+    return rows
+
+
+# The webhook inbox ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    event: StripeEvent
+    duplicate: bool
+
+    @property
+    def status(self) -> str:
+        return self.event.status
+
+
+def _event_store(event: dict, request_id: str | None) -> tuple[StripeEvent, bool]:
+    """Insert the event or find it. Concurrent inserts of one id meet at the unique
+    constraint; get_or_create then reads the row the winner committed."""
+    created = event.get("created")
+    defaults = {
+        "type": event["type"],
+        "api_version": str(event.get("api_version") or "")[:64],
+        "livemode": bool(event.get("livemode")),
+        "payload": event,
+        "stripe_created": (
+            datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
+        ),
+        "request_ids": [request_id] if request_id else [],
+    }
+    return StripeEvent.objects.get_or_create(stripe_id=event["id"], defaults=defaults)
+
+
+def _dispatch(event: StripeEvent) -> None:
+    """Run the handler for a locked event inside a savepoint and record the result.
+    Must be called inside a transaction holding the event's row lock."""
+    handler = registry.handler_for(event.type)
+    if handler is None:
+        event.status = StripeEvent.Status.IGNORED
+        event.processed_at = timezone.now()
+        event.save(update_fields=["status", "processed_at"])
+        return
+    event.attempts += 1
+    try:
+        with transaction.atomic():
+            handler(event)
+    except Exception as exc:
+        event.status = StripeEvent.Status.FAILED
+        event.last_error = f"{type(exc).__name__}: {exc}"[:_LAST_ERROR_MAX]
+        event.save(update_fields=["status", "attempts", "last_error"])
+        logger.exception(
+            "stripe.event_failed",
+            extra={"stripe_event": event.stripe_id, "type": event.type, "attempts": event.attempts},
+        )
+        return
+    event.status = StripeEvent.Status.PROCESSED
+    event.last_error = ""
+    event.processed_at = timezone.now()
+    event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
+
+
+_DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
+
+
+def webhook_receive(*, event: dict, request_id: str | None) -> WebhookOutcome:
+    """Store a verified event (committed before anything else happens), then
+    process it once: concurrent deliveries of one event serialise on its row lock,
+    and every delivery after the first that succeeded changes nothing."""
+    stored, created = _event_store(event, request_id)
+    with transaction.atomic():
+        locked = StripeEvent.objects.select_for_update().get(pk=stored.pk)
+        if not created:
+            locked.delivery_count += 1
+            if request_id:
+                locked.request_ids = [*locked.request_ids, request_id][-50:]
+            locked.save(update_fields=["delivery_count", "request_ids"])
+        if locked.status in _DONE:
+            duplicate = True
+        else:
+            duplicate = False
+            _dispatch(locked)
+    logger.info(
+        "stripe.event_received",
+        extra={
+            "stripe_event": locked.stripe_id,
+            "type": locked.type,
+            "status": locked.status,
+            "duplicate": duplicate,
+            "delivery_count": locked.delivery_count,
+        },
+    )
+    return WebhookOutcome(event=locked, duplicate=duplicate)
+
+
+def event_replay(*, event: StripeEvent, actor: str) -> StripeEventReplay:
+    """Run the same dispatch on the stored payload. A processed event is left
+    alone (its effect already happened); received, failed and ignored events are
+    dispatched again. Each replay is recorded and audited."""
+    with transaction.atomic():
+        locked = StripeEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.status == StripeEvent.Status.PROCESSED:
+            outcome, error = StripeEventReplay.Outcome.ALREADY_PROCESSED, ""
+        else:
+            _dispatch(locked)
+            outcome = StripeEventReplay.Outcome(locked.status)
+            error = locked.last_error if outcome == StripeEventReplay.Outcome.FAILED else ""
+        replay = StripeEventReplay.objects.create(
+            event=locked,
+            actor=actor,
+            outcome=outcome,
+            error=error,
+            request_id=get_request_id() or "",
+        )
+    event.refresh_from_db()
+    audit_record(
+        action="stripe.event_replay",
+        actor=actor,
+        target=locked.stripe_id,
+        outcome="failed" if outcome == StripeEventReplay.Outcome.FAILED else "ok",
+        event_type=locked.type,
+        result=outcome.value,
+    )
+    return replay
+
+
+def event_replay_by_id(*, stripe_id: str, actor: str) -> StripeEventReplay:
+    try:
+        event = StripeEvent.objects.get(stripe_id=stripe_id)
+    except StripeEvent.DoesNotExist as exc:
+        raise EventNotFound(f"No stored Stripe event {stripe_id!r}.") from exc
+    return event_replay(event=event, actor=actor)
+
+
+def events_replay_failed(*, actor: str) -> list[StripeEventReplay]:
+    """Replay every failed event, oldest first."""
+    failed = StripeEvent.objects.filter(status=StripeEvent.Status.FAILED).order_by("received_at")
+    return [event_replay(event=event, actor=actor) for event in failed]

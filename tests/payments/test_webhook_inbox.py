@@ -1,0 +1,115 @@
+"""The inbox: stored before processing, exactly one effect per event however often
+and however concurrently it is delivered, failures rolled back and retried."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from payments.models import StripeEvent
+from tests.payments.conftest import EFFECT_TYPE, make_event, post_webhook
+
+
+@pytest.mark.django_db
+def test_a_handled_event_is_processed_once_with_its_effect(client, effect):
+    event = make_event()
+    response = post_webhook(client, event, HTTP_X_REQUEST_ID="req-first")
+    assert response.status_code == 200
+    assert response.json() == {"received": True, "status": "processed", "duplicate": False}
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.status == StripeEvent.Status.PROCESSED
+    assert stored.type == EFFECT_TYPE
+    assert stored.attempts == 1
+    assert stored.delivery_count == 1
+    assert stored.processed_at is not None
+    assert stored.request_ids == ["req-first"]
+    assert stored.api_version == event["api_version"]
+    assert stored.livemode is False
+    assert effect.calls == [event["id"]]
+    assert effect.count(event["id"]) == 1
+
+
+@pytest.mark.django_db
+def test_a_duplicate_delivery_answers_200_and_has_no_second_effect(client, effect):
+    event = make_event()
+    assert post_webhook(client, event).status_code == 200
+    response = post_webhook(client, event)
+    assert response.status_code == 200
+    assert response.json()["duplicate"] is True
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert (stored.delivery_count, stored.attempts, len(stored.request_ids)) == (2, 1, 2)
+    assert effect.count(event["id"]) == 1
+
+
+@pytest.mark.django_db
+def test_an_event_type_without_a_handler_is_stored_as_ignored(client):
+    event = make_event("customer.subscription.created")
+    response = post_webhook(client, event)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.status == StripeEvent.Status.IGNORED
+    assert stored.attempts == 0
+
+
+@pytest.mark.django_db
+def test_a_failing_handler_rolls_back_its_effect_and_answers_500(client, effect):
+    effect.failing = True
+    event = make_event()
+    response = post_webhook(client, event)
+    assert response.status_code == 500
+    assert response.json()["status"] == "failed"
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.status == StripeEvent.Status.FAILED
+    assert stored.attempts == 1
+    assert "the shop's database said no" in stored.last_error
+    assert effect.count(event["id"]) == 0  # the row it wrote was rolled back
+
+    effect.failing = False  # the cause is fixed; Stripe delivers again
+    response = post_webhook(client, event)
+    assert response.status_code == 200
+    stored.refresh_from_db()
+    assert (stored.status, stored.attempts, stored.last_error) == ("processed", 2, "")
+    assert stored.delivery_count == 2
+    assert effect.count(event["id"]) == 1
+
+
+@pytest.mark.django_db
+def test_the_webhook_uses_a_bounded_number_of_queries(
+    client, effect, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(11):
+        assert post_webhook(client, make_event()).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_deliveries_have_exactly_one_effect(effect):
+    event = make_event()
+    copies = 8
+    barrier = threading.Barrier(copies)
+    statuses: list[int] = []
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            statuses.append(post_webhook(Client(), event).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200] * copies
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.delivery_count == copies
+    assert stored.attempts == 1
+    assert stored.status == StripeEvent.Status.PROCESSED
+    assert effect.count(event["id"]) == 1
+    assert len(effect.calls) == 1
