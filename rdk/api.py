@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.cache import add_never_cache_headers
+from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from rdk.exceptions import RdkError
+from rdk.ratelimits import RAISED_RETRY_AFTER
 
 
 def _fields(detail: Any) -> dict[str, list[str]]:
@@ -22,6 +25,8 @@ def _fields(detail: Any) -> dict[str, list[str]]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Ratelimited):  # a PermissionDenied, which DRF would make a 403
+        exc = exceptions.Throttled(wait=RAISED_RETRY_AFTER)
     if isinstance(exc, RdkError):
         return Response(
             {"error": exc.code, "message": str(exc), "fields": {}},
@@ -30,6 +35,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait or RAISED_RETRY_AFTER)
+        response["Retry-After"] = str(max(wait, 1))
+        add_never_cache_headers(response)
+        response.data = {
+            "error": "rate_limited",
+            "message": f"Too many requests. Try again in {max(wait, 1)} seconds.",
+            "fields": {},
+        }
+        return response
     if isinstance(exc, exceptions.ValidationError):
         fields = _fields(exc.detail)
         message = (

@@ -29,4 +29,11 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # django-ratelimit's Ratelimited is a PermissionDenied; a rate limit is a 429.
+    from django_ratelimit.exceptions import Ratelimited
+
+    from rdk.ratelimits import ratelimited_view
+
+    if isinstance(exception, Ratelimited):
+        return ratelimited_view(request, exception)
     return render(request, "403.html", status=403)
