@@ -19,7 +19,8 @@ import ipaddress
 from django.conf import settings
 from django.http import HttpRequest
 
-UNKNOWN = "0.0.0.0"  # noqa: S104 (a placeholder address, never bound)
+# A placeholder address, never bound.
+UNKNOWN = "0.0.0.0"  # noqa: S104  # nosec B104
 
 
 def _normalised(candidate: str) -> str | None:

@@ -24,7 +24,7 @@ def _value(name: str, placeholder):
 def _git_release() -> str:
     try:
         result = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607
+            ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607  # nosec B607
             cwd=BASE_DIR,
             capture_output=True,
             text=True,
