@@ -12,8 +12,8 @@ django-ratelimit's 403:
 
 - `@rate_limit("signin_ip", "signin_account")` on a function view (wrap a
   class-based view with `method_decorator(..., name="dispatch")`);
-- `RateLimitThrottle` for DRF views (the API default; a view may name other
-  limits in `rate_limits = (...)`);
+- `rdk.api.RateLimitThrottle` for DRF views (the API default; a view may
+  name other limits in `rate_limits = (...)`);
 - `RatelimitedMiddleware` and `ratelimited_view` turn a raised
   `django_ratelimit.exceptions.Ratelimited` into the same 429.
 
@@ -40,7 +40,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
-from rest_framework.throttling import BaseThrottle
 
 from rdk.clientip import client_ip
 
@@ -368,19 +367,16 @@ class RatelimitedMiddleware:
         return None
 
 
-class RateLimitThrottle(BaseThrottle):
-    """DRF throttle over the same table and counters.
-
-    Applies the view's `rate_limits` (default: `api_ip` for visitors, `api_user`
-    for signed-in users). DRF answers 429 with `Retry-After`; RDK's exception
-    handler words the body as `rate_limited`."""
-
-    default_limits = ("api_ip", "api_user")
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        names = getattr(view, "rate_limits", self.default_limits)
-        self.exceeded = enforce(request, *names)
-        return self.exceeded is None
-
-    def wait(self) -> float | None:
-        return self.exceeded.retry_after if self.exceeded else None
+def limits_markdown() -> str:
+    """The table in docs/security.md (a test keeps the two in step)."""
+    lines = [
+        "| limit | default rate | counted by | methods | why |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for limit in LIMITS.values():
+        keys = "; ".join(KEY_KINDS[kind] for kind in limit.keys)
+        methods = ", ".join(limit.methods) if limit.methods else "all"
+        lines.append(
+            f"| `{limit.name}` | {limit.rate} | {keys} | {methods} | {limit.description} |"
+        )
+    return "\n".join(lines)

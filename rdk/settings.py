@@ -256,7 +256,7 @@ RATELIMIT_IP_META_KEY = "rdk.clientip.client_ip"
 RATELIMIT_VIEW = "rdk.ratelimits.ratelimited_view"
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not refuse every shopper; /readyz alerts
 MIDDLEWARE.append("rdk.ratelimits.RatelimitedMiddleware")
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rdk.ratelimits.RateLimitThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rdk.api.RateLimitThrottle"]
 
 # Cookies: never readable by scripts; Secure outside local (plain http there).
 # SameSite=Lax, not Strict: shoppers come back from Stripe Checkout by a

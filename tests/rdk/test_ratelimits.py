@@ -397,3 +397,26 @@ def test_staging_and_production_refuse_a_per_process_cache(settings, rdk_env, ba
     settings.CACHES = {"default": {"BACKEND": backend}}
     errors = ratelimit_cache_check(None)
     assert [error.id for error in errors] == (["rdk.E002"] if refused else [])
+
+
+def test_a_starting_process_reads_and_validates_the_variable(manage):
+    script = "from rdk.ratelimits import rate_for; print(rate_for('signin_ip'), rate_for('cart'))"
+    good = manage("shell", "-c", script, env={"RATE_LIMITS": "signin_ip=20/m"})
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.strip().splitlines()[-1] == "20/m 60/m"
+    bad = manage("check", env={"RATE_LIMITS": "login=1/m"})
+    assert bad.returncode == 1
+    assert "RATE_LIMITS: 'login' is not a limit" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_docs_list_every_limit_as_the_table_says():
+    from rdk.ratelimits import limits_markdown
+    from tests.conftest import BASE_DIR
+
+    doc = (BASE_DIR / "docs" / "security.md").read_text()
+    block = doc.split("<!-- limits:start -->\n", 1)[1].split("\n<!-- limits:end -->", 1)[0]
+    assert block == limits_markdown(), (
+        "docs/security.md is out of date: paste the output of "
+        '`python -c "from rdk.ratelimits import limits_markdown; print(limits_markdown())"`'
+    )
