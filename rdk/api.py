@@ -13,7 +13,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from rdk.exceptions import RdkError
-from rdk.ratelimits import RAISED_RETRY_AFTER, enforce
+from rdk.ratelimits import RAISED_RETRY_AFTER, Exceeded, enforce, log_exceeded
 
 
 def _fields(detail: Any) -> dict[str, list[str]]:
@@ -27,6 +27,7 @@ def _fields(detail: Any) -> dict[str, list[str]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Ratelimited):  # a PermissionDenied, which DRF would make a 403
+        log_exceeded(context["request"], Exceeded("django_ratelimit", RAISED_RETRY_AFTER))
         exc = exceptions.Throttled(wait=RAISED_RETRY_AFTER)
     if isinstance(exc, RdkError):
         return Response(

@@ -273,11 +273,11 @@ def enforce(request: Any, *names: str) -> Exceeded | None:
     if not exceeded:
         return None
     worst = max(exceeded, key=lambda item: item.retry_after)
-    _log_exceeded(request, worst)
+    log_exceeded(request, worst)
     return worst
 
 
-def _log_exceeded(request: Any, exceeded: Exceeded) -> None:
+def log_exceeded(request: Any, exceeded: Exceeded) -> None:
     logger.warning(
         "ratelimit.exceeded",
         extra={
@@ -346,7 +346,7 @@ RAISED_RETRY_AFTER = 60
 def ratelimited_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """`RATELIMIT_VIEW`, and what the 403 handler answers for a Ratelimited."""
     exceeded = Exceeded(getattr(exception, "limit", "django_ratelimit"), RAISED_RETRY_AFTER)
-    _log_exceeded(request, exceeded)
+    log_exceeded(request, exceeded)
     return too_many_requests(request, exceeded)
 
 

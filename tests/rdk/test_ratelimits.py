@@ -234,7 +234,7 @@ def test_cart_counts_each_session_separately(client, settings):
 
 
 @pytest.mark.django_db
-def test_a_raised_ratelimited_is_a_429_never_a_403(client):
+def test_a_raised_ratelimited_is_a_429_never_a_403(client, json_logs):
     client.get("/raising")
     response = client.get("/raising")
     assert_429(response)
@@ -242,6 +242,11 @@ def test_a_raised_ratelimited_is_a_429_never_a_403(client):
     api = client.get("/api/v1/raising")
     assert_429(api)
     assert api.json()["error"] == "rate_limited"
+    logged = [line for line in json_logs() if line["event"] == "ratelimit.exceeded"]
+    assert [line["request_id"] for line in logged] == [
+        response["X-Request-ID"],
+        api["X-Request-ID"],
+    ]
 
 
 @pytest.mark.django_db

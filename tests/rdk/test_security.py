@@ -99,53 +99,36 @@ def _database_url(db: dict) -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-@pytest.fixture(scope="module")
-def production_probe(tmp_path_factory, django_db_setup):
-    """collectstatic (production serves hashed names from a manifest), then the probe."""
-    import os
-    import subprocess
-    import sys
-
-    from django.conf import settings
-
-    tmp = tmp_path_factory.mktemp("production")
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.fail("the production probe needs PostgreSQL (make test provides it)")
-    location = str(settings.CACHES["default"].get("LOCATION", ""))
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", ""),
-        **PRODUCTION,
-        # the test database: production settings must render real pages
-        "DATABASE_URL": _database_url(db),
-        "CACHE_URL": location if location.startswith("redis") else "redis://127.0.0.1:6379/5",
-        "STATIC_ROOT": str(tmp / "static"),
-    }
-
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, str(BASE_DIR / "manage.py"), *args],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-
-    # The API docs' 9 MB bundle is not on these pages; compressing it would cost half a minute.
-    collected = run("collectstatic", "--no-input", "-v", "0", "-i", "drf_spectacular_sidecar")
-    assert collected.returncode == 0, collected.stderr
-    probe = run("shell", "-c", PROBE)
-    assert probe.returncode == 0, probe.stderr
-    return json.loads(probe.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
-def test_production_headers_and_cookies(production_probe):
-    result = production_probe
+def test_a_production_process_serves_hardened_responses(manage, settings, tmp_path):
+    db = settings.DATABASES["default"]
+    location = str(settings.CACHES["default"].get("LOCATION", ""))
+    production = {
+        **PRODUCTION,
+        # this run's test database and cache: production settings render real pages
+        "DATABASE_URL": _database_url(db),
+        "CACHE_URL": location if location.startswith("redis") else "redis://127.0.0.1:6379/5",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    # Production serves hashed names from a manifest. The API docs' 9 MB bundle
+    # is not on these pages; compressing it would cost half a minute.
+    collected = manage(
+        "collectstatic",
+        "--no-input",
+        "-v",
+        "0",
+        "-i",
+        "drf_spectacular_sidecar",
+        env=production,
+        clean=True,
+        timeout=180,
+    )
+    assert collected.returncode == 0, collected.stderr
+    probe = manage("shell", "-c", PROBE, env=production, clean=True)
+    assert probe.returncode == 0, probe.stderr
+    result = json.loads(probe.stdout.strip().splitlines()[-1])
+
     assert result["home_status"] == 200
     headers = {key.lower(): value for key, value in result["home_headers"].items()}
     assert headers["strict-transport-security"] == "max-age=31536000; includeSubDomains; preload"
@@ -161,16 +144,11 @@ def test_production_headers_and_cookies(production_probe):
     assert result["session"] == [True, True, "Lax"]
     assert result["plain_status"] == 301
     assert result["plain_location"].startswith("https://realdealkickz.app/")
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.postgres
-def test_production_404_is_ours(production_probe):
-    assert production_probe["missing_status"] == 404
-    body = production_probe["missing_body"]
-    assert 'class="site-header"' in body
-    assert "Traceback" not in body
-    assert "URLconf" not in body
+    # a missing page is the shop's 404, nothing of Django's internals
+    assert result["missing_status"] == 404
+    assert 'class="site-header"' in result["missing_body"]
+    assert "Traceback" not in result["missing_body"]
+    assert "URLconf" not in result["missing_body"]
 
 
 @pytest.fixture
@@ -234,3 +212,14 @@ def test_bandit_is_configured_with_every_skip_justified():
     for check in config.get("skips", []):
         line = next(line for line in section.splitlines() if f'"{check}"' in line)
         assert "#" in line, f"{check} is skipped without a reason"
+
+
+def test_debug_locally_reports_the_policy_instead_of_enforcing_it(manage):
+    script = (
+        "from django.conf import settings; "
+        "print(bool(settings.SECURE_CSP), bool(settings.SECURE_CSP_REPORT_ONLY))"
+    )
+    debug = manage("shell", "-c", script, env={"DEBUG": "true", "RDK_LOG_LEVEL": "error"})
+    assert debug.stdout.strip().splitlines()[-1] == "False True"
+    normal = manage("shell", "-c", script, env={"DEBUG": "false", "RDK_LOG_LEVEL": "error"})
+    assert normal.stdout.strip().splitlines()[-1] == "True False"
