@@ -244,8 +244,8 @@ class Exceeded:
 
 
 def enforce(request: Any, *names: str) -> Exceeded | None:
-    """Count this request against each named limit; the first one exceeded
-    (the one to wait longest for, when several are) or None."""
+    """Count this request against each named limit. Returns the exceeded limit
+    with the longest wait (and logs it), or None when all allow the request."""
     from django_ratelimit.core import get_usage
 
     exceeded: list[Exceeded] = []

@@ -425,3 +425,20 @@ def test_docs_list_every_limit_as_the_table_says():
         "docs/security.md is out of date: paste the output of "
         '`python -c "from rdk.ratelimits import limits_markdown; print(limits_markdown())"`'
     )
+
+
+@pytest.mark.django_db
+def test_an_unreachable_cache_lets_requests_through_and_says_so(client, settings, json_logs):
+    settings.RATE_LIMITS = {"signin_ip": "1/m"}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 1},
+        }
+    }
+    statuses = [client.post("/account/login/", {"username": "x"}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    events = [line["event"] for line in json_logs()]
+    assert events.count("ratelimit.cache_unavailable") == 6  # two limits, three requests
+    assert "ratelimit.exceeded" not in events
