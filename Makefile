@@ -34,7 +34,7 @@ echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or 
 exit 1
 endef
 
-.PHONY: help install run test lint fmt check-migrations schema bench loadtest pg-setup clean
+.PHONY: help install run test lint fmt check-migrations schema bench loadtest pg-setup clean audit bandit
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -76,6 +76,15 @@ lint: install ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+bandit: install ## Static security scan of the code (configured in pyproject.toml)
+	$(VENV)/bin/bandit -c pyproject.toml -r . -q
+
+audit: install ## bandit, then pip-audit of the installed packages (needs PyPI or OSV; see docs/security.md)
+	@status=0
+	$(MAKE) --no-print-directory bandit || status=$$?
+	$(PY) manage.py audit_dependencies || status=$$?
+	exit $$status
+
 fmt: install ## Format and autofix with ruff
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -85,6 +94,7 @@ pg-setup: install ## Create the non-superuser role and database RDK connects as 
 
 test: install ## Run the whole suite: lint, migration check, pytest (PostgreSQL when reachable)
 	@$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory bandit
 	if (exec 3<>/dev/tcp/$(PG_HOST)/$(PG_PORT)) 2>/dev/null; then
 	  $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(PG_DB)"
 	  export DATABASE_URL="$(TEST_DATABASE_URL)"

@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments import services
+from rdk.ratelimits import rate_limit
 from payments.exceptions import WebhookRejected
 from payments.signatures import MAX_BODY_BYTES, event_verify
 
@@ -26,6 +27,7 @@ def _declared_length(request: HttpRequest) -> int:
 
 @csrf_exempt
 @require_POST
+@rate_limit("webhook")
 def webhook(request: HttpRequest) -> JsonResponse:
     request_id = getattr(request, "request_id", None)
     try:

@@ -126,6 +126,16 @@ def parse_float(raw: str) -> float:
         raise InvalidValue("is not a number") from None
 
 
+def parse_rate_limits(raw: str) -> dict[str, str]:
+    # The table of limits lives with the code that enforces them.
+    from rdk.ratelimits import parse_overrides
+
+    try:
+        return parse_overrides(raw)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
+
+
 def choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -497,6 +507,14 @@ SCHEMA: tuple[Var, ...] = (
         default=str(BASE_DIR / "var" / "snapshots"),
         echo=True,
         expected="a directory path",
+    ),
+    Var(
+        "RATE_LIMITS",
+        parse_rate_limits,
+        "Rate-limit overrides by name (see docs/security.md), e.g. signin_ip=10/m,api_ip=300/m.",
+        default={name: {} for name in ENVIRONMENTS},
+        echo=True,
+        expected="comma-separated name=N/period (10/m, 100/h, 5/15m), names from rdk/ratelimits.py",
     ),
 )
 

@@ -24,7 +24,7 @@ def _value(name: str, placeholder):
 def _git_release() -> str:
     try:
         result = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607
+            ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607  # nosec B607
             cwd=BASE_DIR,
             capture_output=True,
             text=True,
@@ -246,3 +246,60 @@ LOGIN_URL = "/account/login/"
 
 # The Stripe SDK logs every request at info; RDK's gateway logs failures itself.
 LOGGING["loggers"]["stripe"] = {"level": "WARNING"}
+
+# Security hardening -------------------------------------------------------------
+# See docs/security.md. Rate limits: rdk/ratelimits.py holds the table; counters
+# live in the default cache (Redis outside local; rdk.checks refuses anything else).
+
+from urllib.parse import urlsplit  # noqa: E402
+
+from django.utils.csp import CSP  # noqa: E402
+
+RATE_LIMITS = _value("RATE_LIMITS", {})
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "rdk.clientip.client_ip"
+RATELIMIT_VIEW = "rdk.ratelimits.ratelimited_view"
+RATELIMIT_FAIL_OPEN = True  # a cache outage must not refuse every shopper; /readyz alerts
+MIDDLEWARE.append("rdk.ratelimits.RatelimitedMiddleware")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rdk.api.RateLimitThrottle"]
+
+# Cookies: never readable by scripts; Secure outside local (plain http there).
+# SameSite=Lax, not Strict: shoppers come back from Stripe Checkout by a
+# cross-site navigation and must arrive signed in.
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # scripts read the token from the form, never the cookie
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+DEBUG_PROPAGATE_EXCEPTIONS = False
+
+# Content-Security-Policy (Django's own middleware), no 'unsafe-inline'. Forms
+# may post to this site only; checkout redirects to Stripe's hosted page (the
+# local stand-in when STRIPE_API_BASE is set), which form-action must allow as a
+# redirect target of the checkout form.
+_stripe_base = urlsplit(STRIPE_API_BASE)
+CHECKOUT_ORIGIN = (
+    f"{_stripe_base.scheme}://{_stripe_base.netloc}"
+    if STRIPE_API_BASE
+    else "https://checkout.stripe.com"
+)
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF, CHECKOUT_ORIGIN],
+}
+if DEBUG:
+    # Django's own debug pages are inline-styled: locally, with DEBUG on, the
+    # policy reports violations in the console instead of breaking them.
+    SECURE_CSP_REPORT_ONLY, SECURE_CSP = SECURE_CSP, {}
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")

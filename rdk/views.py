@@ -4,8 +4,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
+from django_ratelimit.exceptions import Ratelimited
 
 from rdk.context_processors import shop
+from rdk.ratelimits import ratelimited_view
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -29,4 +31,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # django-ratelimit's Ratelimited is a PermissionDenied; a rate limit is a 429.
+    if isinstance(exception, Ratelimited):
+        return ratelimited_view(request, exception)
     return render(request, "403.html", status=403)

@@ -1,0 +1,42 @@
+"""The client's IP address, decided in one place.
+
+Behind no proxy the socket address (`REMOTE_ADDR`) is the client. Behind N
+proxies (`TRUSTED_PROXY_COUNT`), each proxy appends the address it received
+the request from to `X-Forwarded-For`, so the client is the entry N hops from
+the right; everything further left was written by the client and can be
+forged. A header that is missing, too short or malformed falls back to the
+socket address, never to a value the client chose.
+
+Rate limits, the audit log and anything else that records an address call
+`client_ip(request)`; django-ratelimit is pointed at it through
+`RATELIMIT_IP_META_KEY`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+# A placeholder address, never bound.
+UNKNOWN = "0.0.0.0"  # noqa: S104  # nosec B104
+
+
+def _normalised(candidate: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(candidate.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest) -> str:
+    socket_address = _normalised(request.META.get("REMOTE_ADDR") or "") or UNKNOWN
+    hops = getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0
+    if hops <= 0:
+        return socket_address
+    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    entries = [entry.strip() for entry in header.split(",")] if header else []
+    if len(entries) < hops:
+        return socket_address
+    return _normalised(entries[-hops]) or socket_address

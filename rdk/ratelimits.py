@@ -1,0 +1,382 @@
+"""Every rate limit RDK enforces, in one table, and the ways to enforce them.
+
+`LIMITS` names each limit, its default rate, what it counts by (the key
+kinds below), which methods it counts and why it exists. `RATE_LIMITS` in the
+environment overrides rates by name (`signin_ip=10/m,api_ip=300/m`; see
+`parse_overrides`, which `rdk.env` uses to validate it at start-up).
+
+Counting is django-ratelimit's (`get_usage`): fixed windows in the shared
+cache (Redis outside local), so every process and host sees the same counts.
+Enforcing is ours, so that a refusal is always a 429 with `Retry-After`, never
+django-ratelimit's 403:
+
+- `@rate_limit("signin_ip", "signin_account")` on a function view (wrap a
+  class-based view with `method_decorator(..., name="dispatch")`);
+- `rdk.api.RateLimitThrottle` for DRF views (the API default; a view may
+  name other limits in `rate_limits = (...)`);
+- `RatelimitedMiddleware` and `ratelimited_view` turn a raised
+  `django_ratelimit.exceptions.Ratelimited` into the same 429.
+
+A refusal renders `templates/429.html` for browsers and
+`{"error": "rate_limited", "message": …, "fields": {}}` for `/api/` and for
+clients preferring JSON, and logs `ratelimit.exceeded` with the limit's name.
+When the cache cannot be reached the request is let through (and logged):
+`/readyz` reports the cache, and an outage of the counters must not become an
+outage of the shop.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
+
+from rdk.clientip import client_ip
+
+logger = logging.getLogger(__name__)
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    rate: str
+    keys: tuple[str, ...]
+    methods: tuple[str, ...] | None  # None: every method
+    description: str
+
+
+# Key kinds: what a limit counts by. A key that does not apply to a request
+# (no account name submitted, nobody signed in) counts nothing for it.
+KEY_KINDS = {
+    "ip": "the client's address (an IPv6 /64 counts as one)",
+    "anonymous_ip": "the client's address, for requests from nobody signed in",
+    "account": "the submitted username or email, trimmed and case-folded",
+    "email": "the submitted email address, trimmed and case-folded",
+    "user": "the signed-in user",
+    "user_or_ip": "the signed-in user, else the client's address",
+    "session_or_ip": "the visitor's session, else the client's address",
+}
+
+LIMITS: dict[str, Limit] = {
+    limit.name: limit
+    for limit in (
+        Limit(
+            "signin_ip",
+            "10/m",
+            ("ip",),
+            ("POST",),
+            "Sign-in attempts from one address: slows password guessing across accounts.",
+        ),
+        Limit(
+            "signin_account",
+            "5/5m",
+            ("account",),
+            ("POST",),
+            "Sign-in attempts naming one account, from anywhere: slows guessing one password.",
+        ),
+        Limit(
+            "signup_ip",
+            "10/h",
+            ("ip",),
+            ("POST",),
+            "Accounts created from one address.",
+        ),
+        Limit(
+            "password_reset_ip",
+            "10/h",
+            ("ip",),
+            ("POST",),
+            "Password-reset requests from one address.",
+        ),
+        Limit(
+            "password_reset_email",
+            "3/h",
+            ("email",),
+            ("POST",),
+            "Password-reset emails to one address: nobody's inbox gets flooded.",
+        ),
+        Limit(
+            "otp_verify",
+            "5/m",
+            ("ip", "user"),
+            ("POST",),
+            "TOTP or backup-code attempts, per address and per staff user: "
+            "a six-digit code cannot be guessed.",
+        ),
+        Limit(
+            "cart",
+            "60/m",
+            ("session_or_ip",),
+            UNSAFE,
+            "Cart changes by one visitor.",
+        ),
+        Limit(
+            "checkout",
+            "10/m",
+            ("user_or_ip",),
+            ("POST",),
+            "Checkouts started by one shopper: each reserves stock and calls Stripe.",
+        ),
+        Limit(
+            "api_ip",
+            "300/m",
+            ("anonymous_ip",),
+            None,
+            "API requests from one address by anyone not signed in.",
+        ),
+        Limit(
+            "api_user",
+            "600/m",
+            ("user",),
+            None,
+            "API requests by one signed-in user.",
+        ),
+        Limit(
+            "webhook",
+            "600/m",
+            ("ip",),
+            ("POST",),
+            "Webhook deliveries from one address: generous, Stripe's traffic is never refused.",
+        ),
+    )
+}
+
+RATE_FORMAT = "N/period with period s, m, h or d, optionally multiplied (10/m, 100/h, 5/15m)"
+_RATE = re.compile(r"[1-9][0-9]*/([1-9][0-9]*)?[smhd]")
+
+
+def is_valid_rate(rate: str) -> bool:
+    return bool(_RATE.fullmatch(rate))
+
+
+def parse_overrides(raw: str) -> dict[str, str]:
+    """`signin_ip=10/m,api_ip=300/m` → {"signin_ip": "10/m", "api_ip": "300/m"}.
+
+    Raises ValueError naming every unknown limit, malformed entry and bad rate."""
+    overrides: dict[str, str] = {}
+    errors: list[str] = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        name, sep, rate = (piece.strip() for piece in entry.partition("="))
+        if not sep or not name:
+            errors.append(f"{entry!r} is not name=rate")
+        elif name not in LIMITS:
+            errors.append(f"{name!r} is not a limit")
+        elif not is_valid_rate(rate):
+            errors.append(f"{name} has rate {rate!r}, not {RATE_FORMAT}")
+        elif name in overrides:
+            errors.append(f"{name} is given twice")
+        else:
+            overrides[name] = rate
+    if errors:
+        raise ValueError("; ".join(errors))
+    return overrides
+
+
+def rate_for(name: str) -> str:
+    return getattr(settings, "RATE_LIMITS", {}).get(name) or LIMITS[name].rate
+
+
+# Keys -----------------------------------------------------------------------
+
+
+def _ip_key(request: HttpRequest) -> str:
+    address = ipaddress.ip_address(client_ip(request))
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
+
+
+def _user_pk(request: HttpRequest) -> str | None:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return None
+
+
+def _submitted(request: HttpRequest, *fields: str) -> str | None:
+    if request.method != "POST":
+        return None
+    for field in fields:
+        value = request.POST.get(field, "")
+        if isinstance(value, str) and value.strip():
+            return value.strip().casefold()
+    return None
+
+
+def _session_or_ip(request: HttpRequest) -> str:
+    session = getattr(request, "session", None)
+    session_key = getattr(session, "session_key", None)
+    return f"session:{session_key}" if session_key else _ip_key(request)
+
+
+_KEYS: dict[str, Callable[[HttpRequest], str | None]] = {
+    "ip": _ip_key,
+    "anonymous_ip": lambda request: None if _user_pk(request) else _ip_key(request),
+    "account": lambda request: _submitted(request, "username", "email", "login"),
+    "email": lambda request: _submitted(request, "email"),
+    "user": _user_pk,
+    "user_or_ip": lambda request: _user_pk(request) or _ip_key(request),
+    "session_or_ip": _session_or_ip,
+}
+
+
+# Enforcing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exceeded:
+    limit: str
+    retry_after: int
+
+
+def enforce(request: Any, *names: str) -> Exceeded | None:
+    """Count this request against each named limit. Returns the exceeded limit
+    with the longest wait (and logs it), or None when all allow the request."""
+    from django_ratelimit.core import get_usage
+
+    exceeded: list[Exceeded] = []
+    for name in names:
+        limit = LIMITS[name]
+        method = list(limit.methods) if limit.methods else get_usage.ALL
+        for kind in limit.keys:
+            value = _KEYS[kind](request)
+            if value is None:
+                continue
+            try:
+                usage = get_usage(
+                    request,
+                    group=f"rdk.{name}.{kind}",
+                    key=lambda _group, _request, value=value: value,
+                    rate=rate_for(name),
+                    method=method,
+                    increment=True,
+                )
+            except Exception:  # the cache is down: let the request through, say so
+                logger.warning("ratelimit.cache_unavailable", extra={"limit": name}, exc_info=True)
+                continue
+            if usage and usage["should_limit"]:
+                exceeded.append(Exceeded(name, max(int(usage["time_left"]), 1)))
+    if not exceeded:
+        return None
+    worst = max(exceeded, key=lambda item: item.retry_after)
+    log_exceeded(request, worst)
+    return worst
+
+
+def log_exceeded(request: Any, exceeded: Exceeded) -> None:
+    logger.warning(
+        "ratelimit.exceeded",
+        extra={
+            "limit": exceeded.limit,
+            "retry_after": exceeded.retry_after,
+            "method": request.method,
+            "path": request.path,
+            "ip": client_ip(request),
+        },
+    )
+
+
+def wants_json(request: HttpRequest) -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
+def too_many_requests(request: HttpRequest, exceeded: Exceeded) -> HttpResponse:
+    """The one 429 answer: a page for browsers, JSON for API clients."""
+    seconds = exceeded.retry_after
+    if wants_json(request):
+        response: HttpResponse = JsonResponse(
+            {
+                "error": "rate_limited",
+                "message": f"Too many requests. Try again in {seconds} seconds.",
+                "fields": {},
+            },
+            status=429,
+        )
+    else:
+        response = render(request, "429.html", {"retry_after": seconds}, status=429)
+    response["Retry-After"] = str(seconds)
+    add_never_cache_headers(response)
+    return response
+
+
+def rate_limit(*names: str) -> Callable:
+    """Decorate a function view with the named limits from `LIMITS`."""
+    unknown = [name for name in names if name not in LIMITS]
+    if not names or unknown:
+        raise ImproperlyConfigured(
+            f"rate_limit() needs limit names from rdk.ratelimits.LIMITS; unknown: {unknown}"
+        )
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            exceeded = enforce(request, *names)
+            if exceeded is not None:
+                return too_many_requests(request, exceeded)
+            return view(request, *args, **kwargs)
+
+        wrapped.rate_limits = names  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+# A raised django_ratelimit Ratelimited (its own decorator with block=True) is a
+# PermissionDenied; it never reaches the 403 page. Its window is unknown here,
+# so clients are asked to wait a full minute.
+RAISED_RETRY_AFTER = 60
+
+
+def ratelimited_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """`RATELIMIT_VIEW`, and what the 403 handler answers for a Ratelimited."""
+    exceeded = Exceeded(getattr(exception, "limit", "django_ratelimit"), RAISED_RETRY_AFTER)
+    log_exceeded(request, exceeded)
+    return too_many_requests(request, exceeded)
+
+
+class RatelimitedMiddleware:
+    """Turns a `Ratelimited` raised by a view into a 429."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django_ratelimit.exceptions import Ratelimited
+
+        if isinstance(exception, Ratelimited):
+            return ratelimited_view(request, exception)
+        return None
+
+
+def limits_markdown() -> str:
+    """The table in docs/security.md (a test keeps the two in step)."""
+    lines = [
+        "| limit | default rate | counted by | methods | why |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for limit in LIMITS.values():
+        keys = "; ".join(KEY_KINDS[kind] for kind in limit.keys)
+        methods = ", ".join(limit.methods) if limit.methods else "all"
+        lines.append(
+            f"| `{limit.name}` | {limit.rate} | {keys} | {methods} | {limit.description} |"
+        )
+    return "\n".join(lines)
