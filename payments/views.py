@@ -11,9 +11,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments import services
-from rdk.ratelimits import rate_limit
 from payments.exceptions import WebhookRejected
 from payments.signatures import MAX_BODY_BYTES, event_verify
+from rdk.ratelimits import rate_limit
 
 logger = logging.getLogger(__name__)
 
