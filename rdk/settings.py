@@ -241,3 +241,16 @@ if RDK_ENV != "local":
     SECURE_HSTS_PRELOAD = True
 
 LOGIN_URL = "/account/login/"
+
+# Orders ----------------------------------------------------------------------
+
+# Row security: after authentication, so the request's transaction is scoped to
+# the signed-in shopper (rdk/rls.py, docs/orders.md).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "rdk.rls.RowSecurityMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("orders.context_processors.cart")
+ORDERS_RESERVATION_MINUTES = _value("ORDERS_RESERVATION_MINUTES", 30)
+LOGIN_REDIRECT_URL = "/account/"
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
