@@ -30,10 +30,10 @@ def order_place(*, user, store: CartStore, expected_fingerprint: str | None = No
     if not switch_is_on("feature.checkout"):
         raise CheckoutUnavailable("Checkout is paused for a moment. Your cart is saved.")
     summary = cart_refresh(store=store)
-    if not summary.lines:
-        raise CartEmpty("Your cart is empty.")
     if summary.notices or (expected_fingerprint and expected_fingerprint != summary.fingerprint):
         raise CartChanged(" ".join(summary.notices) or "Your cart changed; please review it.")
+    if not summary.lines:
+        raise CartEmpty("Your cart is empty.")
     profile = Profile.objects.filter(user=user).first()
     expires_at = reservation_expiry()
     order = Order.objects.create(

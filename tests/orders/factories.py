@@ -8,8 +8,11 @@ order_for(user, variant, quantity=1)   # a pending order with reserved stock, pl
 
 from __future__ import annotations
 
+import functools
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from orders.models import Order, Profile
 from orders.services.cart import DbCartStore, cart_add
@@ -17,6 +20,11 @@ from orders.services.checkout import order_place
 from rdk.rls import rls_scope
 
 PASSWORD = "correct-horse-battery-9"
+
+
+@functools.cache
+def _hashed_password() -> str:
+    return make_password(PASSWORD)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -27,7 +35,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"shopper{n}@example.com")
     username = factory.SelfAttribute("email")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+    # Hashed once per run: the real hasher is slow by design.
+    password = factory.LazyFunction(lambda: _hashed_password())
 
     class Params:
         staff = factory.Trait(is_staff=True, is_superuser=True)
