@@ -99,16 +99,6 @@ def rls_service_scope(*, using: str = "default") -> Iterator[None]:
         yield
 
 
-def rls_set_user(user, *, using: str = "default") -> None:
-    """Re-scope the current transaction (e.g. right after login or sign-up, so
-    the rest of the request acts for the new shopper). Must run inside a
-    transaction opened by one of the scopes above or the middleware."""
-    if _enabled(using):
-        if not connections[using].in_atomic_block:
-            raise RuntimeError("rls_set_user() needs an open transaction (use rls_scope).")
-        _swap(*_user_scope(user), using)
-
-
 def rls_current(*, using: str = "default") -> tuple[str, str]:
     """The (scope, user id) the current transaction runs under; for checks and tests."""
     if not _enabled(using):
