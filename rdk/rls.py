@@ -72,9 +72,11 @@ def _scoped(scope: str, user_id: str, using: str) -> Iterator[None]:
     with transaction.atomic(using=using):
         previous = _swap(scope, user_id, using)
         yield
-        # Reached only without an exception; on one, the rollback of this
-        # block (transaction or savepoint) restores the settings itself.
-        _swap(*previous, using)
+        # Reached only without an exception, and skipped when the block was
+        # marked for rollback: rolling back this block (transaction or
+        # savepoint) restores the settings by itself.
+        if not connections[using].needs_rollback:
+            _swap(*previous, using)
 
 
 def _user_scope(user) -> tuple[str, str]:

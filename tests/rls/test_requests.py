@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from orders.models import Order
+from orders.models import Order, Profile
 from rdk.rls import rls_current, rls_service_scope
 from tests.catalog.factories import VariantFactory
 from tests.orders.factories import UserFactory, order_for
@@ -63,3 +63,16 @@ def test_a_shopper_never_gets_the_service_scope_in_the_admin(client):
     client.force_login(a)
     response = client.get("/admin/orders/order/")
     assert response.status_code == 302  # the admin sends non-staff to its login
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_request_rolls_back_and_leaves_no_scope(client, settings):
+    settings.ROOT_URLCONF = "tests.rls.urls"
+    user = UserFactory()
+    client.force_login(user)
+    client.raise_request_exception = False
+    response = client.post("/write-then-fail")
+    assert response.status_code == 500
+    assert rls_current() == ("", "")
+    with rls_service_scope():
+        assert not Profile.objects.filter(full_name="written before the crash").exists()
