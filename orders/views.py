@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from orders.exceptions import CartChanged, OrdersError
@@ -76,13 +77,18 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/signup.html", {"form": form})
 
 
-def _safe_next(request: HttpRequest) -> bool:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    target = request.GET.get("next", "")
+def _safe_next(request: HttpRequest, target: str | None = None) -> bool:
+    target = request.GET.get("next", "") if target is None else target
     return bool(target) and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a refused add-to-cart returns: the form's `next` (e.g. the product
+    page) when it is on this site, else the cart."""
+    target = request.POST.get("next", "")
+    return target if _safe_next(request, target) else reverse("orders:cart")
 
 
 @login_required
@@ -137,7 +143,7 @@ def cart_add_view(request: HttpRequest) -> HttpResponse:
         )
     except OrdersError as error:
         messages.error(request, str(error))
-        return redirect("orders:cart")
+        return redirect(_back(request))
     messages.success(request, message)
     return redirect("orders:cart")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product, Variant
 from orders.models import CartItem
@@ -149,3 +151,30 @@ def test_pages_without_a_session_stay_session_free(client):
     assert "sessionid" not in response.cookies
     assert "Cookie" not in response.get("Vary", "")
     assert ">0</span>" in response.text
+
+
+def test_a_refused_add_returns_to_the_product_page_when_asked(client):
+    variant = VariantFactory(sold_out=True)
+    response = client.post(
+        "/cart/add", {"variant": variant.pk, "next": "/products/runner-1"}, **ORIGIN
+    )
+    assert response["Location"] == "/products/runner-1"
+    response = client.post(
+        "/cart/add", {"variant": variant.pk, "next": "https://evil.example/"}, **ORIGIN
+    )
+    assert response["Location"] == "/cart"
+
+
+def test_cart_page_queries_do_not_grow_with_lines(client, django_assert_max_num_queries):
+    user = UserFactory()
+    client.force_login(user)
+    variants = list(ProductFactory(with_sizes=6).variants.all())
+    add(client, variants[0].pk)
+    with CaptureQueriesContext(connection) as one_line:
+        client.get("/cart")
+    baseline = len(one_line)  # read now: the next request resets the query log
+    for variant in variants[1:]:
+        add(client, variant.pk)
+    with django_assert_max_num_queries(baseline):
+        response = client.get("/cart")
+    assert response.text.count('class="cart-line"') == 6
