@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -34,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 BACKUP_CODE_COUNT = 10
 _BACKUP_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no l, o, 0, 1: easy to copy by hand
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
 # Users and devices ------------------------------------------------------------------
@@ -77,8 +77,20 @@ def _normalise(code: str) -> str:
     return "".join(ch for ch in code.lower() if ch.isalnum())
 
 
-def _hash(code: str, salt: str) -> str:
-    return hashlib.scrypt(_normalise(code).encode(), salt=bytes.fromhex(salt), **_SCRYPT).hex()
+def _hash(code: str, salt: str, n: int | None = None) -> str:
+    """`scrypt$<n>$<hex>`; the cost travels with the hash so it can be raised later."""
+    n = n or settings.BACKUP_CODE_SCRYPT_N
+    digest = hashlib.scrypt(
+        _normalise(code).encode(), salt=bytes.fromhex(salt), n=n, r=8, p=1, dklen=32
+    )
+    return f"scrypt${n}${digest.hex()}"
+
+
+def _cost(code_hash: str) -> int:
+    try:
+        return int(code_hash.split("$")[1])
+    except (IndexError, ValueError):
+        return settings.BACKUP_CODE_SCRYPT_N
 
 
 def _new_code() -> str:
@@ -106,10 +118,13 @@ def backup_code_verify(*, device: BackupCodeDevice, code: str) -> bool:
     allowed, _ = device.verify_is_allowed()
     if not allowed:
         return False
-    digest = _hash(code, device.salt)
     match = None
+    digests: dict[int, str] = {}
     for candidate in device.codes.select_for_update().filter(used_at__isnull=True):
-        if hmac.compare_digest(candidate.code_hash, digest):
+        cost = _cost(candidate.code_hash)
+        if cost not in digests:
+            digests[cost] = _hash(code, device.salt, cost)
+        if hmac.compare_digest(candidate.code_hash, digests[cost]):
             match = candidate
     if match is None:
         device.throttle_increment(commit=True)
