@@ -73,11 +73,11 @@ def session_key_hash(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()
 
 
-def activity_touch(request: HttpRequest, *, user, ip: str | None, force: bool = False) -> None:
+def activity_touch(request: HttpRequest, *, user, ip: str | None) -> None:
     """Record that this session was seen, at most once per SESSION_ACTIVITY_INTERVAL."""
     now = time.time()
     seen = request.session.get(SEEN_KEY)
-    if not force and seen and now - seen < settings.SESSION_ACTIVITY_INTERVAL:
+    if seen and now - seen < settings.SESSION_ACTIVITY_INTERVAL:
         return
     if not request.session.session_key:
         request.session.save()
@@ -96,12 +96,11 @@ def activity_touch(request: HttpRequest, *, user, ip: str | None, force: bool = 
 
 
 def on_user_logged_in(sender, request, user, **kwargs) -> None:
-    from opsadmin.context import client_ip
-
+    """Stamp the new session; its activity is recorded on its next request."""
     if request is None or not hasattr(request, "session"):
         return
     session_stamp(request, user)
-    activity_touch(request, user=user, ip=client_ip(request), force=True)
+    request.session.pop(SEEN_KEY, None)
 
 
 def on_user_logged_out(sender, request, user, **kwargs) -> None:
