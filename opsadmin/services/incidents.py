@@ -128,8 +128,10 @@ def incident_postmortem_set(
         fix.strip(),
         follow_ups.strip(),
     )
-    incident.request_ids = _clean_ids(request_ids)
-    incident.stripe_event_ids = _clean_ids(stripe_event_ids)
+    if request_ids is not None:
+        incident.request_ids = _clean_ids(request_ids)
+    if stripe_event_ids is not None:
+        incident.stripe_event_ids = _clean_ids(stripe_event_ids)
     incident.save(
         update_fields=["root_cause", "fix", "follow_ups", "request_ids", "stripe_event_ids"]
     )
