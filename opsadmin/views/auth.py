@@ -69,8 +69,8 @@ def admin_login(request: HttpRequest, *, site) -> HttpResponse:
         "next": request.POST.get("next") or request.GET.get("next", ""),
         "site_header": site.site_header,
     }
-    status = 200 if not error else 403
-    return TemplateResponse(request, "opsadmin/login.html", context, status=status)
+    # Like Django's own admin login, a refused attempt re-renders the form with 200.
+    return TemplateResponse(request, "opsadmin/login.html", context)
 
 
 def _enrolling_user(request: HttpRequest):
