@@ -90,7 +90,9 @@ class IncidentUpdateForm(forms.Form):
 class IncidentPostmortemForm(forms.Form):
     root_cause = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     fix = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    follow_ups = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    follow_ups = forms.CharField(
+        label="Follow-ups", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
     request_ids = IdListField(required=False)
     stripe_event_ids = IdListField(required=False)
 
