@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
@@ -44,14 +45,22 @@ def _always_open(path: str) -> bool:
     return any(_under(path, prefix) for prefix in (*ALWAYS_OPEN, admin))
 
 
+def area_of(path: str) -> str | None:
+    """The maintenance switch that can close `path`, whatever its state."""
+    if _always_open(path):
+        return None
+    for name, (exact, prefixes) in AREAS.items():
+        if path in exact or any(_under(path, prefix) for prefix in prefixes):
+            return name
+    return None
+
+
 def closed_area(path: str, states: dict[str, bool]) -> str | None:
     """The maintenance switch that closes `path`, or None when it is served."""
     if _always_open(path):
         return None
     for name, (exact, prefixes) in AREAS.items():
-        if not states.get(name):
-            continue
-        if path in exact or any(_under(path, prefix) for prefix in prefixes):
+        if states.get(name) and (path in exact or any(_under(path, p) for p in prefixes)):
             return name
     return None
 
@@ -84,7 +93,17 @@ class MaintenanceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        area = closed_area(request.path, switch_states())
+        # Paths outside every area (health checks, the webhook, the admin) never
+        # read the switches, so they answer even when the database is down.
+        if area_of(request.path) is None:
+            return self.get_response(request)
+        try:
+            states = switch_states()
+        except DatabaseError:
+            # Fail open: a broken switch store must not close the shop.
+            logger.warning("maintenance.switches_unreadable", extra={"path": request.path})
+            return self.get_response(request)
+        area = closed_area(request.path, states)
         if area is not None:
             logger.info("maintenance.refused", extra={"area": area, "path": request.path})
             return maintenance_response(request, area)

@@ -28,6 +28,18 @@ def _before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    """SQL breadcrumbs lose their parameters and Redis breadcrumbs their keys:
+    both carry session keys (credentials), emails and other personal values."""
+    category = crumb.get("category")
+    if category == "query":
+        crumb.pop("data", None)
+    elif category == "redis":
+        crumb.pop("data", None)
+        crumb["message"] = str(crumb.get("message") or "").split(" ", 1)[0]
+    return crumb
+
+
 def sentry_init(
     *,
     dsn: str,
@@ -54,6 +66,7 @@ def sentry_init(
         "traces_sample_rate": traces_sample_rate,
         "integrations": [DjangoIntegration()],
         "before_send": _before_send,
+        "before_breadcrumb": _before_breadcrumb,
     }
     if transport is not None:
         options["transport"] = transport

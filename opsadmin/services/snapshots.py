@@ -289,8 +289,9 @@ def snapshot_verify(
                 f"The latest snapshot is {details['age_hours']} h old, older than {max_age} h."
             )
         progress("checksum")
-        problems += _file_problems(snapshot)
-        if not problems or problems[-1].startswith("The latest"):
+        file_problems = _file_problems(snapshot)
+        problems += file_problems
+        if not file_problems:
             progress("readability")
             problems += _readable_problems(snapshot)
     return _record(
