@@ -32,7 +32,7 @@ echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or 
 exit 1
 endef
 
-.PHONY: help install run test lint fmt check-migrations schema bench loadtest pg-setup clean
+.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest pg-setup clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -52,7 +52,11 @@ install: $(VENV)/.installed ## Create .venv and install RDK with its test tools 
 run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memory
 	@export RDK_ENV=local RDK_LOG_FORMAT=$${RDK_LOG_FORMAT:-console}
 	$(PY) manage.py migrate --no-input -v 0
-	# Demo data and the local Stripe stand-in start here (see the catalog and payments docs).
+	if [ "$$($(PY) manage.py shell -v 0 -c 'from catalog.models import Product; print(Product.objects.exists())')" = "False" ]; then
+	  echo "make run: empty database; loading the demo catalog (manage.py seed_demo)"
+	  $(PY) manage.py seed_demo
+	fi
+	# The local Stripe stand-in starts here (see the payments docs).
 	echo
 	echo "  Real Deal Kickz is starting at http://$(HOST):$(PORT)/"
 	echo "  Health: http://$(HOST):$(PORT)/healthz  Readiness: http://$(HOST):$(PORT)/readyz"
@@ -94,10 +98,28 @@ test: install ## Run the whole suite: lint, migration check, pytest (PostgreSQL 
 	fi
 	mkdir -p var
 	$(PY) manage.py makemigrations --check --dry-run
+	$(MAKE) --no-print-directory schema-check
 	status=0
 	$(PY) -m pytest $(PYTEST_ARGS) || status=$$?
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; exit 1; fi
 	exit $$status
+
+schema: install ## Rewrite openapi.yaml from the code (commit the result)
+	@RDK_LOG_LEVEL=warning $(PY) manage.py spectacular --file openapi.yaml --validate --fail-on-warn
+	$(PY) -m openapi_spec_validator openapi.yaml >/dev/null
+	echo "make schema: openapi.yaml rewritten and valid"
+
+schema-check: install ## Fail when the code's OpenAPI schema is invalid or differs from openapi.yaml
+	@generated=$$(mktemp --suffix=.yaml)
+	trap 'rm -f "$$generated"' EXIT
+	RDK_LOG_LEVEL=warning $(PY) manage.py spectacular --file "$$generated" --fail-on-warn
+	if ! $(PY) -m openapi_spec_validator "$$generated" >/dev/null; then
+	  echo "make test: the generated OpenAPI schema is not valid OpenAPI (see above)." >&2; exit 1
+	fi
+	if ! diff -u openapi.yaml "$$generated"; then
+	  echo "make test: the API's schema differs from the committed openapi.yaml (diff above). Run 'make schema' and commit it." >&2; exit 1
+	fi
+	echo "make test: openapi.yaml is valid and matches the code"
 
 clean: ## Remove .venv, caches and local data under var/
 	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3

@@ -24,7 +24,7 @@ ORDERING = {"newest": "newest", "price": "price_asc", "-price": "price_desc"}
 class ProductQuerySerializer(serializers.Serializer):
     search = serializers.CharField(required=False, max_length=100, allow_blank=True)
     brand = serializers.ListField(
-        child=serializers.RegexField(SLUG.pattern, max_length=80),
+        child=serializers.RegexField(rf"^{SLUG.pattern}$", max_length=80),
         required=False,
         max_length=20,
         help_text="Brand slug; repeat for several brands.",

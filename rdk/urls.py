@@ -3,6 +3,7 @@ import re
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from rdk import health, views
 
@@ -14,6 +15,10 @@ handler500 = "rdk.views.server_error"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path(
+        "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"
+    ),
     # The catalog's storefront home answers "/"; the name `home` stays for links.
     path("", include("catalog.urls")),
     path("", views.home, name="home"),
