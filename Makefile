@@ -121,5 +121,24 @@ schema-check: install ## Fail when the code's OpenAPI schema is invalid or diffe
 	fi
 	echo "make test: openapi.yaml is valid and matches the code"
 
+BENCH_DB ?= rdk_bench
+BENCH_REDIS_DB ?= 10
+BENCH_PORT ?= 8190
+BENCH_ARGS ?=
+
+bench: install ## Benchmark under gunicorn (staging settings, PostgreSQL, Redis) with wrk; prints a table
+	@export RDK_ENV=staging DEBUG=false RDK_LOG_LEVEL=warning
+	export SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')"
+	export DATABASE_URL="postgres://rdk@$(PG_HOST):$(PG_PORT)/$(BENCH_DB)"
+	export CACHE_URL="redis://$(REDIS_HOST):$(REDIS_PORT)/$(BENCH_REDIS_DB)"
+	export ALLOWED_HOSTS=127.0.0.1,localhost SITE_URL="https://127.0.0.1:$(BENCH_PORT)"
+	export STRIPE_SECRET_KEY=sk_test_rdk_bench STRIPE_WEBHOOK_SECRETS=whsec_rdk_bench
+	export STATIC_ROOT="$(CURDIR)/var/bench-static" MEDIA_ROOT="$(CURDIR)/var/bench-media"
+	RDK_ENV=local DATABASE_URL= CACHE_URL= $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(BENCH_DB)"
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --no-input -v 0
+	$(PY) manage.py bench --port $(BENCH_PORT) $(BENCH_ARGS)
+
 clean: ## Remove .venv, caches and local data under var/
 	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3

@@ -15,6 +15,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -33,7 +36,48 @@ STALE_WHILE_REVALIDATE = 300
 PERSONAL_COOKIES = ("messages",)
 STORED_HEADERS = ("Content-Type", "Content-Language")
 
+LOCAL_ENTRIES = 256
+
 Tags = Iterable[str] | Callable[..., Iterable[str]]
+
+
+class _LocalEntries:
+    """A small per-process copy of page entries, keyed by the tagged key.
+
+    Safe because a tagged key embeds the current tag versions: after a
+    revalidation the key changes and the stale copy is simply never asked for
+    again. Saves the shared-cache round trip that carries the page body."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[str, tuple[float, dict]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> dict | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None:
+                return None
+            expires, entry = found
+            if expires < time.monotonic():
+                del self.entries[key]
+                return None
+            self.entries.move_to_end(key)
+            return entry
+
+    def set(self, key: str, entry: dict, ttl: int) -> None:
+        with self.lock:
+            self.entries[key] = (time.monotonic() + ttl, entry)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+local_entries = _LocalEntries(LOCAL_ENTRIES)
 
 
 def is_shareable(request: HttpRequest) -> bool:
@@ -108,7 +152,12 @@ def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
                 return mark_private(view(request, *args, **kwargs))
             page_tags = list(tags(**kwargs) if callable(tags) else tags)
             key = tagged_key("page:" + page_name, page_tags, request.get_full_path())
-            entry = cache.get(key)
+            entry = local_entries.get(key)
+            if entry is None:
+                entry = cache.get(key)
+                if entry is not None:
+                    # The shared TTL is not known here; keep the copy briefly.
+                    local_entries.set(key, entry, min(ttl, S_MAXAGE))
             if entry is not None:
                 return _shared_response(request, entry, hit=True)
             response = view(request, *args, **kwargs)
@@ -126,6 +175,7 @@ def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
                 "etag": _etag(response.content),
             }
             cache.set(key, entry, ttl)
+            local_entries.set(key, entry, min(ttl, S_MAXAGE))
             return _shared_response(request, entry, hit=False)
 
         return wrapped
