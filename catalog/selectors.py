@@ -7,6 +7,7 @@ whether any size is available) so a page of cards costs one query."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -155,6 +156,10 @@ def is_released(product: Product, *, today: dt.date | None = None) -> bool:
 
 
 SLUG_TAGS_KEY = "catalog:slug-tags:"
+# A slug's product id and brand change only when a slug is reused or a product
+# moves brand; each process keeps what it read this long (see docs/catalog.md).
+SLUG_TAGS_LOCAL_TTL = 30.0
+_slug_tags: dict[str, tuple[float, list[str]]] = {}
 FACETS_TTL = 3600
 
 
@@ -162,6 +167,9 @@ def product_page_tags(*, slug: str) -> list[str]:
     """Cache tags of the product page at `slug`, remembered in the shared cache
     so that a warm page is served without a query."""
     key = SLUG_TAGS_KEY + slug
+    local = _slug_tags.get(slug)
+    if local is not None and local[0] > time.monotonic():
+        return local[1]
     tags = cache.get(key)
     if tags is None:
         found = Product.objects.filter(slug=slug).values_list("pk", "brand_id").first()
@@ -169,10 +177,14 @@ def product_page_tags(*, slug: str) -> list[str]:
             return ["catalog"]
         tags = [f"product:{found[0]}", f"brand:{found[1]}"]
         cache.set(key, tags, FACETS_TTL)
+    if len(_slug_tags) > 10_000:
+        _slug_tags.clear()
+    _slug_tags[slug] = (time.monotonic() + SLUG_TAGS_LOCAL_TTL, tags)
     return tags
 
 
 def product_page_tags_forget(*, slug: str) -> None:
+    _slug_tags.pop(slug, None)
     cache.delete(SLUG_TAGS_KEY + slug)
 
 

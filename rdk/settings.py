@@ -241,3 +241,9 @@ if RDK_ENV != "local":
     SECURE_HSTS_PRELOAD = True
 
 LOGIN_URL = "/account/login/"
+
+# Catalog ----------------------------------------------------------------------
+
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, reusing its Redis client (see rdk/cache.py).
+    CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
