@@ -40,15 +40,23 @@ class SlugListField(forms.Field):
 
 class ProductFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, strip=True, label="Search")
-    brand = SlugListField(required=False)
+    brand = SlugListField(required=False, label="Brand")
     size = forms.DecimalField(
-        required=False, min_value=Decimal("1"), max_value=Decimal("20"), decimal_places=1
+        required=False,
+        min_value=Decimal("1"),
+        max_value=Decimal("20"),
+        decimal_places=1,
+        label="Size (US)",
     )
-    min_price = forms.IntegerField(required=False, min_value=0, max_value=MAX_PRICE)
-    max_price = forms.IntegerField(required=False, min_value=0, max_value=MAX_PRICE)
+    min_price = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_PRICE, label="Lowest price"
+    )
+    max_price = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_PRICE, label="Highest price"
+    )
     in_stock = forms.BooleanField(required=False, label="In stock only")
-    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
-    page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, label="Sort")
+    page = forms.IntegerField(required=False, min_value=1, max_value=10_000, label="Page")
 
     def clean_size(self) -> Decimal | None:
         size = self.cleaned_data.get("size")
