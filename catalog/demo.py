@@ -237,14 +237,16 @@ def demo_seed(*, progress: Callable[[int, int, str], None] | None = None) -> See
     rng = random.Random(SEED)  # noqa: S311 (demo data, deterministic on purpose)
     plans = _plan(rng)
     result = SeedResult()
-    brands = {}
-    for name in BRANDS:
-        brand, created = Brand.objects.get_or_create(
-            slug=slugify(name),
-            defaults={"name": name, "description": f"{name} sneakers, verified authentic."},
-        )
-        brands[name] = brand
-        result.brands_created += created
+    known = {brand.slug: brand for brand in Brand.objects.filter(slug__in=map(slugify, BRANDS))}
+    missing = [
+        Brand(name=name, slug=slugify(name), description=f"{name} sneakers, verified authentic.")
+        for name in BRANDS
+        if slugify(name) not in known
+    ]
+    Brand.objects.bulk_create(missing)  # no signals: the `catalog` revalidation below covers them
+    result.brands_created = len(missing)
+    known = {brand.slug: brand for brand in Brand.objects.filter(slug__in=map(slugify, BRANDS))}
+    brands = {name: known[slugify(name)] for name in BRANDS}
     existing = set(
         Product.objects.filter(slug__in=[p["slug"] for p in plans]).values_list("slug", flat=True)
     )
@@ -255,7 +257,7 @@ def demo_seed(*, progress: Callable[[int, int, str], None] | None = None) -> See
         if progress:
             progress(number, len(plans), plan["slug"])
     result.products_total = Product.objects.count()
-    if created_ids:
+    if created_ids or missing:
         revalidate_tag("catalog", reason=f"seed_demo created {len(created_ids)} product(s)")
     return result
 
