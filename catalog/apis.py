@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.files.storage import default_storage
-from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
@@ -161,7 +160,6 @@ class ProductDetailSerializer(serializers.ModelSerializer):
         return any(not variant.is_sold_out for variant in product.variants.all())
 
 
-@method_decorator(page_cache(["catalog"], name="api_product_list"), name="dispatch")
 class ProductListApi(ListAPIView):
     """Active products, filtered, searched, ordered and paginated."""
 
@@ -180,10 +178,6 @@ class ProductListApi(ListAPIView):
         return selectors.product_list(filters=query.to_filters())
 
 
-@method_decorator(
-    page_cache(lambda slug: selectors.product_page_tags(slug=slug), name="api_product_detail"),
-    name="dispatch",
-)
 class ProductDetailApi(RetrieveAPIView):
     """One active product with its images and sizes (stock state per size)."""
 
@@ -193,3 +187,9 @@ class ProductDetailApi(RetrieveAPIView):
 
     def get_object(self) -> Product:
         return selectors.product_get(slug=self.kwargs["slug"])
+
+
+product_list_api = page_cache(["catalog"], name="api_product_list")(ProductListApi.as_view())
+product_detail_api = page_cache(
+    lambda slug: selectors.product_page_tags(slug=slug), name="api_product_detail"
+)(ProductDetailApi.as_view())

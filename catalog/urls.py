@@ -8,6 +8,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("products", views.product_list, name="product_list"),
     path("products/<slug:slug>", views.product_detail, name="product_detail"),
-    path("api/v1/products", apis.ProductListApi.as_view(), name="api_product_list"),
-    path("api/v1/products/<slug:slug>", apis.ProductDetailApi.as_view(), name="api_product_detail"),
+    path("api/v1/products", apis.product_list_api, name="api_product_list"),
+    path("api/v1/products/<slug:slug>", apis.product_detail_api, name="api_product_detail"),
 ]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
 from rdk.cachetags import tagged_key
@@ -129,15 +130,43 @@ def _shared_response(request: HttpRequest, entry: dict, *, hit: bool) -> HttpRes
     return response
 
 
+class PageSpec:
+    """How one view's pages are cached: a name, tags (or a function of the URL's
+    keyword arguments giving them) and a TTL."""
+
+    def __init__(self, name: str, tags: Tags, ttl: int) -> None:
+        self.name = name
+        self.tags = tags
+        self.ttl = ttl
+
+    def key(self, request: HttpRequest, kwargs: dict) -> str:
+        tags = list(self.tags(**kwargs) if callable(self.tags) else self.tags)
+        return tagged_key("page:" + self.name, tags, request.get_full_path())
+
+    def lookup(self, key: str) -> dict | None:
+        entry = local_entries.get(key)
+        if entry is None:
+            entry = cache.get(key)
+            if entry is not None:
+                # The shared entry's remaining TTL is unknown; keep the copy briefly.
+                local_entries.set(key, entry, min(self.ttl, S_MAXAGE))
+        return entry
+
+    def store(self, key: str, entry: dict) -> None:
+        cache.set(key, entry, self.ttl)
+        local_entries.set(key, entry, min(self.ttl, S_MAXAGE))
+
+
 def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
     """Serve a view's page from the shared cache for shareable requests.
 
     `tags` is a list of tags or a function of the view's keyword arguments
     returning them (`lambda slug: ["catalog", ...]`). Only 200 responses that
-    set no cookie are stored."""
+    set no cookie are stored. `PageCacheMiddleware` serves stored pages before
+    sessions, CSRF and auth run; without it the decorator serves them itself."""
 
     def decorator(view):
-        page_name = name or f"{view.__module__}.{view.__name__}"
+        spec = PageSpec(name or f"{view.__module__}.{view.__name__}", tags, ttl)
 
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -150,16 +179,12 @@ def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
                 return response
             if not is_shareable(request):
                 return mark_private(view(request, *args, **kwargs))
-            page_tags = list(tags(**kwargs) if callable(tags) else tags)
-            key = tagged_key("page:" + page_name, page_tags, request.get_full_path())
-            entry = local_entries.get(key)
-            if entry is None:
-                entry = cache.get(key)
+            key = getattr(request, "_rdk_page_key", None)
+            if key is None:  # the middleware did not look already
+                key = spec.key(request, kwargs)
+                entry = spec.lookup(key)
                 if entry is not None:
-                    # The shared TTL is not known here; keep the copy briefly.
-                    local_entries.set(key, entry, min(ttl, S_MAXAGE))
-            if entry is not None:
-                return _shared_response(request, entry, hit=True)
+                    return _shared_response(request, entry, hit=True)
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()
@@ -174,13 +199,63 @@ def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
                 "headers": {h: response[h] for h in STORED_HEADERS if h in response},
                 "etag": _etag(response.content),
             }
-            cache.set(key, entry, ttl)
-            local_entries.set(key, entry, min(ttl, S_MAXAGE))
+            spec.store(key, entry)
+            request._rdk_page_stored = (spec, key, entry)
             return _shared_response(request, entry, hit=False)
 
+        wrapped.page_cache_spec = spec
         return wrapped
 
     return decorator
+
+
+# Headers that are per response, or that _shared_response sets itself.
+_NOT_STORED = {
+    "cache-control",
+    "etag",
+    "vary",
+    "x-rdk-cache",
+    "x-request-id",
+    "date",
+    "content-length",
+}
+
+
+class PageCacheMiddleware:
+    """Serves stored anonymous pages early, before sessions, CSRF, auth and
+    messages run: those have nothing to do for a visitor without cookies.
+
+    On a miss the view renders and stores the page (`page_cache`); on the way
+    out this middleware adds the headers that middleware below it set (frame
+    options, a content security policy) to the stored entry, so a page served
+    from the cache carries the same headers as a rendered one."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_shareable(request):
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                match = None
+            spec = getattr(match.func, "page_cache_spec", None) if match else None
+            if spec is not None and not caching_disabled():
+                key = spec.key(request, match.kwargs)
+                entry = spec.lookup(key)
+                if entry is not None:
+                    return _shared_response(request, entry, hit=True)
+                request._rdk_page_key = key
+        response = self.get_response(request)
+        stored = getattr(request, "_rdk_page_stored", None)
+        if stored is not None:
+            spec, key, entry = stored
+            headers = {
+                name: value for name, value in response.items() if name.lower() not in _NOT_STORED
+            }
+            if headers != entry["headers"]:
+                spec.store(key, {**entry, "headers": headers})
+        return response
 
 
 def private_page(view):

@@ -247,3 +247,9 @@ LOGIN_URL = "/account/login/"
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # The same backend, reusing its Redis client (see rdk/cache.py).
     CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
+
+# Stored anonymous pages are served before sessions, CSRF and auth run.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    "rdk.pagecache.PageCacheMiddleware",
+)

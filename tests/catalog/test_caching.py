@@ -51,6 +51,9 @@ def test_anonymous_pages_are_public_with_etag_and_304(client, shop):
     assert second["X-RDK-Cache"] == "hit"
     assert second["ETag"] == etag
     assert second.content == first.content
+    # Served before the inner middleware, yet with the headers they set.
+    assert second["X-Frame-Options"] == first["X-Frame-Options"] == "DENY"
+    assert second["X-Content-Type-Options"] == "nosniff"
     not_modified = client.get("/products", headers={"if-none-match": etag})
     assert not_modified.status_code == 304
     assert not_modified.content == b""
