@@ -70,8 +70,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8190)
         parser.add_argument("--duration", type=int, default=8, help="Seconds per wrk run.")
         parser.add_argument("--connections", type=int, default=16)
-        parser.add_argument("--workers", type=int, default=4)
-        parser.add_argument("--threads", type=int, default=1, help="Over 1 uses gthread workers.")
+        parser.add_argument("--workers", type=int, default=2, help="One per core.")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=8,
+            help="Threads per worker (gthread, keep-alive); 1 uses sync workers.",
+        )
 
     def handle(self, *args, port, duration, connections, workers, threads, **options):
         if not shutil.which("wrk"):
