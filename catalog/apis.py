@@ -72,6 +72,22 @@ class ProductPagination(PageNumberPagination):
     max_page_size = 100
 
 
+# What both product representations start with; each adds its own fields.
+PRODUCT_FIELDS = (
+    "slug",
+    "name",
+    "brand",
+    "brand_slug",
+    "colorway",
+    "style_code",
+    "release_date",
+    "price_amount",
+    "currency",
+    "in_stock",
+    "url",
+)
+
+
 class ProductListSerializer(serializers.ModelSerializer):
     brand = serializers.CharField(source="brand.name")
     brand_slug = serializers.CharField(source="brand.slug")
@@ -81,20 +97,7 @@ class ProductListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = [
-            "slug",
-            "name",
-            "brand",
-            "brand_slug",
-            "colorway",
-            "style_code",
-            "release_date",
-            "price_amount",
-            "currency",
-            "in_stock",
-            "image",
-            "url",
-        ]
+        fields = [*PRODUCT_FIELDS, "image"]
 
     def get_image(self, product: Product) -> str | None:
         return default_storage.url(product.image_path) if product.image_path else None
@@ -138,23 +141,7 @@ class ProductDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = [
-            "slug",
-            "name",
-            "brand",
-            "brand_slug",
-            "colorway",
-            "style_code",
-            "description",
-            "release_date",
-            "price_amount",
-            "currency",
-            "max_per_size",
-            "in_stock",
-            "images",
-            "variants",
-            "url",
-        ]
+        fields = [*PRODUCT_FIELDS, "description", "max_per_size", "images", "variants"]
 
     def get_in_stock(self, product: Product) -> bool:
         return any(not variant.is_sold_out for variant in product.variants.all())
