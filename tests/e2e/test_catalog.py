@@ -79,6 +79,10 @@ def test_pages_render_at_desktop_and_phone_widths(live_server, page, seeded, dev
             image = images.nth(index)
             image.scroll_into_view_if_needed()
             assert image.get_attribute("alt")
+        # Load the lazy images too, so the full-page screenshot shows every card.
+        page.evaluate("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+        assert page.evaluate("Array.from(document.images).every(i => i.naturalWidth > 0)")
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(RESULTS / f"catalog-{name}-{width}.png"), full_page=True)
     assert page.console_errors == []
