@@ -225,7 +225,8 @@ def _pay(request: HttpRequest, order) -> HttpResponse:
     try:
         return redirect(payment_handover(order))
     except PaymentsError as error:
-        order.refresh_from_db()
+        with rls_scope(user=request.user):
+            order.refresh_from_db()
         messages.error(
             request,
             f"We could not open the payment page: {error} Order {order.number} is saved and "

@@ -102,6 +102,8 @@ def payment_handover(order: Order, *, attempt: int | None = None) -> str:
     from payments.services import checkout_session_create, checkout_session_retrieve
     from rdk.rls import rls_service_scope
 
+    with rls_service_scope():
+        order = Order.objects.get(pk=order.pk)  # the current attempt, not a stale copy
     site = settings.SITE_URL
     success_url = f"{site}{reverse('orders:checkout_success')}?session_id={{CHECKOUT_SESSION_ID}}"
     new_attempt = False
