@@ -553,3 +553,45 @@ def test_concurrent_duplicate_deliveries_and_the_success_page_have_one_effect(st
     assert _stock(variant) == (1, 0)
     assert _paid_events(order) == 1
     assert StripeEvent.objects.get(stripe_id=completed["id"]).attempts == 1
+
+
+# The admin ------------------------------------------------------------------------------------
+
+
+def test_staff_refund_part_of_an_order_from_the_admin_and_see_disputes(client, standin):
+    _, _, order = _paid(client, standin, price=10000)
+    staff = UserFactory(staff=True)
+    client.force_login(staff)
+    change = client.get(f"/admin/orders/order/{order.pk}/change/")
+    assert "Refund…" in change.text
+    url = f"/admin/orders/order/{order.pk}/refund/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "left to refund" in page.text
+    too_much = client.post(url, {"amount": "100.01", "confirm": "on"})
+    assert too_much.status_code == 200
+    assert "At most 100.00 USD is left to refund." in too_much.text
+    assert client.post(url, {"amount": "abc", "confirm": "on"}).status_code == 200
+    response = client.post(url, {"amount": "25.50", "confirm": "on"}, follow=True)
+    assert "Refunded 25.50 USD" in response.text
+    order = _load(order)
+    assert (order.status, order.refunded_amount) == (OrderStatus.PARTIALLY_REFUNDED, 2550)
+    with rls_service_scope():
+        assert order.events.get(to_status=OrderStatus.PARTIALLY_REFUNDED).actor == (
+            f"staff:{staff.pk}"
+        )
+    assert _deliver(client, _events(standin, "charge.refunded")[0]) == 200
+    assert _load(order).refunded_amount == 2550
+
+    charge_id = standin.store.payment_intents[order.payment_reference]["latest_charge"]
+    _deliver(client, _dispute_event(order.payment_reference, charge_id, 7450))
+    listing = client.get("/admin/orders/order/?disputed_at__isempty=0")
+    assert order.number in listing.text
+    response = client.post(
+        "/admin/orders/order/",
+        {"action": "refund_in_full", "_selected_action": [order.pk]},
+        follow=True,
+    )
+    assert "1 order(s) refunded." in response.text
+    assert _load(order).status == OrderStatus.REFUNDED
+    assert client.get(url, follow=True).redirect_chain  # nothing left: back to the order
