@@ -276,7 +276,12 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         if order.is_pending and session.get("payment_status") == "paid":
             payment_fulfil(session=session, actor=f"user:{request.user.pk}")
         order = order_get_for_user(user=request.user, public_id=order.public_id)
-    context = {"order": order, "refresh": 3 if order.is_pending else None}
+    context = {
+        "order": order,
+        "paid_at_stripe": session.get("payment_status") == "paid",
+        "session_open": session.get("status") == "open",
+        "refresh": 3 if order.is_pending and session.get("status") == "complete" else None,
+    }
     return render(request, "orders/checkout_success.html", context)
 
 

@@ -80,14 +80,13 @@ def payment_line_items(order: Order) -> list[dict]:
     ]
 
 
-def payment_handover(order: Order, *, attempt: int | None = None) -> str:
+def payment_handover(order: Order) -> str:
     """THE hand-over to payments: returns the URL to send the shopper to (the
     Checkout Session's page). Called after `order_place` committed, and again by
     "Pay now" on a pending order; no row lock is held while Stripe is called.
 
     The order's current session is reused while it is open; when it expired or
-    ended unpaid, the next attempt gets a new session (`attempt` is decided by
-    the order, not the caller; the argument is kept for the old signature).
+    ended unpaid, the next attempt (`Order.checkout_attempt`) gets a new session.
     Raises CheckoutUnavailable (order no longer payable) or a payments error
     (StripeUnavailable, StripeRejected...): the order stays pending with its
     reservation, and calling again is safe."""

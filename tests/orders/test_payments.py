@@ -595,3 +595,16 @@ def test_staff_refund_part_of_an_order_from_the_admin_and_see_disputes(client, s
     assert "1 order(s) refunded." in response.text
     assert _load(order).status == OrderStatus.REFUNDED
     assert client.get(url, follow=True).redirect_chain  # nothing left: back to the order
+
+
+def test_the_success_page_of_an_unpaid_session_does_not_pretend(client, standin):
+    user, _, order = _order()
+    client.force_login(user)
+    session_id = _handover(order)
+    response = client.get(f"/checkout/success?session_id={session_id}")
+    assert "Not paid yet" in response.text
+    assert 'http-equiv="refresh"' not in response.text
+    client.post(f"/account/orders/{order.public_id}/cancel")
+    response = client.get(f"/checkout/success?session_id={session_id}")
+    assert "This order was canceled" in response.text
+    assert "No payment was taken" in response.text
