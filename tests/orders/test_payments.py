@@ -558,10 +558,10 @@ def test_concurrent_duplicate_deliveries_and_the_success_page_have_one_effect(st
 # The admin ------------------------------------------------------------------------------------
 
 
-def test_staff_refund_part_of_an_order_from_the_admin_and_see_disputes(client, standin):
+def test_staff_refund_part_of_an_order_from_the_admin_and_see_disputes(admin_client, standin):
+    client = admin_client  # password + TOTP verified (tests/staff.py)
     _, _, order = _paid(client, standin, price=10000)
-    staff = UserFactory(staff=True)
-    client.force_login(staff)
+    staff = admin_client.staff.user
     change = client.get(f"/admin/orders/order/{order.pk}/change/")
     assert "Refund…" in change.text
     url = f"/admin/orders/order/{order.pk}/refund/"
