@@ -53,6 +53,8 @@ install: $(VENV)/.installed ## Create .venv and install RDK with its test tools 
 
 run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memory, with the Stripe stand-in
 	@export RDK_ENV=local RDK_LOG_FORMAT=$${RDK_LOG_FORMAT:-console}
+	# Stripe sends the shopper back to SITE_URL: the address this server listens on.
+	export SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 	$(PY) manage.py migrate --no-input -v 0
 	if [ "$$($(PY) manage.py shell -v 0 -c 'from catalog.models import Product; print(Product.objects.exists())')" = "False" ]; then
 	  echo "make run: empty database; loading the demo catalog (manage.py seed_demo)"

@@ -1,11 +1,41 @@
 """Staff manage orders here; actions delegate to the services. The admin runs
 under the service row-security scope (rdk.rls.RowSecurityMiddleware)."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from orders.exceptions import OrdersError
 from orders.models import Order, OrderEvent, OrderLine, Profile, Reservation
-from orders.services.lifecycle import order_cancel, order_mark_fulfilled
+from orders.services.lifecycle import PAID_STATES, order_cancel, order_mark_fulfilled
+from orders.services.payments import order_refund
+from payments.exceptions import PaymentsError
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount to refund",
+        min_value=0.01,
+        decimal_places=2,
+        help_text="In the order's currency, e.g. 49.99. At most what is left to refund.",
+    )
+    confirm = forms.BooleanField(label="Refund this amount to the shopper's card now")
+
+    def __init__(self, *args, order: Order, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.fields["amount"].initial = f"{order.refundable_amount / 100:.2f}"
+
+    def clean_amount(self) -> int:
+        cents = int(self.cleaned_data["amount"] * 100)
+        if cents > self.order.refundable_amount:
+            raise forms.ValidationError(
+                f"At most {self.order.refundable_amount / 100:.2f} {self.order.currency} "
+                "is left to refund."
+            )
+        return cents
 
 
 class OrderLineInline(admin.TabularInline):
@@ -30,7 +60,16 @@ class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["created_at", "from_status", "to_status", "actor", "note", "request_id"]
+    readonly_fields = [
+        "created_at",
+        "kind",
+        "from_status",
+        "to_status",
+        "actor",
+        "note",
+        "reference",
+        "request_id",
+    ]
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -39,8 +78,17 @@ class OrderEventInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "email", "status", "total_amount", "currency", "created_at"]
-    list_filter = ["status", "created_at"]
+    list_display = [
+        "number",
+        "email",
+        "status",
+        "total_amount",
+        "refunded_amount",
+        "currency",
+        "disputed",
+        "created_at",
+    ]
+    list_filter = ["status", ("disputed_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["number", "email", "status", "=public_id", "payment_reference"]
     readonly_fields = [
         "public_id",
@@ -57,17 +105,74 @@ class OrderAdmin(admin.ModelAdmin):
         "reserved_until",
         "created_at",
         "paid_at",
+        "checkout_attempt",
+        "checkout_session_id",
+        "checkout_expires_at",
+        "disputed_at",
+        "dispute_reference",
     ]
     fields = [*readonly_fields, "shipping_address"]
     inlines = [OrderLineInline, OrderEventInline]
-    actions = ["mark_fulfilled", "cancel"]
+    actions = ["mark_fulfilled", "cancel", "refund_in_full"]
     list_select_related = ["user"]
+
+    change_form_template = "admin/orders/order/change_form.html"
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(boolean=True, description="Disputed", ordering="disputed_at")
+    def disputed(self, order: Order) -> bool:
+        return order.disputed_at is not None
+
+    def get_urls(self):
+        refund = self.admin_site.admin_view(self.refund_view)
+        return [
+            path("<path:object_id>/refund/", refund, name="orders_order_refund"),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, object_id: str):
+        """Refund a paid order, in full or in part (never more than is left)."""
+        order = self.get_object(request, object_id)
+        if order is None or not self.has_change_permission(request, order):
+            return redirect(reverse("admin:orders_order_changelist"))
+        change_url = reverse("admin:orders_order_change", args=[order.pk])
+        if order.status not in PAID_STATES or order.refundable_amount <= 0:
+            self.message_user(
+                request, f"Order {order.number} has nothing to refund.", messages.ERROR
+            )
+            return redirect(change_url)
+        form = RefundForm(request.POST or None, order=order)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order = order_refund(
+                    order=order,
+                    amount=form.cleaned_data["amount"],
+                    actor=f"staff:{request.user.pk}",
+                )
+            except (OrdersError, PaymentsError) as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Refunded {form.cleaned_data['amount'] / 100:.2f} {order.currency} "
+                    f"on order {order.number}.",
+                    messages.SUCCESS,
+                )
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund order {order.number}",
+            "order": order,
+            "form": form,
+            "opts": self.model._meta,
+            "original": order,
+        }
+        return TemplateResponse(request, "admin/orders/order/refund.html", context)
 
     def _apply(self, request, queryset, service, done: str) -> None:
         ok = 0
@@ -87,6 +192,18 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected unpaid orders (release stock)")
     def cancel(self, request, queryset):
         self._apply(request, queryset, order_cancel, "canceled")
+
+    @admin.action(description="Refund selected paid orders in full (what is left)")
+    def refund_in_full(self, request, queryset):
+        ok = 0
+        for order in queryset:
+            try:
+                order_refund(order=order, amount=None, actor=f"staff:{request.user.pk}")
+                ok += 1
+            except (OrdersError, PaymentsError) as error:
+                self.message_user(request, f"{order.number}: {error}", messages.ERROR)
+        if ok:
+            self.message_user(request, f"{ok} order(s) refunded.", messages.SUCCESS)
 
 
 @admin.register(Reservation)

@@ -119,6 +119,15 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The current Stripe Checkout Session: attempt n has the idempotency key
+    # rdk-checkout-<public_id>-<n>; its expiry is fixed when the attempt starts,
+    # so retrying the same attempt sends the same parameters.
+    checkout_attempt = models.PositiveSmallIntegerField(default=0)
+    checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    # Staff attention: a chargeback was opened on the payment.
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    dispute_reference = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -138,6 +147,16 @@ class Order(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == OrderStatus.PENDING_PAYMENT
+
+    @property
+    def last_payment_failure(self) -> OrderEvent | None:
+        """The latest declined payment attempt, while the order awaits payment."""
+        failures = [e for e in self.events.all() if e.kind == OrderEventKind.PAYMENT_FAILED]
+        return failures[-1] if failures else None
+
+    @property
+    def refundable_amount(self) -> int:
+        return self.captured_amount - self.refunded_amount
 
 
 class OrderLine(models.Model):
@@ -160,12 +179,25 @@ class OrderLine(models.Model):
         return f"{self.quantity} × {self.product_name} {self.size_label}"
 
 
+class OrderEventKind(models.TextChoices):
+    STATUS = "status", "Status change"
+    PAYMENT_PROCESSING = "payment_processing", "Payment processing"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    DISPUTE = "dispute", "Dispute opened"
+    LATE_PAYMENT = "late_payment", "Payment for a closed order"
+
+
 class OrderEvent(models.Model):
-    """One status transition: what, when, who (or which system), and the request it came from."""
+    """One status transition (kind `status`), or something that happened to the
+    order without changing its status (a declined card, a dispute): what, when,
+    who (or which system), and the request it came from."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=24, blank=True)
     to_status = models.CharField(max_length=24, choices=OrderStatus.choices)
+    kind = models.CharField(
+        max_length=24, choices=OrderEventKind.choices, default=OrderEventKind.STATUS
+    )
     actor = models.CharField(max_length=150, help_text="user:<id>, staff:<id> or system:<name>")
     note = models.CharField(max_length=300, blank=True)
     reference = models.CharField(

@@ -17,6 +17,14 @@ def order_list_for_user(*, user) -> QuerySet[Order]:
     return Order.objects.filter(user=user).prefetch_related("lines")
 
 
+def orders_awaiting_payment_for_user(*, user) -> list[Order]:
+    """The shopper's orders still awaiting payment (shown on the cart page with Pay now)."""
+    if not user.is_authenticated:
+        return []
+    pending = Order.objects.filter(user=user, status="pending_payment")
+    return list(pending.order_by("-created_at")[:5])
+
+
 def order_get_for_user(*, user, public_id) -> Order:
     """The shopper's order, or Http404 — also for someone else's, so ids are not confirmed."""
     try:

@@ -41,5 +41,8 @@ urlpatterns = [
     path("cart/add", views.cart_add_view, name="cart_add"),
     path("cart/update", views.cart_update_view, name="cart_update"),
     path("cart/remove", views.cart_remove_view, name="cart_remove"),
+    path("account/orders/<str:public_id>/pay", views.order_pay, name="order_pay"),
     path("checkout", views.checkout, name="checkout"),
+    path("checkout/success", views.checkout_success, name="checkout_success"),
+    path("checkout/cancel/<str:public_id>", views.checkout_cancel, name="checkout_cancel"),
 ]

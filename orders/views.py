@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,7 +16,12 @@ from django.views.decorators.http import require_POST
 
 from orders.exceptions import CartChanged, OrdersError
 from orders.forms import ProfileForm, ShopLoginForm, SignupForm
-from orders.selectors import order_get_for_user, order_list_for_user, profile_get_for_user
+from orders.selectors import (
+    order_get_for_user,
+    order_list_for_user,
+    orders_awaiting_payment_for_user,
+    profile_get_for_user,
+)
 from orders.services.accounts import profile_update, user_signup
 from orders.services.cart import (
     DbCartStore,
@@ -28,6 +35,9 @@ from orders.services.cart import (
 )
 from orders.services.checkout import order_place, payment_handover
 from orders.services.lifecycle import order_cancel
+from orders.services.payments import checkout_abandon, payment_fulfil
+from payments.exceptions import PaymentsError, StripeRejected
+from payments.services import checkout_session_expire, checkout_session_retrieve
 from rdk.csrf import same_origin_required
 from rdk.ratelimits import rate_limit
 from rdk.rls import rls_request_exempt, rls_scope
@@ -131,7 +141,8 @@ def cart(request: HttpRequest) -> HttpResponse:
     summary = cart_refresh(store=cart_store_for(request))
     for notice in summary.notices:
         messages.warning(request, notice)
-    return render(request, "orders/cart.html", {"summary": summary})
+    awaiting = orders_awaiting_payment_for_user(user=request.user)
+    return render(request, "orders/cart.html", {"summary": summary, "awaiting": awaiting})
 
 
 @same_origin_required
@@ -205,8 +216,109 @@ def checkout(request: HttpRequest) -> HttpResponse:
     except OrdersError as error:
         messages.error(request, str(error))
         return redirect("orders:cart")
-    messages.success(request, f"Order {order.number} placed. Your pairs are reserved.")
-    return redirect(payment_handover(order))
+    return _pay(request, order)
+
+
+def _pay(request: HttpRequest, order) -> HttpResponse:
+    """Hand the shopper over to Stripe; on failure the order and its reservation
+    stay as they are and the cart page says what happened and offers a retry."""
+    try:
+        return redirect(payment_handover(order))
+    except PaymentsError as error:
+        with rls_scope(user=request.user):
+            order.refresh_from_db()
+        messages.error(
+            request,
+            f"We could not open the payment page: {error} Order {order.number} is saved and "
+            f"your pairs stay reserved until {order.reserved_until:%H:%M} UTC; "
+            "press Pay now to try again.",
+        )
+    except OrdersError as error:
+        messages.error(request, str(error))
+    return redirect("orders:cart")
+
+
+@rls_request_exempt
+@login_required
+@require_POST
+@rate_limit("checkout")
+def order_pay(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Pay a pending order: its open Checkout Session, or a new attempt."""
+    with rls_scope(user=request.user):
+        order = order_get_for_user(user=request.user, public_id=public_id)
+    return _pay(request, order)
+
+
+_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,255}")
+
+
+@rls_request_exempt
+@login_required
+def checkout_success(request: HttpRequest) -> HttpResponse:
+    """Stripe's success_url. Asks Stripe for the session and fulfils it (the same
+    function as the webhook), so the shopper sees the paid order even before the
+    webhook arrives; until Stripe reports it paid, the page says "processing" and
+    reloads itself."""
+    session_id = request.GET.get("session_id", "")
+    if not _SESSION_ID.fullmatch(session_id):
+        return render(request, "orders/checkout_success.html", {"invalid": True}, status=400)
+    try:
+        session = checkout_session_retrieve(session_id, expand=())
+    except StripeRejected:
+        raise Http404("No such payment.") from None
+    except PaymentsError:
+        session = None
+    if session is None:
+        context = {"order": None, "unconfirmed": True, "refresh": 5}
+        return render(request, "orders/checkout_success.html", context)
+    with rls_scope(user=request.user):
+        order = order_get_for_user(user=request.user, public_id=session.get("client_reference_id"))
+        if order.is_pending and session.get("payment_status") == "paid":
+            payment_fulfil(session=session, actor=f"user:{request.user.pk}")
+        order = order_get_for_user(user=request.user, public_id=order.public_id)
+    context = {
+        "order": order,
+        "paid_at_stripe": session.get("payment_status") == "paid",
+        "session_open": session.get("status") == "open",
+        "refresh": 3 if order.is_pending and session.get("status") == "complete" else None,
+    }
+    return render(request, "orders/checkout_success.html", context)
+
+
+@rls_request_exempt
+@login_required
+def checkout_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Stripe's cancel_url: the shopper left the payment page. The session is
+    expired at Stripe (so it can no longer be paid), the reservation released,
+    the order canceled and its pairs put back in the cart."""
+    with rls_scope(user=request.user):
+        order = order_get_for_user(user=request.user, public_id=public_id)
+    if not order.is_pending:
+        return redirect(order.get_absolute_url())
+    if order.checkout_session_id:
+        try:
+            checkout_session_expire(order.checkout_session_id)
+        except StripeRejected:
+            # No longer open: paid (or submitted) meanwhile; never cancel a payment.
+            return redirect(
+                f"{reverse('orders:checkout_success')}?session_id={order.checkout_session_id}"
+            )
+        except PaymentsError as error:
+            messages.error(
+                request,
+                f"{error} Your order {order.number} is still reserved; cancel it from the cart.",
+            )
+            return redirect("orders:cart")
+    with rls_scope(user=request.user):
+        checkout_abandon(
+            order=order, store=DbCartStore(request.user), actor=f"user:{request.user.pk}"
+        )
+    messages.info(
+        request,
+        f"Payment canceled: order {order.number} was canceled and your pairs are back "
+        "in your cart.",
+    )
+    return redirect("orders:cart")
 
 
 @login_required

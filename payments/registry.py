@@ -6,6 +6,10 @@
   Handlers must be idempotent: a replay runs them again on the same payload.
 - `register_fulfilment_check(func)`: answers "is the order with this reference
   (a Checkout Session's `client_reference_id`) fulfilled?" for `stripe_reconcile`.
+- `register_fulfilment(func)`: fulfils a paid Checkout Session (the session as a
+  dict, as Stripe reports it now) for `stripe_reconcile --apply`; the same
+  function the webhook handler and the success page use. Returns True when the
+  reference is fulfilled afterwards.
 
 `orders` registers both in its `AppConfig.ready()`.
 """
@@ -22,9 +26,11 @@ if TYPE_CHECKING:
 
 Handler = Callable[["StripeEvent"], None]
 FulfilmentCheck = Callable[[str], bool]
+Fulfilment = Callable[[dict], bool]
 
 _handlers: dict[str, Handler] = {}
 _fulfilment_check: list[FulfilmentCheck] = []
+_fulfilment: list[Fulfilment] = []
 
 
 def register(event_type: str, handler: Handler | None = None):
@@ -77,3 +83,29 @@ def reference_is_fulfilled(reference: str) -> bool | None:
     if not _fulfilment_check:
         return None
     return bool(_fulfilment_check[0](reference))
+
+
+def register_fulfilment(func: Fulfilment) -> Fulfilment:
+    _fulfilment[:] = [func]
+    return func
+
+
+def unregister_fulfilment() -> None:
+    _fulfilment.clear()
+
+
+def fulfilment_for() -> Fulfilment | None:
+    return _fulfilment[0] if _fulfilment else None
+
+
+def snapshot() -> tuple:
+    """Everything registered, to put back with `restore` (tests that swap handlers)."""
+    return dict(_handlers), list(_fulfilment_check), list(_fulfilment)
+
+
+def restore(state: tuple) -> None:
+    handlers, checks, fulfilments = state
+    _handlers.clear()
+    _handlers.update(handlers)
+    _fulfilment_check[:] = checks
+    _fulfilment[:] = fulfilments

@@ -21,6 +21,7 @@ from payments.gateway import client, stripe_call
 from payments.models import StripeEvent, StripeEventReplay
 from rdk.audit import audit_record
 from rdk.requestid import get_request_id
+from rdk.rls import rls_service_scope
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +165,13 @@ def checkout_session_retrieve(
     return session.to_dict()
 
 
+def payment_intent_retrieve(payment_intent: str) -> dict:
+    """The payment intent as Stripe reports it now (its metadata names the reference)."""
+    with stripe_call("payment_intent_retrieve"):
+        intent = client().v1.payment_intents.retrieve(payment_intent)
+    return intent.to_dict()
+
+
 def checkout_session_expire(session_id: str) -> CheckoutSessionResult:
     """Expire an open session so it can no longer be paid (the shopper cancelled)."""
     with stripe_call("checkout_session_expire"):
@@ -253,6 +261,42 @@ def reconcile_list(*, since: datetime, include_fulfilled: bool = False) -> list[
     return rows
 
 
+@dataclass(frozen=True)
+class ReconcileApplied:
+    session_id: str
+    reference: str | None
+    fulfilled: bool
+    error: str = ""
+
+
+def reconcile_apply(*, since: datetime) -> list[ReconcileApplied]:
+    """Fulfil every session Stripe reports paid whose reference is not fulfilled,
+    through the fulfilment `orders` registered (the webhook's own function). Each
+    session is retrieved again first, so it is fulfilled from Stripe's current view."""
+    fulfil = registry.fulfilment_for()
+    if fulfil is None:
+        raise CheckoutInvalid("No fulfilment is registered; nothing can be applied.")
+    results = []
+    for row in reconcile_list(since=since):
+        if row.fulfilled is not False:
+            continue
+        session = checkout_session_retrieve(row.session_id)
+        try:
+            with transaction.atomic(), rls_service_scope():
+                done = bool(fulfil(session))
+        except Exception as exc:  # one bad session must not stop the others
+            logger.exception("stripe.reconcile_failed", extra={"session_id": row.session_id})
+            error = f"{type(exc).__name__}: {exc}"
+            results.append(ReconcileApplied(row.session_id, row.reference, False, error))
+            continue
+        logger.info(
+            "stripe.reconcile_applied",
+            extra={"session_id": row.session_id, "reference": row.reference, "fulfilled": done},
+        )
+        results.append(ReconcileApplied(row.session_id, row.reference, done))
+    return results
+
+
 # The webhook inbox ---------------------------------------------------------------
 
 
@@ -294,7 +338,9 @@ def _dispatch(event: StripeEvent) -> None:
         return
     event.attempts += 1
     try:
-        with transaction.atomic():
+        # A webhook acts for the shop, not for one shopper: handlers see every
+        # shopper's rows (rdk.rls), and only inside this savepoint.
+        with transaction.atomic(), rls_service_scope():
             handler(event)
     except Exception as exc:
         event.status = StripeEvent.Status.FAILED

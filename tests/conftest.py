@@ -55,6 +55,17 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _payments_registry():
+    """Tests may swap Stripe handlers (orders registers the real ones at start-up);
+    each test ends with the registry as it found it."""
+    from payments import registry
+
+    state = registry.snapshot()
+    yield
+    registry.restore(state)
+
+
 @pytest.fixture
 def json_logs():
     """Capture log lines as RDK writes them; returns a function giving the parsed lines."""

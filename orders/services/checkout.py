@@ -80,19 +80,59 @@ def payment_line_items(order: Order) -> list[dict]:
     ]
 
 
-def payment_handover(order: Order, *, attempt: int = 1) -> str:
-    """THE hand-over to payments: returns the URL to send the shopper to.
+def payment_handover(order: Order) -> str:
+    """THE hand-over to payments: returns the URL to send the shopper to (the
+    Checkout Session's page). Called after `order_place` committed, and again by
+    "Pay now" on a pending order; no row lock is held while Stripe is called.
 
-    Until payments is merged this returns the order page, where the order
-    waits in `pending_payment` with its stock reserved. Wiring Stripe is a
-    change to this function only (see docs/orders.md):
+    The order's current session is reused while it is open; when it expired or
+    ended unpaid, the next attempt (`Order.checkout_attempt`) gets a new session.
+    Raises CheckoutUnavailable (order no longer payable) or a payments error
+    (StripeUnavailable, StripeRejected...): the order stays pending with its
+    reservation, and calling again is safe."""
+    from django.conf import settings
+    from django.urls import reverse
 
-        result = checkout_session_create(
-            reference=str(order.public_id), line_items=payment_line_items(order),
-            customer_email=order.email, expires_at=order.reserved_until,
-            success_url=SITE_URL + order.get_absolute_url() + "?paid=1",
-            cancel_url=SITE_URL + order.get_absolute_url(), attempt=attempt)
-        return result.url
-    """
-    logger.info("order.payment_handover", extra={"order": order.number, "attempt": attempt})
-    return order.get_absolute_url()
+    from orders.services.payments import (
+        checkout_attempt_begin,
+        checkout_session_record,
+        payment_fulfil,
+    )
+    from payments.services import checkout_session_create, checkout_session_retrieve
+    from rdk.rls import rls_service_scope
+
+    with rls_service_scope():
+        order = Order.objects.get(pk=order.pk)  # the current attempt, not a stale copy
+    site = settings.SITE_URL
+    success_url = f"{site}{reverse('orders:checkout_success')}?session_id={{CHECKOUT_SESSION_ID}}"
+    new_attempt = False
+    if order.checkout_session_id:
+        session = checkout_session_retrieve(order.checkout_session_id, expand=())
+        if session.get("status") == "open" and session.get("url"):
+            return session["url"]
+        if session.get("payment_status") == "paid":
+            with rls_service_scope():
+                payment_fulfil(session=session, actor="system:handover")
+            return success_url.replace("{CHECKOUT_SESSION_ID}", session["id"])
+        if session.get("status") == "complete":  # submitted, still processing
+            return order.get_absolute_url()
+        new_attempt = True  # expired
+    with rls_service_scope():
+        order = checkout_attempt_begin(order=order, new_attempt=new_attempt)
+        lines = payment_line_items(order)
+    result = checkout_session_create(
+        reference=str(order.public_id),
+        line_items=lines,
+        customer_email=order.email,
+        expires_at=order.checkout_expires_at,
+        success_url=success_url,
+        cancel_url=f"{site}{reverse('orders:checkout_cancel', args=[order.public_id])}",
+        attempt=order.checkout_attempt,
+    )
+    with rls_service_scope():
+        checkout_session_record(order=order, attempt=order.checkout_attempt, session_id=result.id)
+    logger.info(
+        "order.payment_handover",
+        extra={"order": order.number, "attempt": order.checkout_attempt, "session_id": result.id},
+    )
+    return result.url

@@ -1,5 +1,6 @@
 """A shopper's whole path in chromium: sign up, cart, sign out and in (merge),
-check out to the payment hand-over, order history; another shopper gets 404."""
+check out to the payment hand-over (the local Stripe stand-in's page), order
+history; another shopper gets 404."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from catalog.models import Variant
 from orders.models import Order, OrderStatus
 from rdk.rls import rls_service_scope
 from tests.catalog.factories import ProductFactory
+from tests.payments.conftest import standin_factory, webhook_secrets  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,8 +39,17 @@ def _sign_up(page, base: str, email: str) -> None:
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
 
 
-def test_shopper_signs_up_fills_cart_merges_and_checks_out(live_server, page, browser):
+def test_shopper_signs_up_fills_cart_merges_and_checks_out(
+    live_server,
+    page,
+    browser,
+    settings,
+    standin_factory,  # noqa: F811 (the imported fixture)
+):
     base = live_server.url
+    settings.SITE_URL = base
+    standin = standin_factory()
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "form-action": ["'self'", standin.url]}
     product = ProductFactory(name="Court Classic", with_sizes=3)
     small, mid, large = product.variants.order_by("size")
 
@@ -65,6 +76,9 @@ def test_shopper_signs_up_fills_cart_merges_and_checks_out(live_server, page, br
     page.goto(base + "/cart")
     expect(page.locator(".cart-line")).to_have_count(3)
     page.get_by_role("button", name="Check out").click()
+    page.wait_for_url(re.compile(re.escape(standin.url) + r"/c/pay/cs_test_"))
+    page.goto(base + "/account/orders")
+    page.get_by_role("link", name=re.compile(r"^RDK-")).click()
     expect(page.get_by_role("heading", name=re.compile(r"^RDK-"))).to_be_visible()
     expect(page.get_by_text("Your pairs are reserved until")).to_be_visible()
     number = page.get_by_role("heading", name=re.compile(r"^RDK-")).inner_text()

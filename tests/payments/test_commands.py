@@ -123,6 +123,7 @@ def test_reconcile_lists_paid_sessions_that_are_not_fulfilled(standin, capsys):
 
 
 def test_reconcile_without_a_fulfilment_check_says_so(standin):
+    registry.unregister_fulfilment_check()  # orders' check; restored after the test
     _paid_session(standin, "ord_x")
     out = run("stripe_reconcile", "--since", "1h")
     assert "No fulfilment check is registered" in out

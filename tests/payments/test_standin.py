@@ -178,12 +178,13 @@ def wired(live_server, standin_factory, effect):
     is handled by the test effect."""
     from payments import registry
 
+    for event_type in registry.registered_types():  # orders' handlers, restored after
+        registry.unregister(event_type)
     registry.register("checkout.session.completed", effect)
     standin = standin_factory(
         webhook_url=live_server.url + "/api/stripe/webhook", first_backoff=0.05
     )
-    yield standin
-    registry.unregister("checkout.session.completed")
+    return standin
 
 
 def _expires() -> datetime:
