@@ -1,23 +1,20 @@
 """The runbook's daily checklist (§1) on one screen: each item is a function
-returning a ChecklistItem. Later parts add theirs to CHECKLIST:
-
-- payments: `webhook_backlog` (failed/pending Stripe events, oldest age) —
-  replace `_webhooks_placeholder` with a call to payments' selector;
-- orders: reservations awaiting release — replace `_reservations_placeholder`;
-- jobs: `/jobs/health` once it exists (RUNBOOK §13).
-"""
+returning a ChecklistItem. Readiness (/readyz) first, then /jobs/health and
+the three areas it watches (Stripe webhooks, stock reservations, snapshots)
+from one report computed once per page, then incidents and switches."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
 from opsadmin import selectors
-from opsadmin.models import SnapshotCheck
+from opsadmin.jobshealth import JobsHealth, jobs_health
 from rdk.health import readiness
 
 
@@ -85,53 +82,93 @@ def _switches() -> ChecklistItem:
     )
 
 
-def _snapshots() -> ChecklistItem:
-    latest = selectors.snapshot_latest()
-    verify = selectors.snapshot_check_last(SnapshotCheck.Kind.VERIFY)
-    restore = selectors.snapshot_check_last(SnapshotCheck.Kind.RESTORE_CHECK)
+def _snapshots(health: JobsHealth) -> ChecklistItem:
+    snaps = health.snapshots
     link = reverse("admin:ops_snapshots")
-    if latest is None:
+    if snaps["latest"] is None:
         return ChecklistItem("Snapshots", "bad", "No snapshot taken yet.", link, "Snapshots", "§5")
-    parts = [f"Latest {timesince(latest.created_at, timezone.now())} ago"]
-    state = "ok"
-    for label, check in (("verify", verify), ("restore check", restore)):
-        if check is None:
+    parts = [f"Latest {_age(snaps['latest_age_seconds'])} ago"]
+    state = "ok" if snaps["ok"] else "bad"
+    for label, check in (("verify", snaps["verify"]), ("restore check", snaps["restore_check"])):
+        if check["ok"] is None:
             parts.append(f"no {label} yet")
-            state = "warn" if state == "ok" else state
         else:
-            parts.append(f"last {label} {'passed' if check.ok else 'FAILED'}")
-            if not check.ok:
-                state = "bad"
+            parts.append(
+                f"last {label} {'passed' if check['ok'] else 'FAILED'} "
+                f"{_age(check['age_seconds'])} ago"
+            )
+    if state == "ok" and snaps["verify"]["ok"] is None:
+        state = "warn"
     return ChecklistItem("Snapshots", state, "; ".join(parts) + ".", link, "Snapshots", "§5")
 
 
-def _webhooks_placeholder() -> ChecklistItem:
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    return timesince(timezone.now() - timedelta(seconds=seconds), timezone.now())
+
+
+def _webhooks(health: JobsHealth) -> ChecklistItem:
+    hooks = health.webhooks
+    counts = hooks["counts"]
+    text = (
+        f"{counts['processed']} processed, {counts['failed']} failed, "
+        f"{counts['received']} waiting, {counts['ignored']} ignored."
+    )
+    if hooks["unprocessed"]:
+        text += f" Oldest unprocessed: {_age(hooks['oldest_unprocessed_age_seconds'])} ago."
+    if not hooks["ok"]:
+        state = "bad"
+    elif hooks["unprocessed"]:
+        state = "warn"
+    else:
+        state = "ok"
+    link = reverse("admin:ops_webhooks")
+    if counts["failed"]:
+        link += "?status=failed"
+    return ChecklistItem("Stripe webhooks", state, text, link, "Webhooks", "§1, §6")
+
+
+def _reservations(health: JobsHealth) -> ChecklistItem:
+    held = health.reservations
+    if not held["awaiting_release"]:
+        return ChecklistItem(
+            "Stock reservations", "ok", "No expired reservation holds stock.", runbook="§13"
+        )
+    text = (
+        f"{held['awaiting_release']} expired reservation(s) still hold stock, the oldest "
+        f"expired {_age(held['oldest_overdue_seconds'])} ago. "
+        "The release job (manage.py release_expired_reservations, every minute) frees them."
+    )
+    state = "warn" if held["ok"] else "bad"
+    return ChecklistItem("Stock reservations", state, text, runbook="§13")
+
+
+def _jobs(health: JobsHealth) -> ChecklistItem:
+    if health.ok:
+        text = "Webhooks, snapshots and reservations are within their thresholds."
+    else:
+        text = " ".join(health.problems)
     return ChecklistItem(
-        "Stripe webhooks",
-        "info",
-        "Webhook backlog appears here once the payments part is wired in.",
-        runbook="§1, §6",
+        "Jobs health (/jobs/health)",
+        "ok" if health.ok else "bad",
+        text,
+        reverse("opsadmin:jobs_health"),
+        "Open /jobs/health",
+        "§13",
     )
 
 
-def _reservations_placeholder() -> ChecklistItem:
-    return ChecklistItem(
-        "Stock reservations",
-        "info",
-        "Reservations awaiting release appear here once the orders part is wired in.",
-        runbook="§13",
-    )
-
-
-CHECKLIST: list[Callable[[], ChecklistItem]] = [
-    _readiness,
-    _incidents,
-    _switches,
+CHECKLIST: list[Callable[[], ChecklistItem]] = [_readiness, _incidents, _switches]
+HEALTH_CHECKLIST: list[Callable[[JobsHealth], ChecklistItem]] = [
+    _jobs,
+    _webhooks,
+    _reservations,
     _snapshots,
-    _webhooks_placeholder,
-    _reservations_placeholder,
 ]
 
 
 def checklist() -> list[ChecklistItem]:
-    return [item() for item in CHECKLIST]
+    health = jobs_health()
+    first, *rest = [item() for item in CHECKLIST]
+    return [first, *(item(health) for item in HEALTH_CHECKLIST), *rest]

@@ -114,3 +114,35 @@ class RevalidateForm(forms.Form):
         if not tags:
             raise forms.ValidationError("Give at least one tag.")
         return list(dict.fromkeys(tags))
+
+
+class WebhookFilterForm(forms.Form):
+    """Filters of the webhooks page; every field optional. `type` choices are the
+    stored event types (set by the view)."""
+
+    status = forms.ChoiceField(required=False)
+    type = forms.ChoiceField(required=False, label="Event type")
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False,
+        label="To",
+        help_text="Inclusive, UTC days.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, statuses, types, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Any status"), *statuses]
+        self.fields["type"].choices = [("", "Any type"), *((t, t) for t in types)]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError("“From” must be on or before “To”.")
+        return data
+
+
+class ReplayFailedForm(forms.Form):
+    confirm = forms.BooleanField(label="Yes, run every failed event through its handler again now.")

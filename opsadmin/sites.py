@@ -34,7 +34,16 @@ class RdkAdminSite(OTPAdminSite):
         return admin_login(request, site=self)
 
     def get_urls(self):
-        from opsadmin.views import auth, cache, home, incidents, sessions, snapshots, switches
+        from opsadmin.views import (
+            auth,
+            cache,
+            home,
+            incidents,
+            sessions,
+            snapshots,
+            switches,
+            webhooks,
+        )
 
         wrap = self.admin_view
         ops = [
@@ -51,6 +60,22 @@ class RdkAdminSite(OTPAdminSite):
             ),
             path("ops/snapshots/", wrap(snapshots.snapshot_list), name="ops_snapshots"),
             path("ops/cache/", wrap(cache.cache_page), name="ops_cache"),
+            path("ops/webhooks/", wrap(webhooks.webhook_list), name="ops_webhooks"),
+            path(
+                "ops/webhooks/replay-failed/",
+                wrap(webhooks.webhook_replay_failed),
+                name="ops_webhooks_replay_failed",
+            ),
+            path(
+                "ops/webhooks/<str:stripe_id>/",
+                wrap(webhooks.webhook_detail),
+                name="ops_webhook_detail",
+            ),
+            path(
+                "ops/webhooks/<str:stripe_id>/replay/",
+                wrap(webhooks.webhook_replay),
+                name="ops_webhook_replay",
+            ),
         ]
         return ops + super().get_urls()
 
@@ -64,12 +89,12 @@ class RdkAdminSite(OTPAdminSite):
         pages = [
             ("Daily checklist", "OpsHome", "admin:ops_home"),
             ("Incidents", "Incidents", "admin:ops_incidents"),
+            ("Stripe webhooks", "Webhooks", "admin:ops_webhooks"),
             ("Switches and maintenance", "Switches", "admin:ops_switches"),
             ("Sessions", "Sessions", "admin:ops_sessions"),
             ("Snapshots", "Snapshots", "admin:ops_snapshots"),
             ("Cache", "Cache", "admin:ops_cache"),
         ]
-        # Extension point: payments adds ("Webhooks", "Webhooks", "admin:ops_webhooks").
         return {
             "name": "Ops console",
             "app_label": "ops",

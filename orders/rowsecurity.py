@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection as django_connection
 
 
 @dataclass(frozen=True)
@@ -120,10 +120,12 @@ class TableAudit:
         return found
 
 
-def rls_audit() -> list[TableAudit]:
-    """The state of every protected table in the connected database."""
+def rls_audit(*, connection=None) -> list[TableAudit]:
+    """The state of every protected table in the connected database: Django's,
+    or `connection`, any DB-API connection to PostgreSQL (the snapshot restore
+    check passes the restored copy's)."""
     results = []
-    with connection.cursor() as cursor:
+    with (connection or django_connection).cursor() as cursor:
         for item in PROTECTED:
             cursor.execute(
                 "SELECT c.relrowsecurity, c.relforcerowsecurity FROM pg_class c"

@@ -3,12 +3,15 @@ enforces the same rule a second time; on SQLite these filters are the rule."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from orders.models import Order, Profile
+from orders.models import Order, Profile, Reservation, ReservationStatus
 
 
 def order_list_for_user(*, user) -> QuerySet[Order]:
@@ -44,3 +47,19 @@ def order_get_for_user(*, user, public_id) -> Order:
 def profile_get_for_user(*, user) -> Profile:
     profile = Profile.objects.filter(user=user).first()
     return profile if profile is not None else Profile(user=user)
+
+
+@dataclass(frozen=True)
+class ReleaseBacklog:
+    count: int
+    oldest_expired_at: dt.datetime | None
+
+
+def reservations_awaiting_release(*, now: dt.datetime | None = None) -> ReleaseBacklog:
+    """Reservations past their expiry that still hold stock: what the next run of
+    `release_expired_reservations` (or a shopper's cart) will put back on sale.
+    Reads across shoppers: call it under `rls_service_scope()`."""
+    found = Reservation.objects.filter(
+        status=ReservationStatus.ACTIVE, expires_at__lte=now or timezone.now()
+    ).aggregate(count=Count("id"), oldest=Min("expires_at"))
+    return ReleaseBacklog(count=found["count"], oldest_expired_at=found["oldest"])

@@ -368,3 +368,11 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
     "rdk.pagecache.PageCacheMiddleware",
 )
+
+# Opsadmin: jobs health -----------------------------------------------------------
+# /jobs/health answers 503 beyond these (docs/ops-console.md); the snapshot age
+# limit is SNAPSHOT_MAX_AGE_HOURS.
+JOBS_HEALTH_FAILED_EVENT_MINUTES = 15  # a failed Stripe event older than this
+JOBS_HEALTH_RECEIVED_EVENT_MINUTES = 5  # an event received but never finished
+JOBS_HEALTH_RESTORE_CHECK_MAX_AGE_DAYS = 8  # last restore check passed within
+JOBS_HEALTH_RESERVATION_OVERDUE_MINUTES = 10  # an expired reservation still active

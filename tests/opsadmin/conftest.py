@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from payments import registry
+from tests.payments.conftest import EFFECT_TYPE, Effect
 from tests.staff import Staff, verified_login
 
 
@@ -24,3 +26,13 @@ def ops_client(client, staff):
     verified_login(client, staff)
     client.staff = staff
     return client
+
+
+@pytest.fixture
+def effect():
+    """A registered handler for `rdk.test.effect` whose effect is a row; set
+    `effect.failing = True` to make it raise (a bug), False again to fix it."""
+    handler = Effect(EFFECT_TYPE)
+    registry.register(EFFECT_TYPE, handler)
+    yield handler
+    registry.unregister(EFFECT_TYPE)

@@ -21,6 +21,8 @@ PAGES = [
     "admin:ops_incident_new",
     "admin:ops_snapshots",
     "admin:ops_cache",
+    "admin:ops_webhooks",
+    "admin:ops_webhooks_replay_failed",
     "admin:opsadmin_auditentry_changelist",
     "admin:index",
 ]
@@ -45,6 +47,7 @@ def test_admin_index_links_the_ops_console(ops_client):
         "ops_incidents",
         "ops_snapshots",
         "ops_cache",
+        "ops_webhooks",
     ):
         assert reverse(f"admin:{name}") in content
 

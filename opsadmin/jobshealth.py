@@ -1,0 +1,175 @@
+"""`GET /jobs/health`: is the background work keeping up? (RUNBOOK §13
+"Background work stalls".)
+
+Three areas, each with its figures and the thresholds it is judged by:
+
+- webhooks: the Stripe inbox by status; a failed event older than
+  JOBS_HEALTH_FAILED_EVENT_MINUTES (15) or an event still `received` (never
+  finished) older than JOBS_HEALTH_RECEIVED_EVENT_MINUTES (5) fails;
+- snapshots: the latest snapshot younger than SNAPSHOT_MAX_AGE_HOURS (26),
+  the last verify not failed, the last restore check passed and younger than
+  JOBS_HEALTH_RESTORE_CHECK_MAX_AGE_DAYS (8);
+- reservations: no active reservation expired more than
+  JOBS_HEALTH_RESERVATION_OVERDUE_MINUTES (10) ago (the release job runs
+  every minute).
+
+Cross-shopper counts run under the service row-security scope, asked for here
+explicitly: the endpoint has no session and no user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from opsadmin import selectors
+from opsadmin.models import SnapshotCheck
+from orders.selectors import reservations_awaiting_release
+from payments.selectors import event_backlog
+from rdk.rls import rls_service_scope
+
+
+def thresholds() -> dict[str, int]:
+    return {
+        "failed_event_minutes": settings.JOBS_HEALTH_FAILED_EVENT_MINUTES,
+        "received_event_minutes": settings.JOBS_HEALTH_RECEIVED_EVENT_MINUTES,
+        "snapshot_max_age_hours": settings.SNAPSHOT_MAX_AGE_HOURS,
+        "restore_check_max_age_days": settings.JOBS_HEALTH_RESTORE_CHECK_MAX_AGE_DAYS,
+        "reservation_overdue_minutes": settings.JOBS_HEALTH_RESERVATION_OVERDUE_MINUTES,
+    }
+
+
+def _age(now: datetime, at: datetime | None) -> int | None:
+    return None if at is None else max(0, int((now - at).total_seconds()))
+
+
+def _minutes(seconds: int) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds // 60} min"
+
+
+@dataclass
+class JobsHealth:
+    checked_at: datetime
+    webhooks: dict
+    snapshots: dict
+    reservations: dict
+    thresholds: dict
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_json(self) -> dict:
+        return {
+            "status": "ok" if self.ok else "failing",
+            "checked_at": self.checked_at.isoformat(),
+            "problems": self.problems,
+            "webhooks": self.webhooks,
+            "snapshots": self.snapshots,
+            "reservations": self.reservations,
+            "thresholds": self.thresholds,
+        }
+
+
+def _webhooks(now: datetime, limits: dict, problems: list[str]) -> dict:
+    backlog = event_backlog()
+    received_age = _age(now, backlog.oldest_received_at)
+    failed_age = _age(now, backlog.oldest_failed_at)
+    found = []
+    if failed_age is not None and failed_age > limits["failed_event_minutes"] * 60:
+        found.append(
+            f"{backlog.counts['failed']} failed Stripe event(s), the oldest received "
+            f"{_minutes(failed_age)} ago: replay them (RUNBOOK §6)."
+        )
+    if received_age is not None and received_age > limits["received_event_minutes"] * 60:
+        found.append(
+            f"{backlog.counts['received']} Stripe event(s) received but never finished, "
+            f"the oldest {_minutes(received_age)} ago."
+        )
+    problems += found
+    return {
+        "ok": not found,
+        "counts": backlog.counts,
+        "unprocessed": backlog.unprocessed,
+        "oldest_received_age_seconds": received_age,
+        "oldest_failed_age_seconds": failed_age,
+        "oldest_unprocessed_age_seconds": _age(now, backlog.oldest_unprocessed_at),
+    }
+
+
+def _check(now: datetime, check: SnapshotCheck | None) -> dict:
+    if check is None:
+        return {"ok": None, "age_seconds": None, "problems": []}
+    return {
+        "ok": check.ok,
+        "age_seconds": _age(now, check.started_at),
+        "problems": list(check.problems),
+    }
+
+
+def _snapshots(now: datetime, limits: dict, problems: list[str]) -> dict:
+    latest = selectors.snapshot_latest()
+    verify = selectors.snapshot_check_last(SnapshotCheck.Kind.VERIFY)
+    restore = selectors.snapshot_check_last(SnapshotCheck.Kind.RESTORE_CHECK)
+    latest_age = _age(now, latest.created_at) if latest else None
+    found = []
+    if latest is None:
+        found.append("No database snapshot has been taken (manage.py snapshot create).")
+    elif latest_age > limits["snapshot_max_age_hours"] * 3600:
+        found.append(
+            f"The latest snapshot is {_minutes(latest_age)} old, "
+            f"older than {limits['snapshot_max_age_hours']} h."
+        )
+    if verify is not None and not verify.ok:
+        found.append("The last snapshot verify failed: " + " ".join(verify.problems))
+    if restore is None:
+        found.append("No restore check has run (manage.py snapshot restore-check).")
+    elif not restore.ok:
+        found.append("The last restore check failed: " + " ".join(restore.problems))
+    elif now - restore.started_at > timedelta(days=limits["restore_check_max_age_days"]):
+        found.append(
+            f"The last restore check ran {_minutes(_age(now, restore.started_at))} ago, "
+            f"more than {limits['restore_check_max_age_days']} days."
+        )
+    problems += found
+    return {
+        "ok": not found,
+        "latest": latest.file_name if latest else None,
+        "latest_age_seconds": latest_age,
+        "verify": _check(now, verify),
+        "restore_check": _check(now, restore),
+    }
+
+
+def _reservations(now: datetime, limits: dict, problems: list[str]) -> dict:
+    with rls_service_scope():
+        backlog = reservations_awaiting_release(now=now)
+    overdue = _age(now, backlog.oldest_expired_at)
+    found = []
+    if overdue is not None and overdue > limits["reservation_overdue_minutes"] * 60:
+        found.append(
+            f"{backlog.count} expired reservation(s) still hold stock, the oldest expired "
+            f"{_minutes(overdue)} ago: is release_expired_reservations running?"
+        )
+    problems += found
+    return {"ok": not found, "awaiting_release": backlog.count, "oldest_overdue_seconds": overdue}
+
+
+def jobs_health(*, now: datetime | None = None) -> JobsHealth:
+    now = now or timezone.now()
+    limits = thresholds()
+    problems: list[str] = []
+    return JobsHealth(
+        checked_at=now,
+        webhooks=_webhooks(now, limits, problems),
+        snapshots=_snapshots(now, limits, problems),
+        reservations=_reservations(now, limits, problems),
+        thresholds=limits,
+        problems=problems,
+    )

@@ -1,0 +1,63 @@
+"""The ops home: the runbook's daily checklist with /readyz and /jobs/health."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.opsadmin.test_jobs_health import snapshot
+from tests.opsadmin.webhook_helpers import receive
+
+pytestmark = pytest.mark.django_db
+
+HOME = reverse("admin:ops_home")
+
+
+def cards(page: str) -> dict[str, str]:
+    """Card title -> its state class, from the rendered home page."""
+    pattern = r'<section class="ops-card ops-(\w+)"[^>]*>\s*<h3 id="check-\d+">([^<]+?) <span'
+    return {title: state for state, title in re.findall(pattern, page)}
+
+
+def test_all_well(ops_client, effect, django_assert_max_num_queries):
+    snapshot()
+    receive()
+    with django_assert_max_num_queries(34):
+        page = ops_client.get(HOME).content.decode()
+    assert cards(page) == {
+        "Readiness (/readyz)": "ok",
+        "Jobs health (/jobs/health)": "ok",
+        "Stripe webhooks": "ok",
+        "Stock reservations": "ok",
+        "Incidents": "ok",
+        "Switches": "ok",
+        "Snapshots": "ok",
+    }
+    assert "1 processed, 0 failed, 0 waiting, 0 ignored." in page
+    assert 'href="/jobs/health"' in page
+    assert 'href="/readyz"' in page
+    assert "The rest of the runbook" in page
+
+
+def test_a_stale_failed_event_turns_webhooks_and_jobs_red(ops_client, effect):
+    snapshot()
+    effect.failing = True
+    receive(age=dt.timedelta(minutes=20))
+    page = ops_client.get(HOME).content.decode()
+    state = cards(page)
+    assert state["Stripe webhooks"] == "bad"
+    assert state["Jobs health (/jobs/health)"] == "bad"
+    assert "0 processed, 1 failed, 0 waiting, 0 ignored. Oldest unprocessed: 20" in page
+    assert reverse("admin:ops_webhooks") + "?status=failed" in page
+    assert "replay them (RUNBOOK §6)" in page
+
+
+def test_a_fresh_failed_event_is_amber(ops_client, effect):
+    snapshot()
+    effect.failing = True
+    receive()
+    state = cards(ops_client.get(HOME).content.decode())
+    assert (state["Stripe webhooks"], state["Jobs health (/jobs/health)"]) == ("warn", "ok")
