@@ -2,19 +2,28 @@
 queries behind the storefront pages and the products API.
 
 The list query carries everything a product card needs (brand, first image,
-whether any size is available) so a page of cards costs one query."""
+whether any size is available) so a page of cards costs one query. Storefront
+pages take cards as plain dicts (`ProductCard`), not model instances: that
+page is rendered per request whenever caching is bypassed, and building and
+rendering dicts costs a fraction of what model instances do."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypedDict
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.core.files.storage import default_storage
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Lower
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Brand, Product, ProductImage, Variant
@@ -61,7 +70,11 @@ def _first_image() -> QuerySet[ProductImage]:
     return ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
 
 
-def _card_queryset() -> QuerySet[Product]:
+@functools.cache
+def _card_base() -> QuerySet[Product]:
+    # Built once per process: resolving the three subqueries costs about as
+    # much as running the query. Never evaluated itself, only cloned (the
+    # pattern of a class-based view's `queryset` attribute).
     return (
         Product.objects.filter(is_active=True)
         .select_related("brand")
@@ -71,6 +84,10 @@ def _card_queryset() -> QuerySet[Product]:
             image_alt=Subquery(_first_image().values("alt_text")[:1]),
         )
     )
+
+
+def _card_queryset() -> QuerySet[Product]:
+    return _card_base().all()
 
 
 def product_list(*, filters: ProductFilters) -> QuerySet[Product]:
@@ -100,14 +117,135 @@ def product_list(*, filters: ProductFilters) -> QuerySet[Product]:
     return products.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
 
 
-def product_new_releases(*, limit: int = 8) -> list[Product]:
-    """The latest products already released."""
+class ProductCard(TypedDict):
+    """What a product card shows."""
+
+    id: int
+    name: str
+    colorway: str
+    url: str
+    price_amount: int
+    currency: str
+    is_featured: bool
+    in_stock: bool
+    brand_name: str
+    image_url: str
+    image_alt: str
+    cache_tag: str
+    brand_cache_tag: str
+
+
+CARD_FIELDS = (
+    "id",
+    "slug",
+    "name",
+    "colorway",
+    "price_amount",
+    "currency",
+    "is_featured",
+    "in_stock",
+    "brand_id",
+    "brand__name",
+    "image_path",
+    "image_alt",
+)
+
+
+def _product_url_builder() -> Callable[[str], str]:
+    """`Product.get_absolute_url` for many slugs at the cost of one reverse().
+
+    The `slug` path converter accepts only `[-a-zA-Z0-9_]+`, characters that
+    reverse() never quotes, so splicing a slug into the URL reversed for a
+    marker gives exactly what reverse() gives for that slug."""
+    marker = "product-slug"
+    head, _, tail = reverse("catalog:product_detail", kwargs={"slug": marker}).rpartition(marker)
+    return lambda slug: head + slug + tail
+
+
+def product_cards(rows: Iterable[dict]) -> list[ProductCard]:
+    """Cards from rows of `_card_queryset().values(*CARD_FIELDS)`."""
+    url = _product_url_builder()
+    media_url = default_storage.url
+    return [
+        {
+            "id": row["id"],
+            "name": row["name"],
+            "colorway": row["colorway"],
+            "url": url(row["slug"]),
+            "price_amount": row["price_amount"],
+            "currency": row["currency"],
+            "is_featured": row["is_featured"],
+            "in_stock": row["in_stock"],
+            "brand_name": row["brand__name"],
+            "image_url": media_url(row["image_path"]) if row["image_path"] else "",
+            "image_alt": row["image_alt"] or "",
+            "cache_tag": f"product:{row['id']}",
+            "brand_cache_tag": f"brand:{row['brand_id']}",
+        }
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class CardPage:
+    """One page of product cards and where it sits among all pages."""
+
+    cards: list[ProductCard]
+    number: int
+    count: int
+    per_page: int
+
+    @property
+    def num_pages(self) -> int:
+        return max(math.ceil(self.count / self.per_page), 1)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def product_card_page(*, filters: ProductFilters, number: int, per_page: int) -> CardPage | None:
+    """Page `number` of the cards matching `filters`, or None past the last
+    page (page 1 always exists). One query: the total comes along with each
+    row as a window count, instead of a separate COUNT query."""
+    offset = (number - 1) * per_page
+    rows = list(
+        product_list(filters=filters)
+        .annotate(total=Window(Count("pk")))
+        .values(*CARD_FIELDS, "total")[offset : offset + per_page]
+    )
+    if not rows and number > 1:
+        return None
+    count = rows[0]["total"] if rows else 0
+    return CardPage(cards=product_cards(rows), number=number, count=count, per_page=per_page)
+
+
+def product_new_releases(*, limit: int = 8) -> list[ProductCard]:
+    """Cards of the latest products already released."""
     today = timezone.now().date()
-    return list(_card_queryset().filter(release_date__lte=today).order_by(*SORTS["newest"])[:limit])
+    products = _card_queryset().filter(release_date__lte=today).order_by(*SORTS["newest"])
+    return product_cards(products.values(*CARD_FIELDS)[:limit])
 
 
-def product_featured(*, limit: int = 4) -> list[Product]:
-    return list(_card_queryset().filter(is_featured=True).order_by(*SORTS["newest"])[:limit])
+def product_featured(*, limit: int = 4) -> list[ProductCard]:
+    products = _card_queryset().filter(is_featured=True).order_by(*SORTS["newest"])
+    return product_cards(products.values(*CARD_FIELDS)[:limit])
 
 
 def product_get(*, slug: str) -> Product:
@@ -126,23 +264,37 @@ def product_get(*, slug: str) -> Product:
     return product
 
 
-def brand_facets() -> list[Brand]:
-    """Brands with at least one active product, each with `product_count`."""
-    return list(
+@functools.cache
+def _brand_facets_query() -> QuerySet[Brand]:
+    # Static, so built once per process (see _card_base) and cloned per use.
+    return (
         Brand.objects.annotate(product_count=Count("products", filter=Q(products__is_active=True)))
         .filter(product_count__gt=0)
         .order_by(Lower("name"))
+        .values_list("slug", "name", "product_count")
     )
+
+
+@functools.cache
+def _size_facets_query() -> QuerySet[Variant]:
+    # Unordered DISTINCT lets PostgreSQL hash the ~20 sizes instead of sorting
+    # every variant row; size_facets sorts the few that remain.
+    return (
+        Variant.objects.filter(product__is_active=True, size_scheme="US")
+        .order_by()
+        .values_list("size", flat=True)
+        .distinct()
+    )
+
+
+def brand_facets() -> list[tuple[str, str, int]]:
+    """(slug, name, active product count) of each brand with an active product."""
+    return list(_brand_facets_query().all())
 
 
 def size_facets() -> list[Decimal]:
     """Every size offered by an active product (US sizes)."""
-    return list(
-        Variant.objects.filter(product__is_active=True, size_scheme="US")
-        .order_by("size")
-        .values_list("size", flat=True)
-        .distinct()
-    )
+    return sorted(_size_facets_query().all())
 
 
 def product_slugs(*, limit: int | None = None) -> list[str]:
@@ -198,10 +350,7 @@ def catalog_facets() -> Facets:
     """Brands and sizes to filter by, cached under the `catalog` tag."""
 
     def load() -> Facets:
-        return Facets(
-            brands=[(brand.slug, brand.name, brand.product_count) for brand in brand_facets()],
-            sizes=size_facets(),
-        )
+        return Facets(brands=brand_facets(), sizes=size_facets())
 
     if switch_is_on("cache.force_dynamic"):
         return load()

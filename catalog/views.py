@@ -4,7 +4,6 @@ are still cached under tags."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -35,15 +34,14 @@ def product_list(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "catalog/product_list.html", context, status=400)
     filters = form.filters()
-    paginator = Paginator(selectors.product_list(filters=filters), PAGE_SIZE)
     number = form.cleaned_data.get("page") or 1
-    if number > max(paginator.num_pages, 1):
+    page = selectors.product_card_page(filters=filters, number=number, per_page=PAGE_SIZE)
+    if page is None:
         raise Http404("No such page.")
-    page = paginator.page(number)
     context.update(
         filters=filters,
         page=page,
-        products=list(page.object_list),
+        products=page.cards,
         selected_brands=set(filters.brands),
     )
     return render(request, "catalog/product_list.html", context)

@@ -92,20 +92,26 @@ def _load_states() -> dict[str, bool]:
     return states
 
 
-def switch_states() -> dict[str, bool]:
-    """Every declared switch and whether it is on."""
+def _current_states() -> dict[str, bool]:
+    # The process's shared copy: callers must not modify it.
     now = time.monotonic()
     states = _local["states"]
     if states is None or now - _local["read_at"] > LOCAL_TTL:
         states = _load_states()
         _local.update(states=states, read_at=now)
-    return dict(states)
+    return states
+
+
+def switch_states() -> dict[str, bool]:
+    """Every declared switch and whether it is on."""
+    return dict(_current_states())
 
 
 def switch_is_on(name: str) -> bool:
+    # Called per cached fragment and per request: reads without copying.
     if name not in SWITCHES:
         raise UnknownSwitch(f"No switch is named {name!r}.")
-    return switch_states()[name]
+    return _current_states()[name]
 
 
 def _forget() -> None:

@@ -1,8 +1,10 @@
 from decimal import Decimal
 
 import pytest
+from django.core.files.storage import default_storage
 
 from catalog import selectors
+from catalog.models import ProductImage
 from catalog.selectors import ProductFilters
 from tests.catalog.factories import BrandFactory, ProductFactory, VariantFactory
 
@@ -57,3 +59,51 @@ def test_facets_list_brands_with_active_products_and_sizes():
     facets = selectors.catalog_facets()
     assert [brand[0] for brand in facets.brands] == ["adidas"]
     assert facets.sizes == [Decimal("7.0"), Decimal("7.5")]
+
+
+def test_card_page_carries_what_a_card_shows_in_one_query(django_assert_num_queries):
+    pictured = ProductFactory(slug="pictured", price_amount=12050, featured=True, with_sizes=True)
+    ProductImage.objects.create(
+        product=pictured, image="products/2026/01/second.jpg", alt_text="Side", position=1
+    )
+    ProductImage.objects.create(
+        product=pictured, image="products/2026/01/first.jpg", alt_text="Front", position=0
+    )
+    bare = ProductFactory(slug="bare")
+    with django_assert_num_queries(1):
+        page = selectors.product_card_page(
+            filters=ProductFilters(sort="price_desc"), number=1, per_page=24
+        )
+    assert page.count == 2
+    assert not page.has_other_pages
+    first, second = page.cards
+    assert first["url"] == pictured.get_absolute_url()
+    assert first["image_url"] == default_storage.url("products/2026/01/first.jpg")
+    assert first["image_alt"] == "Front"
+    assert first["brand_name"] == pictured.brand.name
+    assert (first["in_stock"], first["is_featured"]) == (True, True)
+    assert first["cache_tag"] == pictured.cache_tag
+    assert first["brand_cache_tag"] == pictured.brand.cache_tag
+    assert second["url"] == bare.get_absolute_url()
+    assert (second["image_url"], second["in_stock"]) == ("", False)
+
+
+def test_card_page_counts_every_match_and_ends_at_the_last_page():
+    for index in range(5):
+        ProductFactory(slug=f"pair-{index}")
+    filters = ProductFilters()
+    pages = [selectors.product_card_page(filters=filters, number=n, per_page=2) for n in (1, 2, 3)]
+    assert [page.count for page in pages] == [5, 5, 5]
+    assert [page.num_pages for page in pages] == [3, 3, 3]
+    assert [len(page.cards) for page in pages] == [2, 2, 1]
+    assert (pages[0].has_previous, pages[0].has_next) == (False, True)
+    assert (pages[2].has_previous, pages[2].has_next) == (True, False)
+    listed = [card["url"] for page in pages for card in page.cards]
+    assert listed == [f"/products/{slug}" for slug in slugs(filters)]
+    assert selectors.product_card_page(filters=filters, number=4, per_page=2) is None
+
+
+def test_card_page_of_nothing_is_one_empty_page():
+    page = selectors.product_card_page(filters=ProductFilters(search="nope"), number=1, per_page=24)
+    assert (page.cards, page.count, page.num_pages) == ([], 0, 1)
+    assert selectors.product_card_page(filters=ProductFilters(), number=2, per_page=24) is None
