@@ -34,7 +34,7 @@ echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or 
 exit 1
 endef
 
-.PHONY: help install run test lint fmt check-migrations schema bench loadtest pg-setup clean audit bandit
+.PHONY: help install run test lint fmt check-migrations schema bench loadtest loadtest-scaleout pg-setup clean audit bandit
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -121,6 +121,25 @@ test: install ## Run the whole suite: lint, migration check, pytest (PostgreSQL 
 	$(PY) -m pytest $(PYTEST_ARGS) || status=$$?
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; exit 1; fi
 	exit $$status
+
+# Load tests (docs/scaling.md): RDK under gunicorn with staging settings on
+# PostgreSQL LOADTEST_DB and Redis db LOADTEST_REDIS_DB, the Stripe stand-in,
+# and locust headless for LOADTEST_SECONDS; results under results/<time>/.
+LOADTEST_DB ?= rdk_loadtest
+LOADTEST_REDIS_DB ?= 11
+LOADTEST_PORT ?= 8201
+LOADTEST_STANDIN_PORT ?= 12201
+LOADTEST_SECONDS ?= 60
+SCALE ?= 1
+
+loadtest: install ## Load test production-like RDK with locust (SCALE=2: two processes); pass/fail summary
+	@RDK_ENV=local DATABASE_URL= CACHE_URL= $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(LOADTEST_DB)"
+	LOADTEST_DB=$(LOADTEST_DB) LOADTEST_REDIS_DB=$(LOADTEST_REDIS_DB) LOADTEST_PORT=$(LOADTEST_PORT) \
+	  LOADTEST_STANDIN_PORT=$(LOADTEST_STANDIN_PORT) LOADTEST_SECONDS=$(LOADTEST_SECONDS) SCALE=$(SCALE) \
+	  $(PY) scripts/loadtest.py
+
+loadtest-scaleout: ## The load test against two RDK processes sharing PostgreSQL and Redis, plus cross-process checks
+	@$(MAKE) --no-print-directory loadtest SCALE=2
 
 clean: ## Remove .venv, caches and local data under var/
 	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3
