@@ -23,6 +23,7 @@ import os
 import re
 import threading
 from collections import Counter
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 from gevent.lock import Semaphore
@@ -56,6 +57,14 @@ def next_address(network: int) -> str:
     return f"10.{network}.{n // 250 % 250}.{n % 250 + 1}"
 
 
+class BalancerCookiePolicy(DefaultCookiePolicy):
+    """The balancer speaks HTTPS to the browser: RDK's Secure cookies go back
+    over this loopback HTTP hop, as they would from a browser over HTTPS."""
+
+    def return_ok_secure(self, cookie, request) -> bool:
+        return True
+
+
 class RdkUser(FastHttpUser):
     """A client behind the balancer, pinned to one RDK host and one address."""
 
@@ -72,6 +81,7 @@ class RdkUser(FastHttpUser):
             "User-Agent": f"rdk-loadtest/{self.kind}",
         }
         super().__init__(environment)
+        self.client.cookiejar.set_policy(BalancerCookiePolicy())
 
     @property
     def origin(self) -> str:

@@ -36,7 +36,7 @@ sys.path.insert(0, str(BASE_DIR))
 from rdk import prodlike  # noqa: E402
 
 LOCUSTFILES = ("locustfiles/webhooks.py", "locustfiles/catalog.py", "locustfiles/checkout.py")
-USERS = 19  # the sum of the classes' fixed_count
+USERS = 21  # the sum of the classes' fixed_count
 PAGE_ROWS = ("/", "/products", "/products?[filters]", "/products/[slug]")
 P95_LIMIT_MS = 200.0
 WEBHOOK_SUCCESS = 0.995
@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             f"loadtest: {len(hosts)} RDK process(es) ({args.workers} gthread workers × "
             f"{args.threads} threads each) at {', '.join(hosts)}; stand-in at {standin_url}"
         )
+        warm_up(hosts)
         stock_before = stock_snapshot()
         started = datetime.now(UTC)
         locust(run, args.seconds, standin_url)
@@ -177,6 +178,26 @@ def prepare(run: Run) -> None:
     cache.clear()  # this run's Redis db: counters, tag versions and pages start afresh
 
 
+def warm_up(hosts: list[str]) -> None:
+    """What a deploy's warm-up does: fill the shared page cache (warm_cache), then
+    let every worker of every process open its connections and import its code,
+    so the run measures a warm shop rather than the first requests after a start."""
+    from django.core.management import call_command, get_commands
+
+    from catalog.models import Product
+
+    started = time.monotonic()
+    if "warm_cache" in get_commands():
+        call_command("warm_cache", verbosity=0)
+    slugs = list(Product.objects.filter(is_active=True).values_list("slug", flat=True)[:20])
+    paths = ["/", "/products", "/api/v1/products", *(f"/products/{slug}" for slug in slugs)]
+    for host in hosts:
+        for _ in range(3):
+            for path in paths:
+                prodlike.http_get(host + path, timeout=10)
+    say(f"loadtest: warmed up in {time.monotonic() - started:.1f}s")
+
+
 def stock_snapshot() -> dict[int, tuple[int, int]]:
     from catalog.models import Variant
 
@@ -196,7 +217,7 @@ def locust(run: Run, seconds: int, standin_url: str) -> None:
     argv = [
         str(Path(sys.executable).with_name("locust")),
         "-f", ",".join(LOCUSTFILES),
-        "--headless", "--users", str(USERS), "--spawn-rate", str(USERS),
+        "--headless", "--users", str(USERS), "--spawn-rate", "2",
         "--run-time", f"{seconds}s", "--stop-timeout", "10",
         "--host", run.hosts[0],
         "--csv", str(prefix), "--html", str(run.results / "report.html"),
@@ -266,11 +287,12 @@ def stock_checks(run: Run, before: dict[int, tuple[int, int]], started: datetime
         from django.db.models import Sum
 
         Reservation = apps.get_model("orders", "Reservation")
-        sold = dict(
-            Reservation.objects.filter(status="consumed", released_at__gte=started)
-            .values_list("variant_id")
-            .annotate(n=Sum("quantity"))
-        )
+        with _service_scope():  # order data is behind row-level security
+            sold = dict(
+                Reservation.objects.filter(status="consumed", released_at__gte=started)
+                .values_list("variant_id")
+                .annotate(n=Sum("quantity"))
+            )
         sold_total = sum(sold.values())
         after = stock_snapshot()
         for pk, n in sold.items():
@@ -289,6 +311,17 @@ def stock_checks(run: Run, before: dict[int, tuple[int, int]], started: datetime
             f"{broken} size(s) with reserved > on hand or negative stock; "
             "sales not measurable (orders is not installed)",
         )
+
+
+def _service_scope():
+    """The row-security scope that sees every shopper's rows (when RLS exists)."""
+    import contextlib
+
+    try:
+        from rdk.rls import rls_service_scope
+    except ImportError:
+        return contextlib.nullcontext()
+    return rls_service_scope()
 
 
 def _has_model(app: str, model: str) -> bool:
