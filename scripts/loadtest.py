@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import http.cookiejar
 import json
 import os
 import re
@@ -335,24 +336,66 @@ def _has_model(app: str, model: str) -> bool:
 
 
 # After the run: scale-out ------------------------------------------------------------
+#
+# Each change is made through process A the way an operator or a shopper makes
+# it (HTTP: the ops console, the shop), and polled on process B with a bounded
+# deadline. Without the ops console (opsadmin not installed) the change is made
+# by this runner, itself an RDK process on the same PostgreSQL and Redis, like
+# `manage.py switch` on another host.
 
 
-def _get(url: str, *, cookies: str = "", headers: dict | None = None):
-    request = urllib.request.Request(  # noqa: S310 (loopback)
-        url,
-        headers={**prodlike.FORWARDED_HEADERS, "Cookie": cookies, **(headers or {})},
-    )
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=5) as response:
-            return response.status, dict(response.headers), response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read().decode(errors="replace")
+class _SecureOverBalancer(http.cookiejar.DefaultCookiePolicy):
+    def return_ok_secure(self, cookie, request) -> bool:
+        return True  # the balancer hop is plain HTTP on loopback
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+class Client:
+    """A browser behind the balancer: cookies (shared by both processes, as one
+    site), its own client address, no automatic redirects."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.jar = http.cookiejar.CookieJar(policy=_SecureOverBalancer())
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect
+        )
+
+    def request(self, url: str, data: dict | None = None) -> tuple[int, dict, str]:
+        origin = "https://" + url.split("://", 1)[1].split("/", 1)[0]
+        headers = {**prodlike.FORWARDED_HEADERS, "X-Forwarded-For": self.address}
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode(data).encode()
+            headers.update(
+                {
+                    "Origin": origin,
+                    "Referer": url,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                }
+            )
+        request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 (loopback)
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers or {}), exc.read().decode(errors="replace")
+
+    def submit(self, url: str, data: dict) -> int:
+        """GET the form at `url`, POST `data` with its CSRF token; the status."""
+        _, _, page = self.request(url)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        return self.request(url, {"csrfmiddlewaretoken": token.group(1) if token else "", **data})[
+            0
+        ]
+
+
+def _status(url: str) -> int:
+    return Client("10.66.0.1").request(url)[0]
 
 
 def _poll(predicate, deadline: float = PROPAGATION_DEADLINE) -> float | None:
@@ -370,184 +413,177 @@ def _ms(seconds: float | None) -> str:
     return "not within 1 s" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
+def _ops_console(host: str) -> Client | None:
+    """A staff member signed in to the ops console on `host` (password and TOTP)."""
+    if not _has_model("opsadmin", "SessionEpoch"):
+        return None
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from opsadmin.services.otp import otp_enrol_fresh, totp_now
+
+    name, password = f"loadtest-ops-{os.urandom(4).hex()}", os.urandom(18).hex()
+    user = get_user_model().objects.create_user(
+        username=name, email=f"{name}@loadtest.example", password=password, is_staff=True
+    )
+    user.is_superuser = True
+    user.save(update_fields=["is_superuser"])
+    device, _ = otp_enrol_fresh(user=user, actor="loadtest")
+    staff = Client("10.55.0.1")
+    staff.admin = f"{host}/{settings.RDK_ADMIN_PATH}"
+    status = staff.submit(
+        staff.admin + "login/", {"login": name, "password": password, "code": totp_now(device)}
+    )
+    return staff if status in (302, 303) else None
+
+
 def scaleout_checks(run: Run) -> None:
     a, b = run.hosts[0], run.hosts[1]
-    say(f"loadtest: scale-out checks between {a} and {b} …")
-    _check_revalidation(run, a, b)
-    _check_switch(run, a, b)
-    _check_sessions(run, a, b)
+    say(f"loadtest: scale-out checks, changes through {a}, seen on {b} …")
+    staff = _ops_console(a)
+    if staff is None:
+        run.notes.append(
+            "no ops console: switch and revalidation made by the runner process (shared "
+            "PostgreSQL and Redis), not through an RDK process"
+        )
+    _check_revalidation(run, a, b, staff)
+    _check_switch(run, a, b, staff)
+    _check_sessions(run, a, b, staff)
     _check_shared_rate_limit(run, a, b)
 
 
-def _check_revalidation(run: Run, a: str, b: str) -> None:
+def _check_revalidation(run: Run, a: str, b: str, staff: Client | None) -> None:
+    """A product changes in the database without a revalidation: both processes
+    keep serving the cached page; a revalidation through A makes B fresh."""
     from django.db import transaction
-    from django.db.models import F
 
     from catalog.models import Product
     from rdk.cachetags import revalidate_tag
 
     product = Product.objects.filter(is_active=True).order_by("pk").first()
     if product is None:
-        run.check("revalidation seen by both processes", None, "no product")
+        run.check("revalidation through one process seen by the other", None, "no product")
         return
-    path = f"/products/{product.slug}"
+    path, tag = f"/products/{product.slug}", f"product:{product.pk}"
+    anonymous = Client("10.66.0.2")
     for host in (a, b):  # both processes hold the page in their caches
-        _get(host + path)
-        _get(host + path)
-    marker = f"Load check {int(time.time())}"
+        anonymous.request(host + path)
+    marker = f"Load check {os.urandom(3).hex()}"
     original = product.colorway
-    with transaction.atomic():
-        Product.objects.filter(pk=product.pk).update(colorway=marker, updated_at=F("updated_at"))
-        revalidate_tag(f"product:{product.pk}", reason="loadtest: scale-out check")
+    Product.objects.filter(pk=product.pk).update(colorway=marker)  # no revalidation
     try:
-        seen = {host: _poll(lambda h=host: marker in _get(h + path)[2]) for host in (a, b)}
+        stale = marker not in anonymous.request(b + path)[2]
+        if staff is not None:
+            status = staff.submit(
+                staff.admin + "ops/cache/", {"tags": tag, "reason": "loadtest scale-out check"}
+            )
+            how = f"ops console on {a} (POST ops/cache/ → {status})"
+        else:
+            with transaction.atomic():
+                revalidate_tag(tag, reason="loadtest scale-out check")
+            how = "the runner"
+        seen = _poll(lambda: marker in anonymous.request(b + path)[2])
     finally:
         with transaction.atomic():
             Product.objects.filter(pk=product.pk).update(colorway=original)
-            revalidate_tag(f"product:{product.pk}", reason="loadtest: scale-out check undone")
+            revalidate_tag(tag, reason="loadtest scale-out check undone")
     run.check(
-        "revalidation seen by both processes ≤ 1 s",
-        all(v is not None for v in seen.values()),
-        "; ".join(f"{host}: {_ms(v)}" for host, v in seen.items()),
+        "revalidation through one process seen by the other ≤ 1 s",
+        stale and seen is not None,
+        f"{tag} revalidated by {how}; {b} served the cached page before "
+        f"({'yes' if stale else 'NO'}) and the fresh one after {_ms(seen)}",
     )
 
 
-def _check_switch(run: Run, a: str, b: str) -> None:
-    """Maintenance of the catalog (503) through the switch, seen by both processes."""
+def _check_switch(run: Run, a: str, b: str, staff: Client | None) -> None:
+    """Catalog maintenance (503) switched on and off through A, seen on B."""
     import importlib.util
 
     from rdk.switches import switch_set
 
-    path = "/products"
-    name = "maintenance.catalog"
+    name, path = "maintenance.catalog", "/products"
     if importlib.util.find_spec("rdk.maintenance") is None:
         run.check(f"switch {name} seen by both processes", None, "no maintenance middleware yet")
         return
-    before = {host: _get(host + path)[0] for host in (a, b)}
-    switch_set(name=name, on=True, actor="loadtest", reason="scale-out check")
+
+    def flip(on: bool) -> str:
+        if staff is None:
+            switch_set(name=name, on=on, actor="loadtest", reason="scale-out check")
+            return "the runner"
+        status = staff.submit(
+            staff.admin + "ops/switches/",
+            {"name": name, "on": "1" if on else "0", "reason": "loadtest", "confirm": "on"},
+        )
+        return f"ops console on {a} (→ {status})"
+
+    before = _status(b + path)
+    how = flip(True)
     try:
-        seen = {host: _poll(lambda h=host: _get(h + path)[0] == 503) for host in (a, b)}
+        on = {host: _poll(lambda h=host: _status(h + path) == 503) for host in (b, a)}
     finally:
-        switch_set(name=name, on=False, actor="loadtest", reason="scale-out check done")
-    back = {host: _poll(lambda h=host: _get(h + path)[0] == before[h]) for host in (a, b)}
+        flip(False)
+    off = {host: _poll(lambda h=host: _status(h + path) == before) for host in (b, a)}
     run.check(
-        f"switch {name} seen by both processes ≤ 1 s",
-        all(v is not None for v in [*seen.values(), *back.values()]),
-        "on: "
-        + ", ".join(f"{h}: {_ms(v)}" for h, v in seen.items())
+        f"switch {name} through one process seen by the other ≤ 1 s",
+        all(v is not None for v in [*on.values(), *off.values()]),
+        f"set by {how}; on: "
+        + ", ".join(f"{h} {_ms(v)}" for h, v in on.items())
         + "; off: "
-        + ", ".join(f"{h}: {_ms(v)}" for h, v in back.items()),
+        + ", ".join(f"{h} {_ms(v)}" for h, v in off.items()),
     )
 
 
-def _sign_in(host: str, email: str, password: str) -> str | None:
-    """Sign in through `host`'s login form; the session cookie header or None."""
-    status, headers, page = _get(host + "/account/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    csrf = re.search(r"csrftoken=([^;]+)", headers.get("Set-Cookie", ""))
-    if status != 200 or not token or not csrf:
-        return None
-    origin = "https://" + host.split("://", 1)[1]
-    data = urllib.parse.urlencode(
-        {"csrfmiddlewaretoken": token.group(1), "username": email, "password": password}
-    ).encode()
-    request = urllib.request.Request(  # noqa: S310 (loopback)
-        host + "/account/login/",
-        data=data,
-        method="POST",
-        headers={
-            **prodlike.FORWARDED_HEADERS,
-            "X-Forwarded-For": "10.77.0.1",
-            "Origin": origin,
-            "Referer": origin + "/account/login/",
-            "Cookie": f"csrftoken={csrf.group(1)}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
-    try:
-        urllib.request.build_opener(_NoRedirect).open(request, timeout=5)
-    except urllib.error.HTTPError as exc:
-        cookies = " ".join(exc.headers.get_all("Set-Cookie") or [])
-        session = re.search(r"sessionid=([^;]+)", cookies)
-        if exc.code in (302, 303) and session:
-            return f"sessionid={session.group(1)}"
-    return None
-
-
-def _check_sessions(run: Run, a: str, b: str) -> None:
+def _check_sessions(run: Run, a: str, b: str, staff: Client | None) -> None:
+    """A shopper signed in through A is signed in on B; rotating that shopper's
+    sessions through A's ops console signs them out on B."""
     from django.contrib.auth import get_user_model
 
-    if not _has_model("opsadmin", "SessionEpoch"):
-        run.check("session rotation seen by both processes", None, "opsadmin is not merged")
+    if staff is None:
+        run.check("session rotation seen by both processes", None, "no ops console (opsadmin)")
         return
-    from opsadmin.services.sessions import sessions_rotate
-
     email, password = f"rotation-{os.urandom(4).hex()}@loadtest.example", os.urandom(16).hex()
     user = get_user_model().objects.create_user(username=email, email=email, password=password)
-    cookie = _sign_in(a, email, password)
-    if cookie is None:
-        run.check("session rotation seen by both processes", None, "could not sign in on " + a)
-        return
-    signed_in = {host: _get(host + "/account/orders", cookies=cookie)[0] == 200 for host in (a, b)}
-    sessions_rotate(scope="user", user_id=user.pk, actor="loadtest", reason="scale-out check")
-    seen = {
-        host: _poll(lambda h=host: _get(h + "/account/orders", cookies=cookie)[0] != 200)
+    shopper = Client("10.77.0.1")
+    signed = shopper.submit(a + "/account/login/", {"username": email, "password": password})
+    valid = {host: shopper.request(host + "/account/orders")[0] == 200 for host in (a, b)}
+    status = staff.submit(
+        staff.admin + "ops/sessions/",
+        {"scope": "user", "user_id": str(user.pk), "reason": "loadtest", "confirm": "on"},
+    )
+    out = {
+        host: _poll(lambda h=host: shopper.request(h + "/account/orders")[0] != 200)
         for host in (b, a)
     }
     run.check(
-        "session from one process valid on the other; rotation seen by both ≤ 1 s",
-        all(signed_in.values()) and all(v is not None for v in seen.values()),
-        f"signed in on {a}, valid on {', '.join(h for h, ok in signed_in.items() if ok)}; "
-        "signed out: " + ", ".join(f"{h}: {_ms(v)}" for h, v in seen.items()),
+        "session rotation through one process seen by the other ≤ 1 s",
+        signed in (302, 303) and all(valid.values()) and all(v is not None for v in out.values()),
+        f"shopper signed in on {a} (→ {signed}), valid on "
+        f"{', '.join(h for h, ok in valid.items() if ok) or 'neither'}; rotated on {a}'s ops "
+        f"console (→ {status}); signed out: " + ", ".join(f"{h} {_ms(v)}" for h, v in out.items()),
     )
 
 
 def _check_shared_rate_limit(run: Run, a: str, b: str) -> None:
     """Sign-in attempts from one address, alternating between the processes: the
     limit counts them together."""
-    from rdk.ratelimits import LIMITS, rate_for
+    from rdk.ratelimits import rate_for
 
-    limit = int(rate_for("signin_ip").split("/")[0]) if "signin_ip" in LIMITS else None
-    _, headers, page = _get(a + "/account/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    csrf = re.search(r"csrftoken=([^;]+)", headers.get("Set-Cookie", ""))
-    if limit is None or not token or not csrf:
-        run.check("rate limit counted across both processes", None, "no sign-in form or limit")
-        return
-    answers = []
-    for attempt in range(limit + 3):
-        host = (a, b)[attempt % 2]
-        origin = "https://" + host.split("://", 1)[1]
-        request = urllib.request.Request(  # noqa: S310 (loopback)
-            host + "/account/login/",
-            data=urllib.parse.urlencode(
-                {
-                    "csrfmiddlewaretoken": token.group(1),
-                    "username": f"nobody-{attempt}@loadtest.example",
-                    "password": "wrong",
-                }
-            ).encode(),
-            method="POST",
-            headers={
-                **prodlike.FORWARDED_HEADERS,
-                "X-Forwarded-For": "10.88.0.1",
-                "Origin": origin,
-                "Referer": origin + "/account/login/",
-                "Cookie": f"csrftoken={csrf.group(1)}",
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
+    rate = rate_for("signin_ip")
+    limit = int(rate.split("/")[0])
+    guesser = Client("10.88.0.1")
+    answers = [
+        guesser.submit(
+            (a, b)[attempt % 2] + "/account/login/",
+            {"username": f"nobody-{attempt}@loadtest.example", "password": "wrong"},
         )
-        try:
-            with urllib.request.build_opener(_NoRedirect).open(request, timeout=5) as response:
-                answers.append(response.status)
-        except urllib.error.HTTPError as exc:
-            answers.append(exc.code)
+        for attempt in range(limit + 3)
+    ]
     first = next((i + 1 for i, s in enumerate(answers) if s == 429), None)
     run.check(
         "rate limit counted across both processes",
         first == limit + 1,
-        f"signin_ip {rate_for('signin_ip')}: attempts alternating {a} / {b} answered "
-        f"{answers}; first 429 at attempt {first}",
+        f"signin_ip {rate}: attempts alternating {a} / {b} answered {answers}; "
+        f"first 429 at attempt {first}",
     )
 
 
