@@ -516,6 +516,15 @@ SCHEMA: tuple[Var, ...] = (
         echo=True,
         expected="comma-separated name=N/period (10/m, 100/h, 5/15m), names from rdk/ratelimits.py",
     ),
+    Var(
+        "ORDERS_RESERVATION_MINUTES",
+        parse_int,
+        "Minutes a checkout holds its pairs before they are released (Checkout Session expiry).",
+        default=30,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of minutes, 30 by default",
+    ),
 )
 
 SCHEMA_BY_NAME = {var.name: var for var in SCHEMA}

@@ -25,7 +25,21 @@ def _before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     for name in list(headers):
         if name.lower() in _SCRUBBED_HEADERS:
             headers.pop(name)
+    _scrub_breadcrumbs(event)
     return event
+
+
+def _scrub_breadcrumbs(event: dict[str, Any]) -> None:
+    """Query parameters and cache keys can carry a session key (the session
+    backends look rows and cache entries up by it) or form input: keep the
+    statement, drop the values."""
+    crumbs = event.get("breadcrumbs") or {}
+    for crumb in crumbs.get("values", []) if isinstance(crumbs, dict) else []:
+        data = crumb.get("data") or {}
+        data.pop("db.params", None)
+        if crumb.get("category") == "redis" and "sessions" in str(crumb.get("message", "")):
+            crumb["message"] = "session cache lookup"
+            data.pop("redis.key", None)
 
 
 def sentry_init(

@@ -303,3 +303,16 @@ MIDDLEWARE.insert(
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
+
+# Orders ----------------------------------------------------------------------
+
+# Row security: after authentication, so the request's transaction is scoped to
+# the signed-in shopper (rdk/rls.py, docs/orders.md).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "rdk.rls.RowSecurityMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("orders.context_processors.cart")
+ORDERS_RESERVATION_MINUTES = _value("ORDERS_RESERVATION_MINUTES", 30)
+LOGIN_REDIRECT_URL = "/account/"
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24

@@ -27,6 +27,7 @@ class BrandFactory(factory.django.DjangoModelFactory):
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     brand = factory.SubFactory(BrandFactory)
     name = factory.Sequence(lambda n: f"Runner {n}")

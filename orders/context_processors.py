@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+
+def cart(request: HttpRequest) -> dict[str, object]:
+    """The header's cart count. A request without a session cookie has no cart:
+    answering 0 without touching the session keeps such pages cacheable whole."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return {"cart_count": 0, "has_session": False}
+
+    def count() -> int:
+        from orders.services.cart import cart_store_for
+
+        return cart_store_for(request).count()
+
+    return {"cart_count": SimpleLazyObject(count), "has_session": True}

@@ -1,0 +1,43 @@
+"""Domain errors of accounts, cart, checkout and orders; messages are fit to show shoppers."""
+
+from rdk.exceptions import RdkError
+
+
+class OrdersError(RdkError):
+    code = "orders_error"
+
+
+class CartError(OrdersError):
+    """Bad cart input: unknown size, quantity out of range, product not on sale."""
+
+    code = "cart_invalid"
+
+
+class CartChanged(OrdersError):
+    """Prices or stock changed since the shopper last saw the cart; show it again."""
+
+    code = "cart_changed"
+
+
+class CartEmpty(OrdersError):
+    code = "cart_empty"
+
+
+class OutOfStock(OrdersError):
+    code = "out_of_stock"
+
+
+class CheckoutUnavailable(OrdersError):
+    code = "checkout_unavailable"
+
+
+class InvalidTransition(OrdersError):
+    code = "invalid_transition"
+
+
+class RefundTooLarge(OrdersError):
+    code = "refund_too_large"
+
+
+class PaymentMismatch(OrdersError):
+    code = "payment_mismatch"

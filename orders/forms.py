@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from orders.models import Profile
+from orders.services.accounts import email_normalize
+
+
+class SignupForm(forms.Form):
+    full_name = forms.CharField(label="Name", max_length=150, required=False)
+    email = forms.EmailField(max_length=150)
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_email(self) -> str:
+        email = email_normalize(self.cleaned_data["email"])
+        User = get_user_model()
+        if User.objects.filter(username__iexact=email).exists():
+            raise forms.ValidationError(
+                "An account with this email exists. Sign in or reset your password."
+            )
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords differ.")
+        elif p1:
+            User = get_user_model()
+            candidate = User(username=cleaned.get("email", ""), email=cleaned.get("email", ""))
+            try:
+                password_validation.validate_password(p1, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class ShopLoginForm(AuthenticationForm):
+    """Email + password. Staff accounts are refused: they sign in to the
+    OTP-protected admin, so the shop login can never open a staff session."""
+
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match an account.",
+        "staff": "Staff accounts sign in through the staff admin, not the shop.",
+    }
+
+    def clean_username(self) -> str:
+        return email_normalize(self.cleaned_data["username"])
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if user.is_staff or user.is_superuser:
+            raise forms.ValidationError(self.error_messages["staff"], code="staff")
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = [
+            "full_name",
+            "address_line1",
+            "address_line2",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+        ]
+
+    def clean_country(self) -> str:
+        value = self.cleaned_data["country"].strip().upper()
+        if value and (len(value) != 2 or not value.isalpha()):
+            raise forms.ValidationError("Use the two-letter country code, e.g. US.")
+        return value

@@ -1,0 +1,22 @@
+"""Row-level security on every table holding one shopper's data (PostgreSQL only;
+on SQLite the selectors' ownership filters are the rule). See orders/rowsecurity.py."""
+
+from django.db import migrations
+
+
+def install(apps, schema_editor):
+    from orders.rowsecurity import install
+
+    install(schema_editor)
+
+
+def uninstall(apps, schema_editor):
+    from orders.rowsecurity import uninstall
+
+    uninstall(schema_editor)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("orders", "0001_initial")]
+
+    operations = [migrations.RunPython(install, uninstall, elidable=False)]

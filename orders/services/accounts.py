@@ -1,0 +1,58 @@
+"""Shopper accounts: sign-up and the profile."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from orders.models import Profile
+from rdk.rls import rls_scope
+
+logger = logging.getLogger(__name__)
+
+
+def email_normalize(email: str) -> str:
+    return email.strip().lower()
+
+
+@transaction.atomic
+def user_signup(*, email: str, password: str, full_name: str = "") -> AbstractBaseUser:
+    """Create a shopper (username = normalised email) and their profile.
+
+    The profile row is protected by row security; it is written under the new
+    shopper's own scope (they have just proven who they are by signing up)."""
+    User = get_user_model()
+    email = email_normalize(email)
+    user = User.objects.create_user(username=email, email=email, password=password)
+    with rls_scope(user=user):
+        Profile.objects.create(user=user, full_name=full_name.strip())
+    logger.info("account.signup", extra={"user_id": user.pk})
+    return user
+
+
+@transaction.atomic
+def profile_update(*, user: AbstractBaseUser, **fields: str) -> Profile:
+    """Update the shopper's name and default shipping address."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    allowed = {
+        "full_name",
+        "address_line1",
+        "address_line2",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"Unknown profile fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(profile, name, value.strip())
+    if profile.country:
+        profile.country = profile.country.upper()
+    profile.full_clean()
+    profile.save()
+    return profile

@@ -1,0 +1,132 @@
+"""What happens to an order after it is placed: paid, fulfilled, canceled, refunded.
+
+Payments calls `order_mark_paid`, `order_record_refund` and
+`reservation_release_for_order` (re-exported here) from its webhook handlers,
+under the service row-security scope; staff reach the same functions from the
+admin. Every function locks the order row first, so concurrent deliveries of
+the same event serialise, and each effect happens exactly once."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders.exceptions import InvalidTransition, PaymentMismatch, RefundTooLarge
+from orders.models import Order, OrderStatus
+from orders.services.reservations import (
+    reservation_release_for_order,
+    reservations_consume_for_order,
+)
+from orders.services.states import order_transition
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "order_cancel",
+    "order_mark_fulfilled",
+    "order_mark_paid",
+    "order_record_refund",
+    "reservation_release_for_order",
+]
+
+PAID_STATES = {
+    OrderStatus.PAID,
+    OrderStatus.FULFILLED,
+    OrderStatus.PARTIALLY_REFUNDED,
+    OrderStatus.REFUNDED,
+}
+
+
+def _locked(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+@transaction.atomic
+def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor: str) -> Order:
+    """Record the payment of a pending order. Idempotent: a repeat with the same
+    reference is a no-op; the reserved pairs become sold exactly once."""
+    order = _locked(order)
+    if order.status in PAID_STATES:
+        if order.payment_reference == payment_reference:
+            return order
+        raise PaymentMismatch(
+            f"Order {order.number} was already paid with another payment reference."
+        )
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise InvalidTransition(
+            f"Order {order.number} is {OrderStatus(order.status).label.lower()}; "
+            "a payment for it must be refunded."
+        )
+    if amount != order.total_amount:
+        raise PaymentMismatch(
+            f"Order {order.number} totals {order.total_amount}, the payment was {amount}."
+        )
+    reservations_consume_for_order(order=order)
+    order.payment_reference = payment_reference[:255]
+    order.captured_amount = amount
+    order.paid_at = timezone.now()
+    order.reserved_until = None
+    order.save(update_fields=["payment_reference", "captured_amount", "paid_at", "reserved_until"])
+    order_transition(
+        order=order, to_status=OrderStatus.PAID, actor=actor, reference=payment_reference
+    )
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor: str, reason: str = "canceled") -> Order:
+    """Cancel an unpaid order and put its pairs back on sale. Canceling a
+    canceled order is a no-op; a paid one must be refunded instead."""
+    order = _locked(order)
+    if order.status == OrderStatus.CANCELED:
+        return order
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise InvalidTransition(
+            f"Order {order.number} is {OrderStatus(order.status).label.lower()}; "
+            "only an order awaiting payment can be canceled (refund a paid one)."
+        )
+    reservation_release_for_order(order, reason, actor=actor)
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def order_mark_fulfilled(*, order: Order, actor: str) -> Order:
+    order = _locked(order)
+    order_transition(order=order, to_status=OrderStatus.FULFILLED, actor=actor, note="Shipped")
+    return order
+
+
+@transaction.atomic
+def order_record_refund(
+    *, order: Order, amount: int, refund_reference: str, actor: str = "system:payments"
+) -> Order:
+    """Record a refund (partial or full); never more than was captured in total.
+    Idempotent per `refund_reference`."""
+    order = _locked(order)
+    if order.events.filter(reference=refund_reference).exists():
+        return order
+    if amount <= 0:
+        raise RefundTooLarge("A refund must be a positive amount.")
+    if order.refunded_amount + amount > order.captured_amount:
+        raise RefundTooLarge(
+            f"Order {order.number}: refunding {amount} would exceed the "
+            f"{order.captured_amount - order.refunded_amount} left to refund."
+        )
+    order.refunded_amount += amount
+    to_status = (
+        OrderStatus.REFUNDED
+        if order.refunded_amount == order.captured_amount
+        else OrderStatus.PARTIALLY_REFUNDED
+    )
+    order.save(update_fields=["refunded_amount"])
+    order_transition(
+        order=order,
+        to_status=to_status,
+        actor=actor,
+        note=f"Refunded {amount} {order.currency}",
+        reference=refund_reference,
+    )
+    return order

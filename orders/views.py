@@ -1,0 +1,234 @@
+"""Shopper pages: account, cart, checkout, orders. Thin: parse, call one service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from orders.exceptions import CartChanged, OrdersError
+from orders.forms import ProfileForm, ShopLoginForm, SignupForm
+from orders.selectors import order_get_for_user, order_list_for_user, profile_get_for_user
+from orders.services.accounts import profile_update, user_signup
+from orders.services.cart import (
+    DbCartStore,
+    SessionCartStore,
+    cart_add,
+    cart_merge,
+    cart_refresh,
+    cart_remove,
+    cart_store_for,
+    cart_update,
+)
+from orders.services.checkout import order_place, payment_handover
+from orders.services.lifecycle import order_cancel
+from rdk.csrf import same_origin_required
+from rdk.ratelimits import rate_limit
+from rdk.rls import rls_request_exempt, rls_scope
+from rdk.switches import switch_is_on
+
+
+def _merge_after_login(request: HttpRequest, user) -> None:
+    with rls_scope(user=user):
+        notices = cart_merge(source=SessionCartStore(request.session), target=DbCartStore(user))
+    for notice in notices:
+        messages.info(request, notice)
+
+
+# Accounts ---------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "orders/login.html"
+    authentication_form = ShopLoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        _merge_after_login(self.request, form.get_user())
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("home")
+
+
+@rate_limit("signup_ip")
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("orders:profile")
+    if not switch_is_on("feature.signup"):
+        return render(request, "orders/signup_closed.html", status=503)
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = user_signup(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            full_name=form.cleaned_data["full_name"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        _merge_after_login(request, user)
+        messages.success(request, "Welcome to Real Deal Kickz. Your account is ready.")
+        return redirect(request.GET.get("next") if _safe_next(request) else "orders:profile")
+    return render(request, "orders/signup.html", {"form": form})
+
+
+def _safe_next(request: HttpRequest, target: str | None = None) -> bool:
+    target = request.GET.get("next", "") if target is None else target
+    return bool(target) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a refused add-to-cart returns: the form's `next` (e.g. the product
+    page) when it is on this site, else the cart."""
+    target = request.POST.get("next", "")
+    return target if _safe_next(request, target) else reverse("orders:cart")
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    instance = profile_get_for_user(user=request.user)
+    form = ProfileForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        profile_update(user=request.user, **{k: form.cleaned_data[k] for k in form.fields})
+        messages.success(request, "Profile saved.")
+        return redirect("orders:profile")
+    return render(request, "orders/profile.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "orders/password_reset.html"
+    email_template_name = "orders/email/password_reset.txt"
+    subject_template_name = "orders/email/password_reset_subject.txt"
+    success_url = reverse_lazy("orders:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "orders/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "orders/password_reset_confirm.html"
+    success_url = reverse_lazy("orders:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "orders/password_reset_complete.html"
+
+
+# Cart -------------------------------------------------------------------------
+
+
+def cart(request: HttpRequest) -> HttpResponse:
+    summary = cart_refresh(store=cart_store_for(request))
+    for notice in summary.notices:
+        messages.warning(request, notice)
+    return render(request, "orders/cart.html", {"summary": summary})
+
+
+@same_origin_required
+@rate_limit("cart")
+@require_POST
+def cart_add_view(request: HttpRequest) -> HttpResponse:
+    try:
+        message = cart_add(
+            store=cart_store_for(request),
+            variant_id=request.POST.get("variant"),
+            quantity=request.POST.get("quantity") or 1,
+        )
+    except OrdersError as error:
+        messages.error(request, str(error))
+        return redirect(_back(request))
+    messages.success(request, message)
+    return redirect("orders:cart")
+
+
+@rate_limit("cart")
+@require_POST
+def cart_update_view(request: HttpRequest) -> HttpResponse:
+    try:
+        message = cart_update(
+            store=cart_store_for(request),
+            variant_id=request.POST.get("variant"),
+            quantity=request.POST.get("quantity"),
+        )
+    except OrdersError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, message)
+    return redirect("orders:cart")
+
+
+@rate_limit("cart")
+@require_POST
+def cart_remove_view(request: HttpRequest) -> HttpResponse:
+    try:
+        messages.success(
+            request,
+            cart_remove(store=cart_store_for(request), variant_id=request.POST.get("variant")),
+        )
+    except OrdersError as error:
+        messages.error(request, str(error))
+    return redirect("orders:cart")
+
+
+# Checkout and orders ----------------------------------------------------------
+
+
+@rls_request_exempt
+@require_POST
+@rate_limit("checkout")
+def checkout(request: HttpRequest) -> HttpResponse:
+    """Own transactions (not the request's): the order commits, releasing its row
+    locks, before the shopper is handed to payments."""
+    if not request.user.is_authenticated:
+        messages.info(request, "Sign in or create an account to check out; your cart is kept.")
+        return redirect(f"{reverse('orders:login')}?next={reverse('orders:cart')}")
+    try:
+        with rls_scope(user=request.user):
+            order = order_place(
+                user=request.user,
+                store=DbCartStore(request.user),
+                expected_fingerprint=request.POST.get("fingerprint") or None,
+            )
+    except CartChanged as error:
+        messages.warning(request, f"Your cart changed before checkout: {error} Please review it.")
+        return redirect("orders:cart")
+    except OrdersError as error:
+        messages.error(request, str(error))
+        return redirect("orders:cart")
+    messages.success(request, f"Order {order.number} placed. Your pairs are reserved.")
+    return redirect(payment_handover(order))
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    orders = order_list_for_user(user=request.user)
+    return render(request, "orders/order_list.html", {"orders": orders})
+
+
+@login_required
+def order_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    order = order_get_for_user(user=request.user, public_id=public_id)
+    return render(request, "orders/order_detail.html", {"order": order})
+
+
+@login_required
+@require_POST
+def order_cancel_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    order = order_get_for_user(user=request.user, public_id=public_id)
+    try:
+        order_cancel(order=order, actor=f"user:{request.user.pk}", reason="canceled by shopper")
+    except OrdersError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Order {order.number} canceled; the pairs are back on sale.")
+    return redirect(order.get_absolute_url())

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+
+from orders.models import Profile
+from rdk.rls import rls_scope
+from tests.orders.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_up_creates_a_signed_in_shopper_with_a_profile(client):
+    response = client.post(
+        "/account/signup/",
+        {
+            "full_name": "Jo Runner",
+            "email": "Jo@Example.com",
+            "password1": "laces-and-soles-42",
+            "password2": "laces-and-soles-42",
+        },
+    )
+    assert response.status_code == 302
+    user = get_user_model().objects.get(username="jo@example.com")
+    with rls_scope(user=user):
+        assert Profile.objects.get(user=user).full_name == "Jo Runner"
+    assert client.get("/account/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("short", "too short"), ("password123", "too common"), ("83749261538", "entirely numeric")],
+)
+def test_sign_up_applies_the_password_validators(client, password, message):
+    response = client.post(
+        "/account/signup/",
+        {"email": "new@example.com", "password1": password, "password2": password},
+    )
+    assert response.status_code == 200
+    assert message in response.text
+    assert not get_user_model().objects.filter(username="new@example.com").exists()
+
+
+def test_sign_up_refuses_a_taken_email_and_mismatched_passwords(client):
+    UserFactory(email="taken@example.com")
+    response = client.post(
+        "/account/signup/",
+        {"email": "TAKEN@example.com", "password1": "x-Long-enough-1", "password2": "other"},
+    )
+    assert "An account with this email exists" in response.text
+
+
+def test_login_and_logout(client):
+    user = UserFactory()
+    response = client.post("/account/login/", {"username": user.email, "password": "wrong"})
+    assert "do not match an account" in response.text
+    response = client.post("/account/login/", {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/account/orders").status_code == 200
+    assert client.post("/account/logout/").status_code == 302
+    assert client.get("/account/orders").status_code == 302
+
+
+def test_staff_cannot_sign_in_through_the_shop(client):
+    staff = UserFactory(staff=True)
+    response = client.post("/account/login/", {"username": staff.email, "password": PASSWORD})
+    assert response.status_code == 200
+    assert "Staff accounts sign in through the staff admin" in response.text
+    assert "_auth_user_id" not in client.session
+
+
+def test_password_reset_by_email(client):
+    user = UserFactory()
+    response = client.post("/account/password-reset/", {"email": user.email})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/account/password-reset/\S+)", mail.outbox[0].body)[1]
+    response = client.get(link, follow=True)
+    form_url = response.redirect_chain[-1][0]
+    response = client.post(
+        form_url, {"new_password1": "fresh-laces-77", "new_password2": "fresh-laces-77"}
+    )
+    assert response.status_code == 302
+    assert client.login(username=user.email, password="fresh-laces-77")
+
+
+def test_profile_saves_the_default_address_and_checks_the_country(client):
+    user = UserFactory()
+    client.force_login(user)
+    data = {
+        "full_name": "Sam Shopper",
+        "address_line1": "1 Sole St",
+        "city": "Portland",
+        "postal_code": "97201",
+        "country": "u1",
+    }
+    response = client.post("/account/", data)
+    assert "two-letter country code" in response.text
+    response = client.post("/account/", {**data, "country": "us"})
+    assert response.status_code == 302
+    with rls_scope(user=user):
+        assert Profile.objects.get(user=user).country == "US"

@@ -1,0 +1,180 @@
+"""Cart pages and rules: caps, stock, bad input, merge on sign-in, same-origin add."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import Product, Variant
+from orders.models import CartItem
+from rdk.rls import rls_scope
+from tests.catalog.factories import ProductFactory, VariantFactory
+from tests.orders.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = {"HTTP_ORIGIN": "http://testserver"}
+
+
+def add(client, variant_id, quantity=1, **headers):
+    return client.post(
+        "/cart/add", {"variant": variant_id, "quantity": quantity}, **(headers or ORIGIN)
+    )
+
+
+def texts(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_anonymous_visitor_adds_two_sizes_and_sees_them(client):
+    product = ProductFactory(with_sizes=2)
+    v1, v2 = product.variants.all()
+    assert add(client, v1.pk).status_code == 302
+    assert add(client, v2.pk, 2).status_code == 302
+    response = client.get("/cart")
+    assert response.status_code == 200
+    assert response.text.count('class="cart-line"') == 2
+    assert "$360.00" in response.text
+    assert '<span class="cart-count"' in response.text
+    assert ">3</span>" in response.text
+
+
+@pytest.mark.parametrize(
+    ("variant", "quantity", "message"),
+    [
+        ("999999", 1, "not available"),
+        ("abc", 1, "Choose a size"),
+        ("", 1, "Choose a size"),
+        ("-4", 1, "not available"),
+        ("99999999999999999999999", 1, "not available"),
+        ("VALID", 0, "at least 1"),
+        ("VALID", 99, "at most 2"),
+        ("VALID", "two", "whole number"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_not_an_error(client, variant, quantity, message):
+    valid = VariantFactory()
+    response = add(client, valid.pk if variant == "VALID" else variant, quantity)
+    assert response.status_code == 302
+    assert any(message in text for text in texts(response))
+    assert client.session.get("cart") in (None, {})
+
+
+def test_cap_per_size_counts_what_is_already_in_the_cart(client):
+    variant = VariantFactory(product=ProductFactory(max_per_size=1))
+    add(client, variant.pk)
+    response = add(client, variant.pk)
+    assert "at most 1 pair of" in texts(response)[-1]
+
+
+def test_sold_out_and_inactive_sizes_cannot_be_added(client):
+    response = add(client, VariantFactory(sold_out=True).pk)
+    assert "sold out" in texts(response)[-1]
+    response = add(client, VariantFactory(product=ProductFactory(inactive=True)).pk)
+    assert "not available" in texts(response)[-1]
+
+
+def test_cart_add_refuses_cross_origin_and_headerless_posts(client):
+    variant = VariantFactory()
+    assert add(client, variant.pk, HTTP_ORIGIN="https://evil.example").status_code == 403
+    assert add(client, variant.pk, HTTP_REFERER="https://evil.example/x").status_code == 403
+    assert client.post("/cart/add", {"variant": variant.pk}).status_code == 403
+    assert add(client, variant.pk, HTTP_REFERER="http://testserver/products/x").status_code == 302
+
+
+def test_cart_add_needs_no_csrf_token_but_other_cart_forms_do():
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    variant = VariantFactory()
+    assert add(client, variant.pk).status_code == 302
+    assert client.post("/cart/update", {"variant": variant.pk, "quantity": 2}).status_code == 403
+
+
+def test_update_and_remove(client):
+    variant = VariantFactory()
+    add(client, variant.pk)
+    response = client.post("/cart/update", {"variant": variant.pk, "quantity": 2})
+    assert client.session["cart"][str(variant.pk)][0] == 2
+    response = client.post("/cart/update", {"variant": variant.pk, "quantity": 0})
+    assert "at least 1" in texts(response)[-1]
+    response = client.post("/cart/remove", {"variant": variant.pk})
+    assert client.session["cart"] == {}
+    response = client.post("/cart/remove", {"variant": variant.pk})
+    assert "not in your cart" in texts(response)[-1]
+
+
+def test_price_and_stock_changes_are_shown_when_the_cart_is_viewed(client):
+    variant = VariantFactory(stock_on_hand=3)
+    add(client, variant.pk, 2)
+    Product.objects.filter(pk=variant.product_id).update(price_amount=15000)
+    Variant.objects.filter(pk=variant.pk).update(stock_on_hand=1)
+    response = client.get("/cart")
+    shown = texts(response)
+    assert any("price changed from 120.00 USD to 150.00 USD" in t for t in shown)
+    assert any("only 1 available" in t for t in shown)
+    assert client.session["cart"][str(variant.pk)] == [1, 15000]
+    assert texts(client.get("/cart")) == []  # each change is told once
+
+
+def test_sign_in_merges_the_session_cart_by_the_rules(client):
+    user = UserFactory()
+    capped = VariantFactory(stock_on_hand=5)
+    fresh = VariantFactory()
+    gone = VariantFactory(stock_on_hand=1)
+    with rls_scope(user=user):
+        from orders.services.cart import DbCartStore
+
+        DbCartStore(user).put(capped.pk, 1, 12000)
+    add(client, capped.pk, 2)
+    add(client, fresh.pk, 1)
+    add(client, gone.pk, 1)
+    Variant.objects.filter(pk=gone.pk).update(stock_on_hand=0)
+    response = client.post("/account/login/", {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    shown = texts(response)
+    assert any("kept 2 (of 3) because of the limit per size" in t for t in shown)
+    assert any("added from your earlier cart" in t for t in shown)
+    assert any("sold out and was dropped" in t for t in shown)
+    with rls_scope(user=user):
+        assert dict(CartItem.objects.values_list("variant_id", "quantity")) == {
+            capped.pk: 2,
+            fresh.pk: 1,
+        }
+    assert "cart" not in client.session
+
+
+def test_pages_without_a_session_stay_session_free(client):
+    response = client.get("/")
+    assert "sessionid" not in response.cookies
+    assert "Cookie" not in response.get("Vary", "")
+    assert ">0</span>" in response.text
+
+
+def test_a_refused_add_returns_to_the_product_page_when_asked(client):
+    variant = VariantFactory(sold_out=True)
+    response = client.post(
+        "/cart/add", {"variant": variant.pk, "next": "/products/runner-1"}, **ORIGIN
+    )
+    assert response["Location"] == "/products/runner-1"
+    response = client.post(
+        "/cart/add", {"variant": variant.pk, "next": "https://evil.example/"}, **ORIGIN
+    )
+    assert response["Location"] == "/cart"
+
+
+def test_cart_page_queries_do_not_grow_with_lines(client, django_assert_max_num_queries):
+    user = UserFactory()
+    client.force_login(user)
+    variants = list(ProductFactory(with_sizes=6).variants.all())
+    add(client, variants[0].pk)
+    with CaptureQueriesContext(connection) as one_line:
+        client.get("/cart")
+    baseline = len(one_line)  # read now: the next request resets the query log
+    for variant in variants[1:]:
+        add(client, variant.pk)
+    with django_assert_max_num_queries(baseline):
+        response = client.get("/cart")
+    assert response.text.count('class="cart-line"') == 6

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from orders.models import OrderStatus
+from rdk.rls import rls_service_scope
+from tests.catalog.factories import VariantFactory
+from tests.orders.factories import UserFactory, order_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_history_and_detail_show_the_shoppers_orders(client, django_assert_max_num_queries):
+    user = UserFactory()
+    orders = [order_for(user, VariantFactory()) for _ in range(3)]
+    client.force_login(user)
+    with django_assert_max_num_queries(12):
+        response = client.get("/account/orders")
+    assert all(order.number in response.text for order in orders)
+    response = client.get(orders[0].get_absolute_url())
+    assert response.status_code == 200
+    assert "Awaiting payment" in response.text
+    assert "Order placed; stock reserved." in response.text
+
+
+@pytest.mark.parametrize("path", ["{other}", str(uuid.uuid4()), "not-a-uuid", "1"])
+def test_other_or_unknown_order_ids_are_404(client, path):
+    other = order_for(UserFactory(), VariantFactory())
+    client.force_login(UserFactory())
+    response = client.get("/account/orders/" + path.format(other=other.public_id))
+    assert response.status_code == 404
+    response = client.post(f"/account/orders/{other.public_id}/cancel")
+    assert response.status_code == 404
+
+
+def test_shopper_cancels_a_pending_order(client):
+    user = UserFactory()
+    order = order_for(user, VariantFactory())
+    client.force_login(user)
+    response = client.post(f"/account/orders/{order.public_id}/cancel", follow=True)
+    assert "canceled; the pairs are back on sale" in response.text
+    with rls_service_scope():
+        order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELED
+
+
+def test_admin_searches_and_acts_through_the_services(client):
+    order = order_for(UserFactory(email="findme@example.com"), VariantFactory())
+    staff = UserFactory(staff=True)
+    client.force_login(staff)
+    for query in (order.number, "findme@", "pending_payment"):
+        response = client.get("/admin/orders/order/", {"q": query})
+        assert order.number in response.text, query
+    response = client.post(
+        "/admin/orders/order/",
+        {"action": "mark_fulfilled", "_selected_action": [order.pk]},
+        follow=True,
+    )
+    assert "cannot become shipped" in response.text
+    response = client.post(
+        "/admin/orders/order/", {"action": "cancel", "_selected_action": [order.pk]}, follow=True
+    )
+    assert "1 order(s) canceled" in response.text
+    with rls_service_scope():
+        order.refresh_from_db()
+        assert order.status == OrderStatus.CANCELED
+        assert order.events.last().actor == f"staff:{staff.pk}"

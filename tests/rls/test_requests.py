@@ -1,0 +1,78 @@
+"""The scope comes from the request's signed-in shopper and ends with the request."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from orders.models import Order, Profile
+from rdk.rls import rls_current, rls_service_scope
+from tests.catalog.factories import VariantFactory
+from tests.orders.factories import UserFactory, order_for
+
+pytestmark = [pytest.mark.rls]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scope_does_not_survive_into_the_next_request_on_the_same_connection(client):
+    a, b = UserFactory(), UserFactory()
+    order_a = order_for(a, VariantFactory())
+    order_for(b, VariantFactory())
+    client.force_login(a)
+    response = client.get("/account/orders")
+    assert response.status_code == 200
+    assert order_a.number in response.text
+    backend_pid = connection.connection.info.backend_pid
+
+    # Same connection (CONN_MAX_AGE keeps it), next transaction: no scope.
+    assert connection.connection.info.backend_pid == backend_pid
+    assert rls_current() == ("", "")
+    assert Order.objects.count() == 0
+
+    client.logout()
+    response = client.get("/account/orders")
+    assert response.status_code == 302  # to the login page
+    with rls_service_scope():
+        assert Order.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_without_session_runs_without_scope_or_transaction(
+    client, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_staff_in_the_admin_work_under_the_service_scope(client):
+    a = UserFactory()
+    order_a = order_for(a, VariantFactory())
+    staff = UserFactory(staff=True)
+    client.force_login(staff)
+    response = client.get("/admin/orders/order/")
+    assert response.status_code == 200
+    assert order_a.number in response.text
+
+
+@pytest.mark.django_db
+def test_a_shopper_never_gets_the_service_scope_in_the_admin(client):
+    a, b = UserFactory(), UserFactory()
+    order_for(b, VariantFactory())
+    client.force_login(a)
+    response = client.get("/admin/orders/order/")
+    assert response.status_code == 302  # the admin sends non-staff to its login
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_request_rolls_back_and_leaves_no_scope(client, settings):
+    settings.ROOT_URLCONF = "tests.rls.urls"
+    user = UserFactory()
+    client.force_login(user)
+    client.raise_request_exception = False
+    response = client.post("/write-then-fail")
+    assert response.status_code == 500
+    assert rls_current() == ("", "")
+    with rls_service_scope():
+        assert not Profile.objects.filter(full_name="written before the crash").exists()
