@@ -69,6 +69,7 @@ run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memo
 	echo
 	echo "  Real Deal Kickz is starting at http://$(HOST):$(PORT)/"
 	echo "  Health: http://$(HOST):$(PORT)/healthz  Readiness: http://$(HOST):$(PORT)/readyz"
+	SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py demo_admin
 	echo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

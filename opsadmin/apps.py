@@ -1,7 +1,29 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class OpsadminConfig(AppConfig):
     name = "opsadmin"
     verbose_name = "Operations"
     default_auto_field = "django.db.models.BigAutoField"
+    default = True
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
+
+        from opsadmin import integrity, receivers  # noqa: F401 (integrity registers its check)
+        from opsadmin.services import sessions
+        from rdk.audit import ops_action
+
+        ops_action.connect(receivers.audit_entry_store, dispatch_uid="opsadmin.audit_entry_store")
+        user_logged_in.connect(sessions.on_user_logged_in, dispatch_uid="opsadmin.sessions.login")
+        user_logged_out.connect(
+            sessions.on_user_logged_out, dispatch_uid="opsadmin.sessions.logout"
+        )
+
+
+class RdkAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with RDK's OTP-enforcing site as `admin.site`."""
+
+    default_site = "opsadmin.sites.RdkAdminSite"
+    default = False

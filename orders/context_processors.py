@@ -1,12 +1,13 @@
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
+
+from rdk.visitors import has_session
 
 
 def cart(request: HttpRequest) -> dict[str, object]:
     """The header's cart count. A request without a session cookie has no cart:
     answering 0 without touching the session keeps such pages cacheable whole."""
-    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+    if not has_session(request):
         return {"cart_count": 0, "has_session": False}
 
     def count() -> int:

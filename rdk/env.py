@@ -525,6 +525,15 @@ SCHEMA: tuple[Var, ...] = (
         echo=True,
         expected="a whole number of minutes, 30 by default",
     ),
+    Var(
+        "SNAPSHOT_MAX_AGE_HOURS",
+        parse_int,
+        "Hours after which `snapshot verify` and /jobs/health call the latest snapshot stale.",
+        default=26,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of hours",
+    ),
 )
 
 SCHEMA_BY_NAME = {var.name: var for var in SCHEMA}

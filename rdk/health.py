@@ -21,6 +21,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from rdk.rls import rls_request_exempt
+
 logger = logging.getLogger(__name__)
 
 CheckResult = dict[str, object]
@@ -95,12 +97,14 @@ def readiness() -> tuple[bool, dict[str, CheckResult]]:
     return all(result["ok"] for result in results.values()), results
 
 
+@rls_request_exempt
 @require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@rls_request_exempt
 @require_safe
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:

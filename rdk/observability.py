@@ -25,21 +25,19 @@ def _before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     for name in list(headers):
         if name.lower() in _SCRUBBED_HEADERS:
             headers.pop(name)
-    _scrub_breadcrumbs(event)
     return event
 
 
-def _scrub_breadcrumbs(event: dict[str, Any]) -> None:
-    """Query parameters and cache keys can carry a session key (the session
-    backends look rows and cache entries up by it) or form input: keep the
-    statement, drop the values."""
-    crumbs = event.get("breadcrumbs") or {}
-    for crumb in crumbs.get("values", []) if isinstance(crumbs, dict) else []:
-        data = crumb.get("data") or {}
-        data.pop("db.params", None)
-        if crumb.get("category") == "redis" and "sessions" in str(crumb.get("message", "")):
-            crumb["message"] = "session cache lookup"
-            data.pop("redis.key", None)
+def _before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    """SQL breadcrumbs lose their parameters and Redis breadcrumbs their keys:
+    both carry session keys (credentials), emails and other personal values."""
+    category = crumb.get("category")
+    if category == "query":
+        crumb.pop("data", None)
+    elif category == "redis":
+        crumb.pop("data", None)
+        crumb["message"] = str(crumb.get("message") or "").split(" ", 1)[0]
+    return crumb
 
 
 def sentry_init(
@@ -68,6 +66,7 @@ def sentry_init(
         "traces_sample_rate": traces_sample_rate,
         "integrations": [DjangoIntegration()],
         "before_send": _before_send,
+        "before_breadcrumb": _before_breadcrumb,
     }
     if transport is not None:
         options["transport"] = transport

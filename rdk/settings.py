@@ -316,3 +316,43 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("orders.context_processors.
 ORDERS_RESERVATION_MINUTES = _value("ORDERS_RESERVATION_MINUTES", 30)
 LOGIN_REDIRECT_URL = "/account/"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+
+# Opsadmin ---------------------------------------------------------------------
+# The default admin site is the OTP-enforcing one (opsadmin.sites.RdkAdminSite),
+# so every app's `admin.site.register` lands behind TOTP.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "opsadmin.apps.RdkAdminConfig"
+INSTALLED_APPS[INSTALLED_APPS.index("opsadmin") : INSTALLED_APPS.index("opsadmin")] = [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+]
+# Maintenance answers before sessions are read; OTP, session epochs and session
+# activity need the authenticated user.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("rdk.requestid.RequestIdMiddleware") + 1,
+    "rdk.maintenance.MaintenanceMiddleware",
+)
+_AUTH_AT = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_AUTH_AT:_AUTH_AT] = [
+    "opsadmin.middleware.SessionEpochMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "opsadmin.middleware.SessionActivityMiddleware",
+]
+OTP_TOTP_ISSUER = "Real Deal Kickz"
+OTP_TOTP_THROTTLE_FACTOR = 1  # failed codes wait 1, 2, 4, 8 … seconds (capped by django-otp)
+OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+BACKUP_CODE_SCRYPT_N = 2**14  # scrypt cost for backup-code hashes (about 50 ms each)
+SNAPSHOT_MAX_AGE_HOURS = _value("SNAPSHOT_MAX_AGE_HOURS", 26)
+# Tables whose row counts a snapshot records and a restore check compares; a
+# table missing from this database is recorded as "not present".
+SNAPSHOT_KEY_TABLES = [
+    "orders_order",
+    "catalog_product",
+    "catalog_variant",
+    "orders_profile",
+    "payments_stripeevent",
+    "auth_user",
+]
+INCIDENT_EXPORT_DIR = str(BASE_DIR / "docs" / "incidents")
+MAINTENANCE_RETRY_AFTER = 300  # seconds, sent as Retry-After on 503s
+SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's activity

@@ -74,11 +74,20 @@ SWITCHES: dict[str, SwitchSpec] = {
 _local: dict[str, object] = {"states": None, "read_at": 0.0}
 
 
+def _from_database() -> dict[str, bool]:
+    states = {spec.name: spec.default for spec in SWITCHES.values()}
+    states.update(dict(Switch.objects.values_list("name", "is_on")))
+    return states
+
+
 def _load_states() -> dict[str, bool]:
-    states = cache.get(CACHE_KEY)
+    try:
+        states = cache.get(CACHE_KEY)
+    except Exception:  # a cache outage must not take every request down; /readyz reports it
+        logger.warning("switches.cache_unavailable")
+        return _from_database()
     if states is None:
-        states = {spec.name: spec.default for spec in SWITCHES.values()}
-        states.update(dict(Switch.objects.values_list("name", "is_on")))
+        states = _from_database()
         cache.set(CACHE_KEY, states, timeout=None)
     return states
 

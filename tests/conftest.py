@@ -100,3 +100,23 @@ def manage():
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def admin_user(db):
+    from tests.staff import Staff
+
+    return Staff("admin").user
+
+
+@pytest.fixture
+def admin_client(client, db):
+    """A superuser signed in to the admin with password and TOTP, as the real
+    admin sign-in leaves the session (overrides pytest-django's admin_client,
+    which the OTP-enforcing admin would refuse)."""
+    from tests.staff import Staff, verified_login
+
+    staff = Staff("admin")
+    verified_login(client, staff)
+    client.staff = staff
+    return client

@@ -52,7 +52,8 @@ def test_admin_login_renders_under_the_policy(live_server, page):
     response = page.goto(live_server.url + "/admin/login/")
     assert response.status == 200
     assert "unsafe-inline" not in response.headers["content-security-policy"]
-    assert page.locator("#id_username").is_visible()
+    assert page.locator("#id_login").is_visible()
+    assert page.locator("#id_code").is_visible()
     assert violations(page) == []
 
 

@@ -46,12 +46,10 @@ def test_a_request_without_session_runs_without_scope_or_transaction(
 
 
 @pytest.mark.django_db
-def test_staff_in_the_admin_work_under_the_service_scope(client):
+def test_staff_in_the_admin_work_under_the_service_scope(admin_client):
     a = UserFactory()
     order_a = order_for(a, VariantFactory())
-    staff = UserFactory(staff=True)
-    client.force_login(staff)
-    response = client.get("/admin/orders/order/")
+    response = admin_client.get("/admin/orders/order/")
     assert response.status_code == 200
     assert order_a.number in response.text
 

@@ -1,0 +1,1 @@
+"""The ops console's writes, one module per sub-domain (STYLE.md)."""

@@ -1,0 +1,287 @@
+"""Second factor for staff: TOTP devices (django-otp) and hashed backup codes.
+
+Sign-in asks for a password and one code. Six digits are checked against the
+user's TOTP device; anything else against their backup codes. Each device is
+throttled on its own by django-otp's ThrottlingMixin (1, 2, 4, 8 … seconds after
+successive failures), every check takes a row lock on the device so two
+concurrent attempts cannot both pass, and a TOTP code is refused once its time
+step (or a later one) has been used (`TOTPDevice.last_t`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django_otp.models import Device
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from opsadmin.exceptions import EnrolmentError, UserNotFound
+from opsadmin.models import BackupCode, BackupCodeDevice
+from rdk.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+BACKUP_CODE_COUNT = 10
+_BACKUP_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no l, o, 0, 1: easy to copy by hand
+
+
+# Users and devices ------------------------------------------------------------------
+
+
+def user_find(*, login: str) -> AbstractBaseUser:
+    """The user named `login` (username, or email when it holds an @)."""
+    User = get_user_model()
+    login = (login or "").strip()
+    if "@" in login:
+        matches = list(User.objects.filter(email__iexact=login)[:2])
+        if len(matches) == 1:
+            return matches[0]
+    try:
+        return User.objects.get(**{User.USERNAME_FIELD: login})
+    except User.DoesNotExist:
+        raise UserNotFound(f"No user is named {login!r}.") from None
+
+
+def totp_device_for(user) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+
+
+def backup_device_for(user) -> BackupCodeDevice | None:
+    return BackupCodeDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+
+
+def totp_now(device: TOTPDevice, *, at: float | None = None) -> str:
+    """The code the device shows now (for `otp_code` locally, and tests)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if at is not None:
+        totp.time = at
+    return f"{totp.token():0{device.digits}d}"
+
+
+# Backup codes ------------------------------------------------------------------------
+
+
+def _normalise(code: str) -> str:
+    return "".join(ch for ch in code.lower() if ch.isalnum())
+
+
+def _hash(code: str, salt: str, n: int | None = None) -> str:
+    """`scrypt$<n>$<hex>`; the cost travels with the hash so it can be raised later."""
+    n = n or settings.BACKUP_CODE_SCRYPT_N
+    digest = hashlib.scrypt(
+        _normalise(code).encode(), salt=bytes.fromhex(salt), n=n, r=8, p=1, dklen=32
+    )
+    return f"scrypt${n}${digest.hex()}"
+
+
+def _cost(code_hash: str) -> int:
+    try:
+        return int(code_hash.split("$")[1])
+    except (IndexError, ValueError):
+        return settings.BACKUP_CODE_SCRYPT_N
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+@transaction.atomic
+def backup_codes_issue(*, user, actor: str) -> list[str]:
+    """Replace the user's backup codes with ten new ones and return them in
+    plain text: the only time they exist outside the user's hands."""
+    BackupCodeDevice.objects.filter(user=user).delete()
+    salt = secrets.token_hex(16)
+    device = BackupCodeDevice.objects.create(user=user, name="Backup codes", salt=salt)
+    codes = [_new_code() for _ in range(BACKUP_CODE_COUNT)]
+    BackupCode.objects.bulk_create(
+        [BackupCode(device=device, code_hash=_hash(code, salt)) for code in codes]
+    )
+    audit_record(action="otp.backup_codes_issue", actor=actor, target=user.get_username())
+    return codes
+
+
+def backup_code_verify(*, device: BackupCodeDevice, code: str) -> bool:
+    """Consume one unused code; callers hold a row lock on `device`."""
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        return False
+    match = None
+    digests: dict[int, str] = {}
+    for candidate in device.codes.select_for_update().filter(used_at__isnull=True):
+        cost = _cost(candidate.code_hash)
+        if cost not in digests:
+            digests[cost] = _hash(code, device.salt, cost)
+        if hmac.compare_digest(candidate.code_hash, digests[cost]):
+            match = candidate
+    if match is None:
+        device.throttle_increment(commit=True)
+        return False
+    match.used_at = timezone.now()
+    match.save(update_fields=["used_at"])
+    device.throttle_reset(commit=False)
+    device.set_last_used_timestamp(commit=False)
+    device.save()
+    return True
+
+
+def backup_codes_left(user) -> int:
+    return BackupCode.objects.filter(
+        device__user=user, device__confirmed=True, used_at__isnull=True
+    ).count()
+
+
+# Sign-in -------------------------------------------------------------------------------
+
+
+@dataclass
+class SignIn:
+    """What a sign-in attempt came to. `outcome` is audited as is."""
+
+    outcome: str  # success | enrol | wrong_password | not_staff | wrong_code | throttled | no_code
+    message: str = ""
+    user: AbstractBaseUser | None = None
+    device: Device | None = None
+    locked_until: datetime | None = None
+
+
+def _client(request: HttpRequest) -> str | None:
+    from opsadmin.context import client_ip
+
+    return client_ip(request)
+
+
+def _verify_locked(device: Device, code: str) -> tuple[bool, dict | None]:
+    """Verify under a row lock; (verified, throttle info when refused)."""
+    with transaction.atomic():
+        locked = type(device).objects.select_for_update().get(pk=device.pk)
+        allowed, info = locked.verify_is_allowed()
+        if not allowed:
+            return False, info or {}
+        return bool(locked.verify_token(code)), None
+
+
+def sign_in_attempt(*, request: HttpRequest, login: str, password: str, code: str) -> SignIn:
+    """Check a password and a code for the admin; audit the attempt."""
+    user = authenticate(request, username=_username_for(login), password=password)
+    result = _sign_in_result(user, code.strip())
+    audit_record(
+        action="admin.signin",
+        actor=(user.get_username() if user else (login or "")[:150]),
+        target="admin",
+        outcome=result.outcome,
+        ip=_client(request) or "",
+    )
+    logger.info("admin.signin", extra={"outcome": result.outcome})
+    return result
+
+
+def _username_for(login: str) -> str:
+    try:
+        return user_find(login=login).get_username()
+    except UserNotFound:
+        return login
+
+
+def _sign_in_result(user, code: str) -> SignIn:
+    wrong = "That username, password or code is not right."
+    if user is None:
+        return SignIn("wrong_password", wrong)
+    if not (user.is_active and user.is_staff):
+        return SignIn("not_staff", "This account cannot use the staff admin.", user=user)
+    totp = totp_device_for(user)
+    if totp is None:
+        return SignIn("enrol", "", user=user)
+    if not code:
+        return SignIn("no_code", "Enter the 6-digit code from your authenticator app.", user=user)
+    is_totp = code.isdigit() and len(code) == totp.digits
+    device = totp if is_totp else backup_device_for(user)
+    if device is None:
+        return SignIn("wrong_code", wrong, user=user)
+    verified, info = _verify_locked(device, code)
+    if info is not None:
+        until = info.get("locked_until")
+        wait = max(1, int((until - timezone.now()).total_seconds()) + 1) if until else 1
+        return SignIn(
+            "throttled",
+            f"Too many wrong codes. Wait {wait} second{'s' if wait != 1 else ''} and try again.",
+            user=user,
+            locked_until=until,
+        )
+    if not verified:
+        return SignIn(
+            "wrong_code",
+            "That code is wrong or was already used. Wait for the next code and try again.",
+            user=user,
+        )
+    return SignIn("success", user=user, device=device)
+
+
+# Enrolment -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def enrolment_start(*, user) -> TOTPDevice:
+    """The user's pending (unconfirmed) authenticator, created on first call."""
+    if totp_device_for(user) is not None:
+        raise EnrolmentError("This account already has an authenticator.")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def enrolment_confirm(*, user, code: str, actor: str, ip: str = "") -> tuple[TOTPDevice, list[str]]:
+    """Confirm the pending authenticator with a code it shows; issue backup codes."""
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=False)
+        .order_by("id")
+        .first()
+    )
+    if device is None:
+        raise EnrolmentError("There is no authenticator waiting to be confirmed. Start again.")
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        audit_record(
+            action="otp.enrol", actor=actor, target=user.get_username(), outcome="throttled", ip=ip
+        )
+        raise EnrolmentError("Too many wrong codes. Wait a few seconds and try again.")
+    if not device.verify_token(code.strip()):
+        audit_record(
+            action="otp.enrol", actor=actor, target=user.get_username(), outcome="wrong_code", ip=ip
+        )
+        raise EnrolmentError(
+            "That code is not right. Check the app shows RDK and try the next code."
+        )
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = backup_codes_issue(user=user, actor=actor)
+    audit_record(
+        action="otp.enrol", actor=actor, target=user.get_username(), outcome="success", ip=ip
+    )
+    return device, codes
+
+
+@transaction.atomic
+def otp_enrol_fresh(*, user, actor: str) -> tuple[TOTPDevice, list[str]]:
+    """Operator bootstrap (`manage.py otp_enroll`): replace every device of the
+    user with a confirmed authenticator and ten backup codes."""
+    TOTPDevice.objects.filter(user=user).delete()
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    codes = backup_codes_issue(user=user, actor=actor)
+    audit_record(action="otp.enrol", actor=actor, target=user.get_username(), outcome="reset")
+    return device, codes

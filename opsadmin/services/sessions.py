@@ -1,0 +1,153 @@
+"""Signing people out everywhere (RUNBOOK §7 "rotate all admin sessions").
+
+Every session remembers, at sign-in, the epoch counters of the scopes it
+belongs to: `all`, `staff` for staff users, and `user:<pk>`. Rotating a scope
+bumps its counter; `SessionEpochMiddleware` compares on every request and signs
+a stale session out. Counters live in the database and are mirrored in the
+shared cache, so the check costs one cache round trip and works whatever the
+session backend (cookies included), on every app server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import Literal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from opsadmin.exceptions import SessionScopeError
+from opsadmin.models import SessionActivity, SessionEpoch
+from rdk.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+STAMP_KEY = "_rdk_epochs"
+SEEN_KEY = "_rdk_seen"
+CACHE_PREFIX = "sessepoch:"
+
+Scope = Literal["user", "staff", "all"]
+
+
+def scopes_for(user) -> list[str]:
+    scopes = ["all", f"user:{user.pk}"]
+    if user.is_staff:
+        scopes.append("staff")
+    return scopes
+
+
+def epochs_current(scopes: list[str]) -> dict[str, int]:
+    found = cache.get_many([CACHE_PREFIX + scope for scope in scopes])
+    epochs = {
+        scope: found[CACHE_PREFIX + scope] for scope in scopes if CACHE_PREFIX + scope in found
+    }
+    missing = [scope for scope in scopes if scope not in epochs]
+    if missing:
+        stored = dict(SessionEpoch.objects.filter(scope__in=missing).values_list("scope", "value"))
+        for scope in missing:
+            epochs[scope] = stored.get(scope, 0)
+            # add(), not set(): a rotation that committed meanwhile has already
+            # set the newer value, which must win.
+            cache.add(CACHE_PREFIX + scope, epochs[scope], timeout=None)
+    return epochs
+
+
+def session_stamp(request: HttpRequest, user) -> None:
+    request.session[STAMP_KEY] = epochs_current(scopes_for(user))
+
+
+def session_is_current(request: HttpRequest, user) -> bool:
+    stamp = request.session.get(STAMP_KEY) or {}
+    current = epochs_current(scopes_for(user))
+    return all(stamp.get(scope, 0) == value for scope, value in current.items())
+
+
+def session_key_hash(session_key: str) -> str:
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def activity_touch(request: HttpRequest, *, user, ip: str | None) -> None:
+    """Record that this session was seen, at most once per SESSION_ACTIVITY_INTERVAL."""
+    now = time.time()
+    seen = request.session.get(SEEN_KEY)
+    if seen and now - seen < settings.SESSION_ACTIVITY_INTERVAL:
+        return
+    if not request.session.session_key:
+        request.session.save()
+    SessionActivity.objects.update_or_create(
+        key_hash=session_key_hash(request.session.session_key),
+        defaults={
+            "user": user,
+            "ip": ip,
+            "user_agent": request.headers.get("User-Agent", "")[:300],
+            "last_seen": timezone.now(),
+            "ended_at": None,
+            "ended_reason": "",
+        },
+    )
+    request.session[SEEN_KEY] = now
+
+
+def on_user_logged_in(sender, request, user, **kwargs) -> None:
+    """Stamp the new session; its activity is recorded on its next request."""
+    if request is None or not hasattr(request, "session"):
+        return
+    session_stamp(request, user)
+    request.session.pop(SEEN_KEY, None)
+
+
+def on_user_logged_out(sender, request, user, **kwargs) -> None:
+    if request is None or not getattr(request, "session", None) or user is None:
+        return
+    key = request.session.session_key
+    if key:
+        SessionActivity.objects.filter(key_hash=session_key_hash(key), ended_at=None).update(
+            ended_at=timezone.now(), ended_reason="signed out"
+        )
+
+
+@transaction.atomic
+def sessions_rotate(
+    *, scope: Scope, actor: str, user_id: int | None = None, reason: str = ""
+) -> int:
+    """Sign out every session of one user, of all staff, or of everyone, on
+    their next request. Returns how many recorded sessions were ended."""
+    User = get_user_model()
+    if scope == "user":
+        if user_id is None or not User.objects.filter(pk=user_id).exists():
+            raise SessionScopeError("Choose an existing user to sign out.")
+        key, target = f"user:{user_id}", User.objects.get(pk=user_id).get_username()
+        affected = SessionActivity.objects.filter(user_id=user_id)
+    elif scope == "staff":
+        key, target = "staff", "all staff"
+        affected = SessionActivity.objects.filter(user__is_staff=True)
+    elif scope == "all":
+        key, target = "all", "everyone"
+        affected = SessionActivity.objects.all()
+    else:
+        raise SessionScopeError(f"Unknown scope {scope!r}: use user, staff or all.")
+    epoch, _ = SessionEpoch.objects.select_for_update().get_or_create(scope=key)
+    SessionEpoch.objects.filter(scope=key).update(
+        value=F("value") + 1, rotated_at=timezone.now(), rotated_by=actor[:150]
+    )
+    epoch.refresh_from_db()
+    ended = affected.filter(ended_at=None).update(ended_at=timezone.now(), ended_reason="rotated")
+    new_value = epoch.value
+    transaction.on_commit(lambda: cache.set(CACHE_PREFIX + key, new_value, timeout=None))
+    audit_record(
+        action="sessions.rotate",
+        actor=actor,
+        target=target,
+        outcome="ok",
+        reason=reason,
+        ended=ended,
+    )
+    logger.info("sessions.rotate", extra={"scope": key, "ended": ended})
+    return ended

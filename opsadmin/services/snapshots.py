@@ -1,0 +1,441 @@
+"""Database snapshots (RUNBOOK §5): create, verify, and restore-check.
+
+- create: `pg_dump --format=custom` on PostgreSQL, the SQLite backup API
+  locally, into SNAPSHOT_DIR; records size, SHA-256 and the row counts of
+  SNAPSHOT_KEY_TABLES. On PostgreSQL the counts and the dump read one exported
+  snapshot, so they describe exactly the same data.
+- verify: the latest snapshot exists, is younger than SNAPSHOT_MAX_AGE_HOURS,
+  its checksum matches and the archive is readable (`pg_restore --list`).
+- restore check: restores the latest snapshot into a fresh temporary database
+  (PostgreSQL: CREATE DATABASE as RDK's own role; SQLite: a temporary file),
+  runs every check in `rdk.integrity`, drops the copy and records the result
+  with its timings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from psycopg import sql
+
+from opsadmin.exceptions import SnapshotError
+from opsadmin.models import Snapshot, SnapshotCheck
+from rdk.audit import audit_record
+from rdk.integrity import RestoredDatabase, integrity_checks
+
+logger = logging.getLogger(__name__)
+
+PG_DUMP = os.environ.get("RDK_PG_DUMP", "pg_dump")
+PG_RESTORE = os.environ.get("RDK_PG_RESTORE", "pg_restore")
+_TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    logger.info("snapshot.progress", extra={"step": message})
+
+
+def _db() -> dict:
+    return settings.DATABASES["default"]
+
+
+def _vendor() -> str:
+    return connection.vendor
+
+
+def _pg_args(db: dict) -> list[str]:
+    args = []
+    if db.get("HOST"):
+        args += ["--host", str(db["HOST"])]
+    if db.get("PORT"):
+        args += ["--port", str(db["PORT"])]
+    if db.get("USER"):
+        args += ["--username", str(db["USER"])]
+    return [*args, "--no-password"]
+
+
+# Snapshots are service work: RDK's role is bound by row security (FORCE), so
+# every snapshot connection asks for the service scope explicitly, and pg_dump
+# runs with row security on (it would otherwise refuse to dump what it cannot
+# see). See orders/rowsecurity.py and docs/orders.md.
+SERVICE_SCOPE_OPTIONS = "-c rdk.scope=service"
+
+
+def _pg_env(db: dict) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PGCONNECT_TIMEOUT": "5",
+        "PGOPTIONS": SERVICE_SCOPE_OPTIONS,
+    }
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = str(db["PASSWORD"])
+    return env
+
+
+def _pg_connect(db: dict, dbname: str, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(
+        dbname=dbname,
+        host=db.get("HOST") or None,
+        port=db.get("PORT") or None,
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        connect_timeout=5,
+        options=SERVICE_SCOPE_OPTIONS,
+        **kwargs,
+    )
+
+
+def _run(args: list[str], env: dict[str, str], timeout: int = 3600) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(  # noqa: S603 (fixed program, arguments we built)
+            args, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SnapshotError(f"{args[0]} could not run: {type(exc).__name__}.") from None
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def key_tables() -> list[str]:
+    return [table for table in settings.SNAPSHOT_KEY_TABLES if _TABLE.fullmatch(table)]
+
+
+def row_counts(target: RestoredDatabase) -> dict[str, int | None]:
+    """Row count of each key table; None for a table this database lacks."""
+    counts: dict[str, int | None] = {}
+    for table in key_tables():
+        if not target.table_exists(table):
+            counts[table] = None
+            continue
+        quoted = '"' + table + '"'  # validated by _TABLE above
+        counts[table] = int(target.query(f"SELECT count(*) FROM {quoted}")[0][0])  # noqa: S608  # nosec B608 (table name validated by _TABLE)
+    return counts
+
+
+def snapshot_path(snapshot: Snapshot) -> Path:
+    return Path(settings.SNAPSHOT_DIR) / snapshot.file_name
+
+
+# Create -------------------------------------------------------------------------------
+
+
+def snapshot_create(*, actor: str, progress: Progress = _quiet) -> Snapshot:
+    folder = Path(settings.SNAPSHOT_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    vendor = _vendor()
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    name = f"rdk-{stamp}-{secrets.token_hex(3)}.{'dump' if vendor == 'postgresql' else 'sqlite3'}"
+    final = folder / name
+    partial = folder / (name + ".partial")
+    started = time.perf_counter()
+    try:
+        if vendor == "postgresql":
+            counts = _pg_dump(partial, progress)
+        elif vendor == "sqlite":
+            counts = _sqlite_dump(partial, progress)
+        else:
+            raise SnapshotError(f"Snapshots support PostgreSQL and SQLite, not {vendor}.")
+        partial.rename(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        audit_record(action="snapshot.create", actor=actor, target=name, outcome="failed")
+        raise
+    progress("checksum")
+    snapshot = Snapshot.objects.create(
+        created_at=timezone.now(),
+        file_name=name,
+        engine=vendor,
+        size_bytes=final.stat().st_size,
+        sha256=sha256_file(final),
+        row_counts=counts,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+        created_by=actor,
+    )
+    audit_record(
+        action="snapshot.create",
+        actor=actor,
+        target=name,
+        size_bytes=snapshot.size_bytes,
+        sha256=snapshot.sha256,
+    )
+    return snapshot
+
+
+def _pg_dump(path: Path, progress: Progress) -> dict[str, int | None]:
+    db = _db()
+    # One exported snapshot for the counts and the dump: both see the same rows.
+    with _pg_connect(db, db["NAME"]) as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        snapshot_id = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        progress("counting key tables")
+        counts = row_counts(RestoredDatabase(conn, "postgresql"))
+        progress("pg_dump")
+        result = _run(
+            [
+                PG_DUMP,
+                *_pg_args(db),
+                "--format=custom",
+                "--enable-row-security",
+                "--no-owner",
+                "--no-privileges",
+                f"--snapshot={snapshot_id}",
+                f"--file={path}",
+                str(db["NAME"]),
+            ],
+            _pg_env(db),
+        )
+        conn.rollback()
+    if result.returncode != 0:
+        raise SnapshotError(f"pg_dump failed: {_last_line(result.stderr)}")
+    return counts
+
+
+def _sqlite_dump(path: Path, progress: Progress) -> dict[str, int | None]:
+    source = sqlite3.connect(str(_db()["NAME"]))
+    target = sqlite3.connect(str(path))
+    try:
+        progress("sqlite backup")
+        source.backup(target)
+        progress("counting key tables")
+        return row_counts(RestoredDatabase(target, "sqlite"))
+    finally:
+        target.close()
+        source.close()
+
+
+def snapshot_prune(*, keep: int, actor: str) -> int:
+    """Delete all but the newest `keep` snapshot files and records."""
+    if keep < 1:
+        raise SnapshotError("Keep at least one snapshot.")
+    old = list(Snapshot.objects.all()[keep:])
+    for snapshot in old:
+        snapshot_path(snapshot).unlink(missing_ok=True)
+        snapshot.delete()
+    if old:
+        audit_record(action="snapshot.prune", actor=actor, target=f"{len(old)} snapshot(s)")
+    return len(old)
+
+
+# Verify -------------------------------------------------------------------------------
+
+
+def _record(
+    *, kind: str, snapshot, started_at, started: float, problems: list[str], details: dict, actor
+) -> SnapshotCheck:
+    check = SnapshotCheck.objects.create(
+        snapshot=snapshot,
+        kind=kind,
+        ok=not problems,
+        started_at=started_at,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+        problems=problems,
+        details=details,
+        actor=actor,
+    )
+    audit_record(
+        action=f"snapshot.{kind}",
+        actor=actor,
+        target=snapshot.file_name if snapshot else "no snapshot",
+        outcome="ok" if check.ok else "failed",
+        problems=problems,
+    )
+    return check
+
+
+def _file_problems(snapshot: Snapshot) -> list[str]:
+    path = snapshot_path(snapshot)
+    if not path.exists():
+        return [f"The file {snapshot.file_name} is missing from the snapshot folder."]
+    if path.stat().st_size != snapshot.size_bytes:
+        return [
+            f"The file is {path.stat().st_size} bytes, not the {snapshot.size_bytes} recorded: "
+            "it was changed or truncated."
+        ]
+    if sha256_file(path) != snapshot.sha256:
+        return ["The checksum does not match what was recorded: the file is corrupted."]
+    return []
+
+
+def snapshot_verify(
+    *, actor: str, max_age_hours: int | None = None, progress: Progress = _quiet
+) -> SnapshotCheck:
+    started, started_at = time.perf_counter(), timezone.now()
+    max_age = settings.SNAPSHOT_MAX_AGE_HOURS if max_age_hours is None else max_age_hours
+    snapshot = Snapshot.objects.first()
+    problems: list[str] = []
+    details: dict = {"max_age_hours": max_age}
+    if snapshot is None:
+        problems.append("No snapshot has been taken yet.")
+    else:
+        age = timezone.now() - snapshot.created_at
+        details["age_hours"] = round(age.total_seconds() / 3600, 2)
+        if age > timedelta(hours=max_age):
+            problems.append(
+                f"The latest snapshot is {details['age_hours']} h old, older than {max_age} h."
+            )
+        progress("checksum")
+        file_problems = _file_problems(snapshot)
+        problems += file_problems
+        if not file_problems:
+            progress("readability")
+            problems += _readable_problems(snapshot)
+    return _record(
+        kind=SnapshotCheck.Kind.VERIFY,
+        snapshot=snapshot,
+        started_at=started_at,
+        started=started,
+        problems=problems,
+        details=details,
+        actor=actor,
+    )
+
+
+def _readable_problems(snapshot: Snapshot) -> list[str]:
+    path = snapshot_path(snapshot)
+    if not path.exists():
+        return []
+    if snapshot.engine == "postgresql":
+        result = _run([PG_RESTORE, "--list", str(path)], _pg_env(_db()), timeout=600)
+        if result.returncode != 0:
+            return [f"pg_restore cannot read the archive: {_last_line(result.stderr)}"]
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            status = conn.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return [f"SQLite cannot read the file: {exc}"]
+    return [] if status == "ok" else [f"SQLite quick_check: {status}"]
+
+
+# Restore check ------------------------------------------------------------------------
+
+
+def snapshot_restore_check(*, actor: str, progress: Progress = _quiet) -> SnapshotCheck:
+    started, started_at = time.perf_counter(), timezone.now()
+    snapshot = Snapshot.objects.first()
+    problems: list[str] = []
+    details: dict = {}
+    if snapshot is None:
+        problems.append("No snapshot has been taken yet.")
+    else:
+        progress("checksum")
+        problems += _file_problems(snapshot)
+        if not problems:
+            restore = (
+                _pg_restore_check if snapshot.engine == "postgresql" else _sqlite_restore_check
+            )
+            problems += restore(snapshot, details, progress)
+    return _record(
+        kind=SnapshotCheck.Kind.RESTORE_CHECK,
+        snapshot=snapshot,
+        started_at=started_at,
+        started=started,
+        problems=problems,
+        details=details,
+        actor=actor,
+    )
+
+
+def _run_checks(target: RestoredDatabase, details: dict, progress: Progress) -> list[str]:
+    problems: list[str] = []
+    results: dict[str, dict] = {}
+    began = time.perf_counter()
+    for name, check in integrity_checks().items():
+        progress(f"check {name}")
+        try:
+            found = list(check(target))
+        except Exception as exc:  # a broken check is a failed check, not a crash
+            found = [f"the check itself failed: {type(exc).__name__}: {str(exc)[:200]}"]
+        results[name] = {"ok": not found, "problems": found}
+        problems += [f"{name}: {problem}" for problem in found]
+    details["checks"] = results
+    details["checks_ms"] = int((time.perf_counter() - began) * 1000)
+    return problems
+
+
+def _pg_restore_check(snapshot: Snapshot, details: dict, progress: Progress) -> list[str]:
+    db = _db()
+    temp_name = f"rdk_restorecheck_{secrets.token_hex(4)}"
+    details["database"] = temp_name
+    problems: list[str] = []
+    with _pg_connect(db, db["NAME"], autocommit=True) as admin:
+        progress(f"create database {temp_name}")
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(temp_name)))
+        try:
+            began = time.perf_counter()
+            progress("pg_restore")
+            result = _run(
+                [
+                    PG_RESTORE,
+                    *_pg_args(db),
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    f"--dbname={temp_name}",
+                    str(snapshot_path(snapshot)),
+                ],
+                _pg_env(db),
+            )
+            details["restore_ms"] = int((time.perf_counter() - began) * 1000)
+            if result.returncode != 0:
+                return [f"pg_restore failed: {_last_line(result.stderr)}"]
+            with _pg_connect(db, temp_name, autocommit=True) as restored:
+                target = RestoredDatabase(restored, "postgresql", dict(snapshot.row_counts))
+                problems += _run_checks(target, details, progress)
+        finally:
+            progress(f"drop database {temp_name}")
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(temp_name))
+            )
+            details["dropped"] = True
+    return problems
+
+
+def _sqlite_restore_check(snapshot: Snapshot, details: dict, progress: Progress) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="rdk-restorecheck-") as folder:
+        copy = Path(folder) / "restored.sqlite3"
+        began = time.perf_counter()
+        shutil.copyfile(snapshot_path(snapshot), copy)
+        try:
+            restored = sqlite3.connect(str(copy))
+            restored.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as exc:
+            return [f"SQLite cannot open the restored copy: {exc}"]
+        details["restore_ms"] = int((time.perf_counter() - began) * 1000)
+        try:
+            target = RestoredDatabase(restored, "sqlite", dict(snapshot.row_counts))
+            return _run_checks(target, details, progress)
+        finally:
+            restored.close()
+            details["dropped"] = True

@@ -1,0 +1,89 @@
+"""RDK's admin site: Django's admin behind a password *and* a verified OTP
+device, with the ops console's pages mounted inside it.
+
+`opsadmin.apps.RdkAdminConfig` makes this the default `admin.site`, so every
+app's `admin.site.register(...)` lands here. `has_permission` is what
+`admin_view` checks on every admin and ops URL: an active staff user whose
+session was verified by a confirmed device. A staff user who signed in through
+the shop is therefore sent to this site's login, which asks for a code.
+"""
+
+from __future__ import annotations
+
+from django.urls import path, reverse
+from django_otp.admin import OTPAdminSite
+
+
+class RdkAdminSite(OTPAdminSite):
+    site_header = "Real Deal Kickz · staff"
+    site_title = "RDK staff"
+    index_title = "Admin and ops console"
+    enable_nav_sidebar = True
+
+    def __init__(self, name: str = "admin") -> None:
+        super().__init__(name)
+
+    def has_permission(self, request) -> bool:
+        user = request.user
+        is_verified = getattr(user, "is_verified", None)
+        return bool(user.is_active and user.is_staff and is_verified is not None and is_verified())
+
+    def login(self, request, extra_context=None):
+        from opsadmin.views.auth import admin_login
+
+        return admin_login(request, site=self)
+
+    def get_urls(self):
+        from opsadmin.views import auth, cache, home, incidents, sessions, snapshots, switches
+
+        wrap = self.admin_view
+        ops = [
+            path("enrol/", auth.enrol, {"site": self}, name="otp_enrol"),
+            path("ops/", wrap(home.ops_home), name="ops_home"),
+            path("ops/switches/", wrap(switches.switch_list), name="ops_switches"),
+            path("ops/sessions/", wrap(sessions.session_list), name="ops_sessions"),
+            path("ops/incidents/", wrap(incidents.incident_list), name="ops_incidents"),
+            path("ops/incidents/new/", wrap(incidents.incident_new), name="ops_incident_new"),
+            path(
+                "ops/incidents/<uuid:public_id>/",
+                wrap(incidents.incident_detail),
+                name="ops_incident_detail",
+            ),
+            path("ops/snapshots/", wrap(snapshots.snapshot_list), name="ops_snapshots"),
+            path("ops/cache/", wrap(cache.cache_page), name="ops_cache"),
+        ]
+        return ops + super().get_urls()
+
+    def get_app_list(self, request, app_label=None):
+        app_list = super().get_app_list(request, app_label)
+        if app_label is None and self.has_permission(request):
+            app_list.insert(0, self._ops_app())
+        return app_list
+
+    def _ops_app(self) -> dict:
+        pages = [
+            ("Daily checklist", "OpsHome", "admin:ops_home"),
+            ("Incidents", "Incidents", "admin:ops_incidents"),
+            ("Switches and maintenance", "Switches", "admin:ops_switches"),
+            ("Sessions", "Sessions", "admin:ops_sessions"),
+            ("Snapshots", "Snapshots", "admin:ops_snapshots"),
+            ("Cache", "Cache", "admin:ops_cache"),
+        ]
+        # Extension point: payments adds ("Webhooks", "Webhooks", "admin:ops_webhooks").
+        return {
+            "name": "Ops console",
+            "app_label": "ops",
+            "app_url": reverse("admin:ops_home", current_app=self.name),
+            "has_module_perms": True,
+            "models": [
+                {
+                    "name": name,
+                    "object_name": object_name,
+                    "admin_url": reverse(url, current_app=self.name),
+                    "add_url": None,
+                    "view_only": True,
+                    "perms": {"view": True},
+                }
+                for name, object_name, url in pages
+            ],
+        }

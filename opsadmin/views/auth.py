@@ -1,0 +1,134 @@
+"""Admin sign-in (password + code) and first-time authenticator enrolment."""
+
+from __future__ import annotations
+
+import time
+from base64 import b32encode
+
+import segno
+from django.contrib.auth import get_user_model
+from django.contrib.auth import login as auth_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from opsadmin.context import client_ip
+from opsadmin.exceptions import EnrolmentError
+from opsadmin.forms import AdminLoginForm, EnrolConfirmForm
+from opsadmin.services.otp import (
+    enrolment_confirm,
+    enrolment_start,
+    sign_in_attempt,
+    totp_device_for,
+)
+from rdk.ratelimits import rate_limit
+
+ENROL_KEY = "opsadmin_enrol"
+ENROL_WINDOW = 15 * 60  # seconds between the password and confirming the app
+
+
+def _next_url(request: HttpRequest, site) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("admin:index", current_app=site.name)
+
+
+@never_cache
+@csrf_protect
+@rate_limit("signin_ip", "signin_account", "otp_verify")
+def admin_login(request: HttpRequest, *, site) -> HttpResponse:
+    if request.method == "GET" and site.has_permission(request):
+        return redirect(_next_url(request, site))
+    form = AdminLoginForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        result = sign_in_attempt(
+            request=request,
+            login=form.cleaned_data["login"],
+            password=form.cleaned_data["password"],
+            code=form.cleaned_data["code"],
+        )
+        if result.outcome == "success":
+            result.user.otp_device = result.device  # django-otp stores it in the session on login
+            auth_login(request, result.user)
+            return redirect(_next_url(request, site))
+        if result.outcome == "enrol":
+            request.session[ENROL_KEY] = {"user": result.user.pk, "at": time.time()}
+            return redirect(reverse("admin:otp_enrol", current_app=site.name))
+        error = result.message
+    context = {
+        **site.each_context(request),
+        "title": "Sign in",
+        "form": form,
+        "error": error,
+        "next": request.POST.get("next") or request.GET.get("next", ""),
+        "site_header": site.site_header,
+    }
+    # Like Django's own admin login, a refused attempt re-renders the form with 200.
+    return TemplateResponse(request, "opsadmin/login.html", context)
+
+
+def _enrolling_user(request: HttpRequest):
+    pending = request.session.get(ENROL_KEY) or {}
+    if not pending or time.time() - pending.get("at", 0) > ENROL_WINDOW:
+        return None
+    user = (
+        get_user_model()
+        .objects.filter(pk=pending.get("user"), is_active=True, is_staff=True)
+        .first()
+    )
+    if user is None or totp_device_for(user) is not None:
+        return None
+    return user
+
+
+@never_cache
+@csrf_protect
+@rate_limit("otp_verify")
+def enrol(request: HttpRequest, *, site) -> HttpResponse:
+    user = _enrolling_user(request)
+    if user is None:
+        request.session.pop(ENROL_KEY, None)
+        return redirect(reverse("admin:login", current_app=site.name))
+    form = EnrolConfirmForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            device, codes = enrolment_confirm(
+                user=user,
+                code=form.cleaned_data["code"],
+                actor=user.get_username(),
+                ip=client_ip(request) or "",
+            )
+        except EnrolmentError as exc:
+            error = str(exc)
+        else:
+            request.session.pop(ENROL_KEY, None)
+            user.otp_device = device
+            auth_login(request, user)
+            context = {
+                **site.each_context(request),
+                "title": "Your backup codes",
+                "codes": codes,
+            }
+            return TemplateResponse(request, "opsadmin/backup_codes.html", context)
+    device = enrolment_start(user=user)
+    qr = segno.make(device.config_url, error="m")
+    context = {
+        **site.each_context(request),
+        "title": "Set up your authenticator",
+        "enrol_user": user,
+        "qr_svg": qr.svg_inline(scale=5, dark="#14151a", border=2),
+        "otpauth_uri": device.config_url,
+        "secret": b32encode(device.bin_key).decode(),
+        "form": form,
+        "error": error,
+    }
+    return TemplateResponse(request, "opsadmin/enrol.html", context, status=400 if error else 200)

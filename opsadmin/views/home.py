@@ -1,0 +1,17 @@
+from django.http import HttpRequest, HttpResponse
+
+from opsadmin.checklist import checklist
+from opsadmin.models import AuditEntry
+from opsadmin.views.common import render_ops
+
+
+def ops_home(request: HttpRequest) -> HttpResponse:
+    return render_ops(
+        request,
+        "opsadmin/home.html",
+        {
+            "title": "Ops console",
+            "items": checklist(),
+            "recent_audit": AuditEntry.objects.all()[:10],
+        },
+    )

@@ -1,0 +1,166 @@
+"""The ops pages for a verified staff user: each renders; each action is audited."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from opsadmin.models import AuditEntry
+from rdk.cachetags import revalidation_log, tag_versions
+from rdk.switches import switch_is_on
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "admin:ops_home",
+    "admin:ops_switches",
+    "admin:ops_sessions",
+    "admin:ops_incidents",
+    "admin:ops_incident_new",
+    "admin:ops_snapshots",
+    "admin:ops_cache",
+    "admin:opsadmin_auditentry_changelist",
+    "admin:index",
+]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_each_page_renders_in_the_admin(ops_client, name, django_assert_max_num_queries):
+    with django_assert_max_num_queries(30):
+        response = ops_client.get(reverse(name))
+    assert response.status_code == 200
+    assert b"Real Deal Kickz \xc2\xb7 staff" in response.content
+    assert b"admin/css/base.css" in response.content
+
+
+def test_admin_index_links_the_ops_console(ops_client):
+    content = ops_client.get(reverse("admin:index")).content.decode()
+    assert "Ops console" in content
+    for name in (
+        "ops_home",
+        "ops_switches",
+        "ops_sessions",
+        "ops_incidents",
+        "ops_snapshots",
+        "ops_cache",
+    ):
+        assert reverse(f"admin:{name}") in content
+
+
+def test_switch_toggle_needs_reason_and_confirmation_and_is_audited(
+    ops_client, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:ops_switches")
+    refused = ops_client.post(url, {"name": "feature.checkout", "on": "0", "reason": "x"})
+    assert refused.status_code == 400
+    assert (
+        ops_client.post(
+            url, {"name": "feature.nope", "on": "0", "reason": "x", "confirm": "on"}
+        ).status_code
+        == 400
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ops_client.post(
+            url,
+            {"name": "feature.checkout", "on": "0", "reason": "incident #3", "confirm": "on"},
+            HTTP_X_REQUEST_ID="req-switch-1",
+        )
+    assert response.status_code == 302
+    assert switch_is_on("feature.checkout") is False
+    entry = AuditEntry.objects.get(action="switch.set")
+    assert (entry.actor, entry.target, entry.outcome) == ("ops", "feature.checkout", "off")
+    assert (entry.request_id, entry.ip) == ("req-switch-1", "127.0.0.1")
+    assert entry.details == {"reason": "incident #3"}
+    page = ops_client.get(url).content.decode()
+    assert "incident #3" in page
+
+
+def test_cache_revalidation_from_the_console(ops_client, django_capture_on_commit_callbacks):
+    url = reverse("admin:ops_cache")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ops_client.post(url, {"tags": "product:7, catalog", "reason": "stale price"})
+    assert response.status_code == 302
+    assert tag_versions(["product:7", "catalog"]) == {"product:7": 1, "catalog": 1}
+    assert revalidation_log()[0]["tags"] == ["product:7", "catalog"]
+    assert AuditEntry.objects.filter(action="cache.revalidate", target="product:7 catalog").exists()
+    page = ops_client.get(url).content.decode()
+    assert "stale price" in page
+    assert ops_client.post(url, {"tags": "product:abc; drop", "reason": "x"}).status_code == 400
+
+
+def test_audit_log_is_read_only(ops_client):
+    call_command("switch", "on", "cache.force_dynamic", "--reason", "test")
+    entry = AuditEntry.objects.latest("id")
+    change = reverse("admin:opsadmin_auditentry_change", args=[entry.pk])
+    response = ops_client.get(change)
+    assert response.status_code == 200
+    assert b'name="_save"' not in response.content
+    assert ops_client.get(reverse("admin:opsadmin_auditentry_add")).status_code == 403
+    listing = ops_client.get(
+        reverse("admin:opsadmin_auditentry_changelist") + "?action=switch.set&outcome=on"
+    )
+    assert listing.status_code == 200
+    assert b"cache.force_dynamic" in listing.content
+
+
+def test_snapshot_page_shows_failures_prominently(ops_client, settings, tmp_path):
+    settings.SNAPSHOT_DIR = str(tmp_path)
+    response = ops_client.post(reverse("admin:ops_snapshots"), {"action": "verify"})
+    assert response.status_code == 302
+    page = ops_client.get(reverse("admin:ops_snapshots")).content.decode()
+    assert "Last verify FAILED" in page
+    assert "No snapshot has been taken yet." in page
+
+
+def test_switch_command(capsys):
+    call_command("switch", "list")
+    assert "maintenance.checkout" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="reason"):
+        call_command("switch", "on", "maintenance.checkout")
+    with pytest.raises(CommandError, match="No switch"):
+        call_command("switch", "on", "feature.teleport", "--reason", "x")
+    call_command("switch", "on", "maintenance.checkout", "--reason", "incident #4")
+    assert AuditEntry.objects.get(action="switch.set").target == "maintenance.checkout"
+
+
+def test_otp_enroll_prints_a_terminal_qr_and_backup_codes(capsys, staff):
+    call_command("otp_enroll", "ops")
+    out = capsys.readouterr().out
+    assert "otpauth://totp/Real%20Deal%20Kickz%3Aops" in out
+    assert "█" in out or "▀" in out or "▄" in out  # the QR, drawn with block characters
+    assert out.count("\n  ") >= 10
+    with pytest.raises(CommandError):
+        call_command("otp_enroll", "nobody")
+
+
+def test_otp_code_is_local_only(capsys, staff, settings):
+    call_command("otp_code", "ops")
+    assert capsys.readouterr().out.strip() == staff.code()
+    settings.RDK_ENV = "staging"
+    with pytest.raises(CommandError, match="refused"):
+        call_command("otp_code", "ops")
+    with pytest.raises(CommandError, match="refused"):
+        call_command("demo_admin")
+
+
+def test_demo_admin_creates_a_staff_user_who_can_sign_in(client, capsys):
+    call_command("demo_admin")
+    out = capsys.readouterr().out
+    assert "username demo-admin" in out
+    call_command("demo_admin")  # idempotent
+    from django.contrib.auth import get_user_model
+
+    from opsadmin.services.otp import totp_device_for, totp_now
+
+    user = get_user_model().objects.get(username="demo-admin")
+    response = client.post(
+        reverse("admin:login"),
+        {
+            "login": "demo-admin",
+            "password": "rdk-demo-admin-local",
+            "code": totp_now(totp_device_for(user)),
+        },
+    )
+    assert response.status_code == 302

@@ -1,0 +1,125 @@
+"""Signing people out everywhere, and the record of who is signed in where."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from opsadmin.models import AuditEntry, SessionActivity
+from opsadmin.services.sessions import sessions_rotate
+from tests.staff import Staff, make_user, verified_login
+
+# Rotation publishes the new epoch when its transaction commits: real commits here.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def signed_in(user) -> Client:
+    client = Client(HTTP_USER_AGENT="Test browser 1.0")
+    client.force_login(user)
+    return client
+
+
+def is_signed_in(client: Client) -> bool:
+    client.get("/healthz")  # any request: the middleware decides on it
+    return "_auth_user_id" in client.session
+
+
+def test_rotating_one_user_signs_out_every_session_of_that_user_only():
+    alice, bob = make_user("alice", staff=False), make_user("bob", staff=False)
+    first, second, other = signed_in(alice), signed_in(alice), signed_in(bob)
+    assert is_signed_in(first)
+    assert is_signed_in(second)
+    sessions_rotate(scope="user", user_id=alice.pk, actor="test")
+    assert not is_signed_in(first)
+    assert not is_signed_in(second)
+    assert is_signed_in(other)
+    # Signing in again works: the new session carries the new epoch.
+    again = signed_in(alice)
+    assert is_signed_in(again)
+
+
+def test_rotating_staff_leaves_shoppers_signed_in():
+    shopper, admin_user = make_user("shopper", staff=False), make_user("boss")
+    shopper_client, admin_client = signed_in(shopper), signed_in(admin_user)
+    sessions_rotate(scope="staff", actor="test")
+    assert is_signed_in(shopper_client)
+    assert not is_signed_in(admin_client)
+
+
+def test_rotating_everyone_signs_out_everyone():
+    clients = [signed_in(make_user(f"u{i}", staff=bool(i % 2))) for i in range(3)]
+    sessions_rotate(scope="all", actor="test")
+    assert not any(is_signed_in(client) for client in clients)
+
+
+def test_rotation_from_the_console_signs_out_a_second_admin_session():
+    staff = Staff("ops")
+    first, second = Client(), Client()
+    verified_login(first, staff)
+    verified_login(second, staff)
+    other = make_user("carol", staff=False)
+    carol = signed_in(other)
+    assert second.get(reverse("admin:index")).status_code == 200
+    response = first.post(
+        reverse("admin:ops_sessions"),
+        {"scope": "user", "user_id": other.pk, "confirm": "on", "reason": "lost phone"},
+    )
+    assert response.status_code == 302
+    assert not is_signed_in(carol)
+    assert second.get(reverse("admin:index")).status_code == 200  # not rotated
+    first.post(
+        reverse("admin:ops_sessions"), {"scope": "user", "user_id": staff.user.pk, "confirm": "on"}
+    )
+    response = second.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    entry = AuditEntry.objects.filter(action="sessions.rotate").first()
+    assert entry.actor == "ops"
+    assert entry.request_id
+
+
+def test_rotation_needs_confirmation_and_a_real_user(ops_client):
+    response = ops_client.post(reverse("admin:ops_sessions"), {"scope": "all"})
+    assert response.status_code == 400
+    response = ops_client.post(
+        reverse("admin:ops_sessions"), {"scope": "user", "user_id": 99999, "confirm": "on"}
+    )
+    assert response.status_code == 400
+    assert ops_client.get(reverse("admin:ops_sessions")).status_code == 200
+
+
+def test_sessions_are_recorded_with_ip_agent_and_listed(ops_client, django_assert_max_num_queries):
+    for i in range(5):
+        signed_in(make_user(f"shopper{i}", staff=False)).get("/healthz")
+    activity = SessionActivity.objects.filter(user__username="shopper0").get()
+    assert activity.ip == "127.0.0.1"
+    assert activity.user_agent == "Test browser 1.0"
+    # Constant, not one per user; includes the row-security transaction set-up.
+    with django_assert_max_num_queries(20):
+        response = ops_client.get(reverse("admin:ops_sessions"))
+    assert response.status_code == 200
+    assert b"shopper4" in response.content
+    assert b"Test browser 1.0" in response.content
+
+
+def test_activity_is_written_at_most_once_a_minute(django_assert_max_num_queries):
+    client = signed_in(make_user("dora", staff=False))
+    client.get("/healthz")
+    with django_assert_max_num_queries(
+        4
+    ):  # session + user + epoch rows (cached), no activity write
+        client.get("/healthz")
+    assert SessionActivity.objects.count() == 1
+
+
+def test_sessions_rotate_command():
+    make_user("eve", staff=False)
+    eve = signed_in(make_user("frank", staff=False))
+    call_command("sessions_rotate", "--user", "frank")
+    assert not is_signed_in(eve)
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("sessions_rotate", "--user", "nobody")

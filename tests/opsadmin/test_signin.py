@@ -1,0 +1,177 @@
+"""Admin sign-in: password and code, backup codes, reuse, throttling, audit."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from opsadmin.models import AuditEntry, BackupCode
+from opsadmin.services.otp import totp_now
+from tests.staff import PASSWORD, Staff, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def sign_in(client, login: str, code: str, password: str = PASSWORD, next_url: str = ""):
+    data = {"login": login, "password": password, "code": code}
+    if next_url:
+        data["next"] = next_url
+    return client.post(reverse("admin:login"), data)
+
+
+def refused(client, response) -> bool:
+    """The form came back with an error and nobody is signed in."""
+    return (
+        response.status_code == 200
+        and b'class="errornote"' in response.content
+        and "_auth_user_id" not in client.session
+    )
+
+
+def outcomes() -> list[str]:
+    return list(
+        AuditEntry.objects.filter(action="admin.signin")
+        .order_by("id")
+        .values_list("outcome", flat=True)
+    )
+
+
+def test_right_code_signs_in_and_opens_the_admin(client, staff):
+    response = sign_in(client, "ops", staff.code())
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert client.get(reverse("admin:ops_home")).status_code == 200
+    entry = AuditEntry.objects.get(action="admin.signin")
+    assert (entry.actor, entry.outcome, entry.ip) == ("ops", "success", "127.0.0.1")
+    assert entry.request_id
+
+
+def test_email_works_as_the_login_and_next_is_followed(client, staff):
+    response = sign_in(client, "ops@rdk.test", staff.code(), next_url="/admin/ops/cache/")
+    assert response["Location"] == "/admin/ops/cache/"
+
+
+def test_offsite_next_is_ignored(client, staff):
+    response = sign_in(client, "ops", staff.code(), next_url="https://evil.example/")
+    assert response["Location"] == reverse("admin:index")
+
+
+def test_wrong_code_is_refused_and_audited(client, staff):
+    right = staff.code()
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    response = sign_in(client, "ops", wrong)
+    assert refused(client, response)
+    assert b"wrong or was already used" in response.content
+    assert client.get(reverse("admin:index")).status_code == 302
+    assert outcomes() == ["wrong_code"]
+
+
+def test_missing_code_and_wrong_password_are_refused_and_audited(client, staff):
+    assert refused(client, sign_in(client, "ops", ""))
+    assert refused(client, sign_in(client, "ops", staff.code(), password="nope"))
+    assert refused(client, sign_in(client, "nobody", "123456"))
+    assert outcomes() == ["no_code", "wrong_password", "wrong_password"]
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_totp_code_cannot_be_used_twice(client, staff):
+    code = staff.code()
+    assert sign_in(client, "ops", code).status_code == 302
+    client.post(reverse("admin:logout"))
+    response = sign_in(client, "ops", code)
+    assert refused(client, response)
+    assert outcomes() == ["success", "wrong_code"]
+
+
+def test_a_backup_code_works_once(client, staff):
+    code = staff.backup_codes[0]
+    assert sign_in(client, "ops", code.upper()).status_code == 302
+    client.post(reverse("admin:logout"))
+    assert refused(client, sign_in(client, "ops", code))
+    assert BackupCode.objects.filter(used_at__isnull=False).count() == 1
+
+
+def test_backup_codes_are_stored_hashed(staff):
+    stored = list(BackupCode.objects.values_list("code_hash", flat=True))
+    assert len(stored) == 10
+    for code in staff.backup_codes:
+        assert all(code not in value and code.replace("-", "") not in value for value in stored)
+
+
+def test_failed_codes_are_throttled_with_growing_delays(client, staff, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 600  # deterministic: the first wait is ten minutes
+    right = staff.code()
+    sign_in(client, "ops", f"{(int(right) + 1) % 1_000_000:06d}")
+    response = sign_in(client, "ops", right)
+    assert refused(client, response)
+    assert b"Too many wrong codes" in response.content
+    staff.device.refresh_from_db()
+    assert staff.device.throttling_failure_count == 1
+    allowed, info = staff.device.verify_is_allowed()
+    assert not allowed
+    first_wait = info["locked_until"] - staff.device.throttling_failure_timestamp
+    staff.device.throttle_increment()
+    _, info = staff.device.verify_is_allowed()
+    assert info["locked_until"] - staff.device.throttling_failure_timestamp == first_wait * 2
+    assert outcomes() == ["wrong_code", "throttled"]
+
+
+def test_non_staff_cannot_use_the_admin(client):
+    make_user("shopper", staff=False)
+    response = sign_in(client, "shopper", "123456")
+    assert refused(client, response)
+    assert outcomes() == ["not_staff"]
+
+
+def test_staff_without_a_device_enrols_then_gets_backup_codes_once(client):
+    user = make_user("newbie")
+    response = sign_in(client, "newbie", "")
+    assert response["Location"] == reverse("admin:otp_enrol")
+    page = client.get(reverse("admin:otp_enrol"))
+    assert page.status_code == 200
+    assert b"<svg" in page.content
+    assert b"otpauth://totp/" in page.content
+    assert client.get(reverse("admin:index")).status_code == 302  # not in yet
+    device = user.totpdevice_set.get(confirmed=False)
+    assert client.post(reverse("admin:otp_enrol"), {"code": "000000"}).status_code in (400, 200)
+    device.refresh_from_db()
+    device.throttle_reset()
+    done = client.post(reverse("admin:otp_enrol"), {"code": totp_now(device)})
+    assert done.status_code == 200
+    codes = done.context["codes"]
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
+    assert client.get(reverse("admin:index")).status_code == 200
+    # Shown once: the enrolment page is gone now.
+    assert client.get(reverse("admin:otp_enrol")).status_code == 302
+    assert AuditEntry.objects.filter(action="otp.enrol", outcome="success").exists()
+
+
+def test_enrolment_page_without_a_password_step_goes_to_login(client):
+    assert client.get(reverse("admin:otp_enrol"))["Location"] == reverse("admin:login")
+
+
+def test_a_second_staff_member_cannot_use_anothers_code(client, staff):
+    Staff("other")
+    assert refused(client, sign_in(client, "other", staff.code()))
+
+
+def test_hash_cost_travels_with_the_hash(settings, staff):
+    """Codes hashed at one cost still verify after the setting is raised."""
+    settings.BACKUP_CODE_SCRYPT_N = 2**14
+    assert BackupCode.objects.first().code_hash.startswith("scrypt$256$")
+    from opsadmin.services.otp import backup_code_verify, backup_device_for
+
+    device = backup_device_for(staff.user)
+    assert backup_code_verify(device=device, code=staff.backup_codes[3]) is True
+
+
+def test_admin_sign_in_answers_429_once_its_limit_is_spent(client, settings, staff):
+    settings.RATE_LIMITS = {"otp_verify": "2/m"}
+    data = {"login": staff.user.username, "password": PASSWORD, "code": "000000"}
+    for _ in range(2):
+        assert client.post("/admin/login/", data).status_code == 200  # refused, form again
+    refused = client.post("/admin/login/", data)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
