@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from catalog.validators import validate_product_image
+
 
 class Brand(models.Model):
     name = models.CharField(max_length=80, unique=True)
@@ -22,6 +24,10 @@ class Brand(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def cache_tag(self) -> str:
+        return f"brand:{self.pk}"
 
 
 class Product(models.Model):
@@ -60,10 +66,14 @@ class Product(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("catalog:product_detail", kwargs={"slug": self.slug})
 
+    @property
+    def cache_tag(self) -> str:
+        return f"product:{self.pk}"
+
 
 class ProductImage(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
-    image = models.ImageField(upload_to="products/%Y/%m/")
+    image = models.ImageField(upload_to="products/%Y/%m/", validators=[validate_product_image])
     alt_text = models.CharField(max_length=200)
     position = models.PositiveSmallIntegerField(default=0)
 

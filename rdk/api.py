@@ -58,7 +58,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         code = "invalid"
     else:
-        detail = getattr(exc, "detail", "")
+        detail = getattr(exc, "detail", None)
+        if detail is None:  # Http404 / PermissionDenied: DRF converted a copy
+            detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
         fields = {}
         message = str(detail)
         code = getattr(detail, "code", None) or "error"

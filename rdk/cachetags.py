@@ -30,10 +30,24 @@ LOG_KEY = "cachetags:log"
 LOG_LIMIT = 200
 
 
+def _initial_version() -> int:
+    # A version that never existed before, so keys built after the shared cache
+    # lost its counters (a flush, an eviction) never equal keys built before it:
+    # per-process copies of entries (rdk.pagecache) rely on that.
+    return time.time_ns()
+
+
 def tag_versions(tags: Iterable[str]) -> dict[str, int]:
     """Current version of each tag (one cache round trip for all of them)."""
     tags = list(dict.fromkeys(tags))
-    found = cache.get_many([VERSION_PREFIX + tag for tag in tags])
+    keys = [VERSION_PREFIX + tag for tag in tags]
+    found = cache.get_many(keys)
+    missing = [key for key in keys if key not in found]
+    if missing:
+        initial = _initial_version()
+        for key in missing:
+            cache.add(key, initial, timeout=None)
+        found.update(cache.get_many(missing))
     return {tag: int(found.get(VERSION_PREFIX + tag, 0)) for tag in tags}
 
 
@@ -48,12 +62,12 @@ def tagged_key(name: str, tags: Iterable[str], *parts: object) -> str:
 def _bump(tags: tuple[str, ...], reason: str, request_id: str | None) -> None:
     for tag in tags:
         key = VERSION_PREFIX + tag
-        # add() creates the counter at 0 if absent; incr() is atomic in Redis.
-        cache.add(key, 0, timeout=None)
+        # add() creates the counter if absent; incr() is atomic in Redis.
+        cache.add(key, _initial_version(), timeout=None)
         try:
             cache.incr(key)
         except ValueError:  # evicted between add and incr
-            cache.set(key, 1, timeout=None)
+            cache.set(key, _initial_version(), timeout=None)
     entry = {"at": time.time(), "tags": list(tags), "reason": reason, "request_id": request_id}
     history = cache.get(LOG_KEY) or []
     cache.set(LOG_KEY, [entry, *history][:LOG_LIMIT], timeout=None)

@@ -356,3 +356,15 @@ SNAPSHOT_KEY_TABLES = [
 INCIDENT_EXPORT_DIR = str(BASE_DIR / "docs" / "incidents")
 MAINTENANCE_RETRY_AFTER = 300  # seconds, sent as Retry-After on 503s
 SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's activity
+
+# Catalog ----------------------------------------------------------------------
+
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, reusing its Redis client (see rdk/cache.py).
+    CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
+
+# Stored anonymous pages are served before sessions, CSRF and auth run.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    "rdk.pagecache.PageCacheMiddleware",
+)

@@ -110,12 +110,15 @@ def admin_user(db):
 
 
 @pytest.fixture
-def admin_client(client, db):
+def admin_client(db):
     """A superuser signed in to the admin with password and TOTP, as the real
     admin sign-in leaves the session (overrides pytest-django's admin_client,
     which the OTP-enforcing admin would refuse)."""
+    from django.test import Client
+
     from tests.staff import Staff, verified_login
 
+    client = Client()
     staff = Staff("admin")
     verified_login(client, staff)
     client.staff = staff

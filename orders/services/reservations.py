@@ -23,10 +23,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Variant
+from catalog.services import product_stock_changed
 from orders.exceptions import OutOfStock
 from orders.models import Order, OrderStatus, Reservation, ReservationStatus
 from orders.services.states import order_transition
-from rdk.cachetags import revalidate_tag
 from rdk.rls import rls_service_scope
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,11 @@ def stock_reserve(
             f"{variant.product.name} ({variant.size_label}) just sold out; "
             "it was removed from your order."
         )
-    revalidate_tag(f"product:{variant.product_id}", reason="stock.reserved")
+    product_stock_changed(
+        product_id=variant.product_id,
+        availability_changed=not _has_available(variant.pk),
+        reason="stock.reserved",
+    )
     return Reservation.objects.create(
         order=order, variant=variant, quantity=quantity, expires_at=expires_at
     )
@@ -70,11 +74,22 @@ def _finish(reservation: Reservation, *, to: str, reason: str, now: dt.datetime)
         )
     else:
         stock.update(stock_reserved=F("stock_reserved") - reservation.quantity)
-    product_id = Variant.objects.filter(pk=reservation.variant_id).values_list(
-        "product_id", flat=True
-    )[0]
-    revalidate_tag(f"product:{product_id}", reason=f"stock.{to}")
+    product_id, available = (
+        Variant.objects.filter(pk=reservation.variant_id)
+        .annotate(available=F("stock_on_hand") - F("stock_reserved"))
+        .values_list("product_id", "available")[0]
+    )
+    # A sale leaves availability as it was; a release brings a sold-out size back
+    # when what is available now is no more than what was released.
+    came_back = to != ReservationStatus.CONSUMED and 0 < available <= reservation.quantity
+    product_stock_changed(
+        product_id=product_id, availability_changed=came_back, reason=f"stock.{to}"
+    )
     return True
+
+
+def _has_available(variant_id: int) -> bool:
+    return Variant.objects.filter(pk=variant_id, stock_on_hand__gt=F("stock_reserved")).exists()
 
 
 def _active(order: Order) -> list[Reservation]:

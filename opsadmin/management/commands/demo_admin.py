@@ -35,7 +35,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Staff admin: {admin_url}\n"
             f"    username {USERNAME}  password {PASSWORD}\n"
-            f"    code: python manage.py otp_code {USERNAME}   (or add this key to an app: "
+            f"    code: .venv/bin/python manage.py otp_code {USERNAME}\n"
+            f"    (or add this key to an authenticator app: "
             f"{b32encode(device.bin_key).decode()})\n"
         )
         if codes:

@@ -1,0 +1,216 @@
+"""`make bench`: RDK under gunicorn with production-like settings, warmed,
+measured with wrk on loopback. Prints figures; it is not a timed test."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from catalog import selectors
+from catalog.warming import cache_warm
+from rdk.switches import LOCAL_TTL, switch_set
+
+HEADERS = ["X-Forwarded-Proto: https"]
+
+
+@dataclass
+class Row:
+    label: str
+    path: str
+    rps: float = 0.0
+    p50: float = 0.0
+    p99: float = 0.0
+    errors: int = 0
+    target: float | None = None
+    queries: int | None = None
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(output: str) -> tuple[float, float, float, int]:
+    found = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if found is None:
+        raise CommandError(f"Could not read wrk's output:\n{output}")
+    rps = float(found.group(1))
+    latency = dict(re.findall(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+(?:us|ms|s|m))\s*$", output, re.M))
+
+    def to_ms(text: str) -> float:
+        number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+        return _ms(number, unit)
+
+    if set(latency) != {"50", "99"}:
+        raise CommandError(f"Could not read wrk's latency distribution:\n{output}")
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    return rps, to_ms(latency["50"]), to_ms(latency["99"]), errors
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark RDK under gunicorn with wrk: /healthz, catalog pages (warm and force-dynamic), "
+        "a product page and the products API. Run through `make bench`."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8190)
+        parser.add_argument("--duration", type=int, default=8, help="Seconds per wrk run.")
+        parser.add_argument("--connections", type=int, default=16)
+        parser.add_argument("--workers", type=int, default=2, help="One per core.")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=8,
+            help="Threads per worker (gthread, keep-alive); 1 uses sync workers.",
+        )
+
+    def handle(self, *args, port, duration, connections, workers, threads, **options):
+        if not shutil.which("wrk"):
+            raise CommandError("wrk is not installed (Debian: apt-get install wrk).")
+        if settings.DEBUG or connection.vendor != "postgresql":
+            raise CommandError("Run through `make bench`: DEBUG off, PostgreSQL and Redis.")
+        slug = (selectors.product_slugs(limit=1) or [None])[0]
+        if slug is None:
+            raise CommandError("The catalog is empty; run manage.py seed_demo first.")
+        base = f"http://127.0.0.1:{port}"
+        rows = [
+            Row("/healthz", "/healthz"),
+            Row("catalog page (anonymous, warm)", "/products", target=0.6),
+            Row("filtered catalog page", "/products?brand=nike&size=9&sort=price_asc", target=0.6),
+            Row("product page", f"/products/{slug}", target=0.6),
+            Row("catalog page, force-dynamic", "/products", target=0.05),
+            Row("/api/v1/products", "/api/v1/products", target=0.4),
+        ]
+        server = self._start(port, workers, threads)
+        try:
+            self._wait(base + "/healthz")
+            started = time.monotonic()
+            warmed = cache_warm()
+            for row in rows:
+                self._get(base + row.path)
+            self.stdout.write(
+                f"bench: gunicorn {workers} worker(s) × {threads} thread(s) on {base}; "
+                f"warmed {len(warmed.pages)} page(s) in {time.monotonic() - started:.1f}s; "
+                f"wrk {duration}s per row, {connections} connections"
+            )
+            for row in rows:
+                dynamic = row.target == 0.05
+                if dynamic:
+                    switch_set(name="cache.force_dynamic", on=True, actor="bench", reason="bench")
+                    time.sleep(LOCAL_TTL * 2 + 0.2)  # every worker's switch copy expires
+                    row.queries = self._count_queries(row.path)
+                try:
+                    self.stdout.write(f"  measuring {row.label} …")
+                    output = self._wrk(base + row.path, duration, connections)
+                    row.rps, row.p50, row.p99, row.errors = parse_wrk(output)
+                finally:
+                    if dynamic:
+                        switch_set(
+                            name="cache.force_dynamic", on=False, actor="bench", reason="bench"
+                        )
+                        time.sleep(LOCAL_TTL * 2 + 0.2)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+        failed = self._report(rows, connections)
+        if failed:
+            raise CommandError(f"{failed} row(s) missed the issue's targets.")
+
+    def _start(self, port: int, workers: int, threads: int) -> subprocess.Popen:
+        command = [
+            sys.executable, "-m", "gunicorn", "rdk.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads),
+            "--log-level", "warning", "--keep-alive", "5",
+        ]  # fmt: skip
+        env = {**os.environ, "RDK_LOG_LEVEL": "warning"}
+        return subprocess.Popen(command, env=env)  # noqa: S603 (fixed argv)
+
+    def _get(self, url: str) -> int:
+        request = urllib.request.Request(url, headers=dict(h.split(": ") for h in HEADERS))  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310 (loopback URL built here)
+            return response.status
+
+    def _wait(self, url: str) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self._get(url) == 200:
+                    return
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if time.monotonic() > deadline:
+                raise CommandError(f"gunicorn did not answer {url} within 30s.")
+            time.sleep(0.2)
+
+    def _wrk(self, url: str, duration: int, connections: int) -> str:
+        command = [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "--timeout",
+            "5s",
+        ]
+        for header in HEADERS:
+            command += ["-H", header]
+        done = subprocess.run(  # noqa: S603 (fixed argv)
+            [*command, url], capture_output=True, text=True, timeout=duration + 30, check=False
+        )
+        if done.returncode != 0:
+            raise CommandError(f"wrk failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def _count_queries(self, path: str) -> int:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.get(path, secure=True)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path, secure=True)
+        return len(queries)
+
+    def _report(self, rows: list[Row], connections: int) -> int:
+        base = rows[0].rps or 1.0
+        self.stdout.write("")
+        header = f"{'row':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'× healthz':>10}  result"
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header) + "-" * 30)
+        failed = 0
+        for row in rows:
+            ratio = row.rps / base
+            verdict = ""
+            if row.target is not None:
+                checks = [ratio >= row.target]
+                notes = [f"≥ {row.target} ×"]
+                if row.target == 0.6:
+                    checks.append(row.p99 < 20)
+                    notes.append("p99 < 20 ms")
+                if row.queries is not None:
+                    checks.append(row.queries <= 4)
+                    notes.append(f"{row.queries} queries ≤ 4")
+                if row.errors:
+                    checks.append(False)
+                    notes.append(f"{row.errors} errors")
+                ok = all(checks)
+                failed += not ok
+                verdict = ("PASS" if ok else "FAIL") + " (" + ", ".join(notes) + ")"
+            self.stdout.write(
+                f"{row.label:<34} {row.rps:>9.0f} {row.p50:>8.2f} {row.p99:>8.2f} "
+                f"{ratio:>10.2f}  {verdict}"
+            )
+        self.stdout.write(f"\n{connections} connections, loopback, {os.cpu_count()} CPU(s).")
+        return failed

@@ -1,0 +1,66 @@
+"""Storefront pages. Anonymous visitors get whole pages from the shared cache
+(rdk.pagecache); everyone else gets a fresh render whose expensive fragments
+are still cached under tags."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from catalog import selectors
+from catalog.forms import SORT_CHOICES, ProductFilterForm
+from rdk.pagecache import is_shareable, page_cache
+
+PAGE_SIZE = 24
+
+
+@page_cache(["catalog"], name="home")
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "catalog/home.html",
+        {
+            "new_releases": selectors.product_new_releases(limit=8),
+            "featured": selectors.product_featured(limit=4),
+        },
+    )
+
+
+@page_cache(["catalog"], name="product_list")
+def product_list(request: HttpRequest) -> HttpResponse:
+    form = ProductFilterForm(request.GET)
+    context = {"form": form, "sort_choices": SORT_CHOICES, "facets": selectors.catalog_facets()}
+    if not form.is_valid():
+        return render(request, "catalog/product_list.html", context, status=400)
+    filters = form.filters()
+    paginator = Paginator(selectors.product_list(filters=filters), PAGE_SIZE)
+    number = form.cleaned_data.get("page") or 1
+    if number > max(paginator.num_pages, 1):
+        raise Http404("No such page.")
+    page = paginator.page(number)
+    context.update(
+        filters=filters,
+        page=page,
+        products=list(page.object_list),
+        selected_brands=set(filters.brands),
+    )
+    return render(request, "catalog/product_list.html", context)
+
+
+@page_cache(lambda slug: selectors.product_page_tags(slug=slug), name="product_detail")
+def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    product = selectors.product_get(slug=slug)
+    variants = list(product.variants.all())
+    today = timezone.now().date()
+    context = {
+        "product": product,
+        "images": list(product.images.all()),
+        "variants": variants,
+        "sold_out": not any(not variant.is_sold_out for variant in variants),
+        "released": product.release_date <= today,
+        "quantities": range(1, product.max_per_size + 1),
+        "shareable": is_shareable(request),
+    }
+    return render(request, "catalog/product_detail.html", context)
