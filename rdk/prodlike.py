@@ -1,7 +1,8 @@
 """Running RDK production-like on loopback: gunicorn, staging settings (DEBUG
 off, PostgreSQL, Redis, collected static files), for `make loadtest` and any
 other tool that measures RDK as it runs in production (`make bench` can share
-it: `environment()` for the settings, `Gunicorn` for the processes).
+it: `environment()` for the settings, `gunicorn()` for the processes; from a
+shell, `eval "$(python -m rdk.prodlike env --database … --redis-db …)"`).
 
 Plain loopback HTTP stands for a TLS-terminating load balancer: clients send
 `X-Forwarded-Proto: https` (staging redirects plain HTTP to HTTPS and marks its
@@ -13,8 +14,10 @@ Nothing here imports an app; it only builds environments and starts processes.
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -33,8 +36,8 @@ def environment(
     database: str,
     redis_db: int,
     site_url: str,
-    stripe_api_base: str,
-    webhook_secret: str,
+    stripe_api_base: str = "",
+    webhook_secret: str = "whsec_rdk_prodlike",  # noqa: S107 (a loopback test secret)
     pg_host: str = "127.0.0.1",
     pg_port: int = 5432,
     redis_host: str = "127.0.0.1",
@@ -158,3 +161,35 @@ def manage(*args: str, env: dict[str, str], log: Path, name: str | None = None) 
     """`python manage.py …` as a long-running child process (the Stripe stand-in)."""
     argv = [sys.executable, str(BASE_DIR / "manage.py"), *args]
     return Process(name or args[0], argv, env=env, log=log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rdk.prodlike env …`: the environment as shell `export` lines."""
+    parser = argparse.ArgumentParser(prog="python -m rdk.prodlike")
+    parser.add_argument("command", choices=["env"])
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--redis-db", type=int, required=True)
+    parser.add_argument("--site-url", required=True)
+    parser.add_argument("--pg-host", default="127.0.0.1")
+    parser.add_argument("--pg-port", type=int, default=5432)
+    parser.add_argument("--redis-host", default="127.0.0.1")
+    parser.add_argument("--redis-port", type=int, default=6379)
+    parser.add_argument("--state-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    values = environment(
+        database=args.database,
+        redis_db=args.redis_db,
+        site_url=args.site_url,
+        pg_host=args.pg_host,
+        pg_port=args.pg_port,
+        redis_host=args.redis_host,
+        redis_port=args.redis_port,
+        state_dir=args.state_dir,
+    )
+    for name, value in values.items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -104,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         stripe_api_base=standin_url,
         webhook_secret="whsec_rdk_loadtest_" + os.urandom(12).hex(),
         state_dir=BASE_DIR / "var" / "loadtest",
+        pg_host=os.environ.get("PG_HOST", "127.0.0.1"),
+        pg_port=int(os.environ.get("PG_PORT", "5432")),
+        redis_host=os.environ.get("REDIS_HOST", "127.0.0.1"),
+        redis_port=int(os.environ.get("REDIS_PORT", "6379")),
     )
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rdk.settings")
