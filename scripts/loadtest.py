@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import http.cookiejar
+import io
 import json
 import os
 import re
@@ -193,7 +194,7 @@ def warm_up(hosts: list[str]) -> None:
 
     started = time.monotonic()
     if "warm_cache" in get_commands():
-        call_command("warm_cache", verbosity=0)
+        call_command("warm_cache", verbosity=0, stdout=io.StringIO())
     slugs = list(Product.objects.filter(is_active=True).values_list("slug", flat=True)[:20])
     paths = ["/", "/products", "/api/v1/products", *(f"/products/{slug}" for slug in slugs)]
     for host in hosts:
