@@ -34,7 +34,7 @@ echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or 
 exit 1
 endef
 
-.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest pg-setup clean audit bandit
+.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout pg-setup clean audit bandit
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -157,18 +157,35 @@ BENCH_PORT ?= 8190
 BENCH_ARGS ?=
 
 bench: install ## Benchmark under gunicorn (staging settings, PostgreSQL, Redis) with wrk; prints a table
-	@export RDK_ENV=staging DEBUG=false RDK_LOG_LEVEL=warning
-	export SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')"
-	export DATABASE_URL="postgres://rdk@$(PG_HOST):$(PG_PORT)/$(BENCH_DB)"
-	export CACHE_URL="redis://$(REDIS_HOST):$(REDIS_PORT)/$(BENCH_REDIS_DB)"
-	export ALLOWED_HOSTS=127.0.0.1,localhost SITE_URL="https://127.0.0.1:$(BENCH_PORT)"
-	export STRIPE_SECRET_KEY=sk_test_rdk_bench STRIPE_WEBHOOK_SECRETS=whsec_rdk_bench
-	export STATIC_ROOT="$(CURDIR)/var/bench-static" MEDIA_ROOT="$(CURDIR)/var/bench-media"
+	@# Production-like settings from rdk/prodlike.py, shared with make loadtest.
+	eval "$$($(PY) -m rdk.prodlike env --database $(BENCH_DB) --redis-db $(BENCH_REDIS_DB) \
+	  --pg-host $(PG_HOST) --pg-port $(PG_PORT) --redis-host $(REDIS_HOST) --redis-port $(REDIS_PORT) \
+	  --site-url https://127.0.0.1:$(BENCH_PORT) --state-dir "$(CURDIR)/var/bench")"
 	RDK_ENV=local DATABASE_URL= CACHE_URL= $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(BENCH_DB)"
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --no-input -v 0
 	$(PY) manage.py bench --port $(BENCH_PORT) $(BENCH_ARGS)
+
+# Load tests (docs/scaling.md): RDK under gunicorn with staging settings on
+# PostgreSQL LOADTEST_DB and Redis db LOADTEST_REDIS_DB, the Stripe stand-in,
+# and locust headless for LOADTEST_SECONDS; results under results/<time>/.
+LOADTEST_DB ?= rdk_loadtest
+LOADTEST_REDIS_DB ?= 11
+LOADTEST_PORT ?= 8201
+LOADTEST_STANDIN_PORT ?= 12201
+LOADTEST_SECONDS ?= 60
+SCALE ?= 1
+
+loadtest: install ## Load test production-like RDK with locust (SCALE=2: two processes); pass/fail summary
+	@RDK_ENV=local DATABASE_URL= CACHE_URL= $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(LOADTEST_DB)"
+	PG_HOST=$(PG_HOST) PG_PORT=$(PG_PORT) REDIS_HOST=$(REDIS_HOST) REDIS_PORT=$(REDIS_PORT) \
+	  LOADTEST_DB=$(LOADTEST_DB) LOADTEST_REDIS_DB=$(LOADTEST_REDIS_DB) LOADTEST_PORT=$(LOADTEST_PORT) \
+	  LOADTEST_STANDIN_PORT=$(LOADTEST_STANDIN_PORT) LOADTEST_SECONDS=$(LOADTEST_SECONDS) SCALE=$(SCALE) \
+	  $(PY) scripts/loadtest.py
+
+loadtest-scaleout: ## The load test against two RDK processes sharing PostgreSQL and Redis, plus cross-process checks
+	@$(MAKE) --no-print-directory loadtest SCALE=2
 
 clean: ## Remove .venv, caches and local data under var/
 	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3

@@ -57,6 +57,7 @@ class StandIn:
         sweep_interval: float = 1.0,
         retry_window: float = 3 * 60 * 60,
         first_backoff: float = 1.0,
+        webhook_headers: dict[str, str] | None = None,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"The stand-in listens on loopback addresses only, not {host!r}.")
@@ -76,6 +77,7 @@ class StandIn:
             secret=webhook_secret,
             retry_window=retry_window,
             first_backoff=first_backoff,
+            headers=webhook_headers,
         )
         self.app = App(self)
         self._stop = threading.Event()

@@ -65,8 +65,12 @@ class Deliverer:
         first_backoff: float = 1.0,
         max_backoff: float = 60.0,
         timeout: float = 10.0,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.url, self.secret = url, secret
+        # Added to every delivery, e.g. the X-Forwarded-Proto a TLS-terminating
+        # load balancer adds in front of a production-like RDK (make loadtest).
+        self.headers = dict(headers or {})
         self.retry_window, self.first_backoff, self.max_backoff = (
             retry_window,
             first_backoff,
@@ -103,6 +107,7 @@ class Deliverer:
             data=payload,
             method="POST",
             headers={
+                **self.headers,
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": USER_AGENT,
                 "Stripe-Signature": sign(payload, self.secret, int(time.time())),

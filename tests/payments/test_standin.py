@@ -169,6 +169,13 @@ def test_the_command_refuses_a_public_host(manage):
     assert "Traceback" not in result.stderr
 
 
+def test_the_command_refuses_a_malformed_webhook_header(manage):
+    result = manage("stripe_standin", "--port", "0", "--webhook-header", "no-colon-here")
+    assert result.returncode != 0
+    assert "is not 'Name: value'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # Webhooks delivered to RDK's own endpoint ----------------------------------------------
 
 
@@ -303,3 +310,39 @@ def test_the_command_serves_the_stand_in_as_its_own_process():
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_webhook_headers_are_added_to_every_delivery():
+    """Behind a TLS-terminating balancer RDK sees X-Forwarded-Proto; the stand-in
+    adds it when asked (make loadtest runs RDK production-like on plain HTTP)."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from payments.standin.webhooks import Deliverer
+
+    seen: list[dict] = []
+
+    def app(environ, start_response):
+        seen.append({k: v for k, v in environ.items() if k.startswith("HTTP_")})
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    deliverer = Deliverer(
+        url=f"http://127.0.0.1:{server.server_port}/hook",
+        secret="whsec_test",
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    try:
+        assert deliverer.post(b"{}") == 200
+    finally:
+        thread.join(timeout=5)
+        server.server_close()
+    assert seen[0]["HTTP_X_FORWARDED_PROTO"] == "https"
+    assert seen[0]["HTTP_STRIPE_SIGNATURE"].startswith("t=")

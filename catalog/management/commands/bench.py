@@ -7,11 +7,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog import selectors
 from catalog.warming import cache_warm
+from rdk import prodlike
 from rdk.switches import LOCAL_TTL, switch_set
 
 HEADERS = ["X-Forwarded-Proto: https"]
@@ -124,21 +125,17 @@ class Command(BaseCommand):
                         )
                         time.sleep(LOCAL_TTL * 2 + 0.2)
         finally:
-            server.terminate()
-            server.wait(timeout=20)
+            server.stop(timeout=20)
         failed = self._report(rows, connections)
         if failed:
             raise CommandError(f"{failed} row(s) missed the issue's targets.")
 
-    def _start(self, port: int, workers: int, threads: int) -> subprocess.Popen:
-        command = [
-            sys.executable, "-m", "gunicorn", "rdk.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads),
-            "--log-level", "warning", "--keep-alive", "5",
-        ]  # fmt: skip
-        env = {**os.environ, "RDK_LOG_LEVEL": "warning"}
-        return subprocess.Popen(command, env=env)  # noqa: S603 (fixed argv)
+    def _start(self, port: int, workers: int, threads: int) -> prodlike.Process:
+        log = Path(settings.BASE_DIR) / "var" / "bench" / f"gunicorn-{port}.log"
+        self.stdout.write(f"bench: gunicorn's log: {log}")
+        return prodlike.gunicorn(
+            port=port, env={**os.environ}, log=log, workers=workers, threads=threads
+        ).start()
 
     def _get(self, url: str) -> int:
         request = urllib.request.Request(url, headers=dict(h.split(": ") for h in HEADERS))  # noqa: S310

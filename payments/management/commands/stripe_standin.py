@@ -35,8 +35,28 @@ class Command(BaseCommand):
             default=5.0,
             help="seconds before an async test payment settles",
         )
+        parser.add_argument(
+            "--webhook-header",
+            action="append",
+            default=[],
+            metavar="NAME: VALUE",
+            help=(
+                "a header added to every webhook delivery (repeatable), e.g. "
+                "'X-Forwarded-Proto: https' as a TLS-terminating balancer would add"
+            ),
+        )
 
-    def handle(self, *args, host, port, webhook_url, webhook_secret, async_delay, **options):
+    def handle(
+        self,
+        *args,
+        host,
+        port,
+        webhook_url,
+        webhook_secret,
+        async_delay,
+        webhook_header,
+        **options,
+    ):
         if not is_loopback(host):
             raise CommandError(f"--host {host!r}: the stand-in listens on loopback only.")
         if not 0 <= port <= 65535:
@@ -46,6 +66,12 @@ class Command(BaseCommand):
         webhook_url = webhook_url or f"{settings.SITE_URL}/api/stripe/webhook"
         if urlsplit(webhook_url).scheme not in ("http", "https"):
             raise CommandError("--webhook-url must be an http(s) URL.")
+        headers = {}
+        for item in webhook_header:
+            name, sep, value = item.partition(":")
+            if not sep or not name.strip() or not value.strip():
+                raise CommandError(f"--webhook-header {item!r} is not 'Name: value'.")
+            headers[name.strip()] = value.strip()
         try:
             standin = StandIn(
                 host=host,
@@ -55,6 +81,7 @@ class Command(BaseCommand):
                 webhook_url=webhook_url,
                 api_version=API_VERSION,
                 async_delay=async_delay,
+                webhook_headers=headers,
             )
         except OSError as exc:
             raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from exc
