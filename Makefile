@@ -182,7 +182,7 @@ loadtest: install ## Load test production-like RDK with locust (SCALE=2: two pro
 	PG_HOST=$(PG_HOST) PG_PORT=$(PG_PORT) REDIS_HOST=$(REDIS_HOST) REDIS_PORT=$(REDIS_PORT) \
 	  LOADTEST_DB=$(LOADTEST_DB) LOADTEST_REDIS_DB=$(LOADTEST_REDIS_DB) LOADTEST_PORT=$(LOADTEST_PORT) \
 	  LOADTEST_STANDIN_PORT=$(LOADTEST_STANDIN_PORT) LOADTEST_SECONDS=$(LOADTEST_SECONDS) SCALE=$(SCALE) \
-	  $(PY) scripts/loadtest.py
+	  $(PY) locustfiles/run.py
 
 loadtest-scaleout: ## The load test against two RDK processes sharing PostgreSQL and Redis, plus cross-process checks
 	@$(MAKE) --no-print-directory loadtest SCALE=2

@@ -1,7 +1,7 @@
 """What every RDK locustfile shares: where RDK runs, the balancer headers, the
 counters the pass/fail summary reads, and small HTML helpers.
 
-Configuration (set by `make loadtest`, scripts/loadtest.py):
+Configuration (set by `make loadtest`, locustfiles/run.py):
 
 - `LOADTEST_HOSTS`: comma-separated RDK base URLs; virtual users are spread
   over them round-robin (one host unless the run is scaled out);
