@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -37,6 +38,18 @@ class Row:
     errors: int = 0
     target: float | None = None
     queries: int | None = None
+    rounds: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def settle(self) -> None:
+        """Medians over the rounds: one noisy window must not decide a row."""
+        self.rps = statistics.median(r[0] for r in self.rounds)
+        self.p50 = statistics.median(r[1] for r in self.rounds)
+        self.p99 = statistics.median(r[2] for r in self.rounds)
+
+    @property
+    def spread(self) -> str:
+        values = [r[0] for r in self.rounds]
+        return f"{min(values):.0f}–{max(values):.0f}"
 
 
 def _ms(value: str, unit: str) -> float:
@@ -69,7 +82,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8190)
-        parser.add_argument("--duration", type=int, default=8, help="Seconds per wrk run.")
+        parser.add_argument("--duration", type=int, default=5, help="Seconds per wrk run.")
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=3,
+            help="Rounds over every row; the table shows medians (and the req/s spread).",
+        )
         parser.add_argument("--connections", type=int, default=16)
         parser.add_argument("--workers", type=int, default=2, help="One per core.")
         parser.add_argument(
@@ -79,7 +98,9 @@ class Command(BaseCommand):
             help="Threads per worker (gthread, keep-alive); 1 uses sync workers.",
         )
 
-    def handle(self, *args, port, duration, connections, workers, threads, **options):
+    def handle(self, *args, port, duration, rounds, connections, workers, threads, **options):
+        if not 1 <= rounds <= 20 or not 1 <= duration <= 120:
+            raise CommandError("--rounds must be 1–20 and --duration 1–120 seconds.")
         if not shutil.which("wrk"):
             raise CommandError("wrk is not installed (Debian: apt-get install wrk).")
         if settings.DEBUG or connection.vendor != "postgresql":
@@ -106,29 +127,34 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"bench: gunicorn {workers} worker(s) × {threads} thread(s) on {base}; "
                 f"warmed {len(warmed.pages)} page(s) in {time.monotonic() - started:.1f}s; "
-                f"wrk {duration}s per row, {connections} connections"
+                f"wrk {duration}s per row, {rounds} round(s), {connections} connections"
             )
+            for number in range(1, rounds + 1):
+                self.stdout.write(f"  round {number}/{rounds} …")
+                for row in rows:
+                    self._measure(row, base, duration, connections)
             for row in rows:
-                dynamic = row.target == 0.05
-                if dynamic:
-                    switch_set(name="cache.force_dynamic", on=True, actor="bench", reason="bench")
-                    time.sleep(LOCAL_TTL * 2 + 0.2)  # every worker's switch copy expires
-                    row.queries = self._count_queries(row.path)
-                try:
-                    self.stdout.write(f"  measuring {row.label} …")
-                    output = self._wrk(base + row.path, duration, connections)
-                    row.rps, row.p50, row.p99, row.errors = parse_wrk(output)
-                finally:
-                    if dynamic:
-                        switch_set(
-                            name="cache.force_dynamic", on=False, actor="bench", reason="bench"
-                        )
-                        time.sleep(LOCAL_TTL * 2 + 0.2)
+                row.settle()
         finally:
             server.stop(timeout=20)
         failed = self._report(rows, connections)
         if failed:
             raise CommandError(f"{failed} row(s) missed the issue's targets.")
+
+    def _measure(self, row: Row, base: str, duration: int, connections: int) -> None:
+        dynamic = row.target == 0.05
+        if dynamic:
+            switch_set(name="cache.force_dynamic", on=True, actor="bench", reason="bench")
+            time.sleep(LOCAL_TTL * 2 + 0.2)  # every worker's switch copy expires
+            row.queries = self._count_queries(row.path)
+        try:
+            rps, p50, p99, errors = parse_wrk(self._wrk(base + row.path, duration, connections))
+        finally:
+            if dynamic:
+                switch_set(name="cache.force_dynamic", on=False, actor="bench", reason="bench")
+                time.sleep(LOCAL_TTL * 2 + 0.2)
+        row.rounds.append((rps, p50, p99))
+        row.errors += errors
 
     def _start(self, port: int, workers: int, threads: int) -> prodlike.Process:
         log = Path(settings.BASE_DIR) / "var" / "bench" / f"gunicorn-{port}.log"
@@ -183,7 +209,10 @@ class Command(BaseCommand):
     def _report(self, rows: list[Row], connections: int) -> int:
         base = rows[0].rps or 1.0
         self.stdout.write("")
-        header = f"{'row':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'× healthz':>10}  result"
+        header = (
+            f"{'row':<34} {'req/s':>9} {'spread':>11} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'× healthz':>10}  result"
+        )
         self.stdout.write(header)
         self.stdout.write("-" * len(header) + "-" * 30)
         failed = 0
@@ -206,8 +235,11 @@ class Command(BaseCommand):
                 failed += not ok
                 verdict = ("PASS" if ok else "FAIL") + " (" + ", ".join(notes) + ")"
             self.stdout.write(
-                f"{row.label:<34} {row.rps:>9.0f} {row.p50:>8.2f} {row.p99:>8.2f} "
+                f"{row.label:<34} {row.rps:>9.0f} {row.spread:>11} {row.p50:>8.2f} {row.p99:>8.2f} "
                 f"{ratio:>10.2f}  {verdict}"
             )
-        self.stdout.write(f"\n{connections} connections, loopback, {os.cpu_count()} CPU(s).")
+        self.stdout.write(
+            f"\nMedians of every round; spread = lowest–highest req/s. "
+            f"{connections} connections, loopback, {os.cpu_count()} CPU(s)."
+        )
         return failed
