@@ -375,35 +375,38 @@ def on_payment_failed(event) -> None:
     )
 
 
-def on_charge_refunded(event) -> None:
-    charge = event.data_object
-    intent = _intent_id(charge.get("payment_intent"))
-    order = _order_for_payment(payment_intent=intent, metadata=charge.get("metadata"))
+def _paid_order_for(stripe_object: dict, *, what: str) -> Order | None:
+    """The locked order a charge or dispute belongs to, with its payment recorded
+    first (fetched from Stripe when this event overtook the payment's). Raises
+    while Stripe still reports it unpaid, so that the event is retried."""
+    intent = _intent_id(stripe_object.get("payment_intent"))
+    order = _order_for_payment(payment_intent=intent, metadata=stripe_object.get("metadata"))
     if order is None:
-        logger.warning("payment.refund_unknown_order", extra={"charge": charge.get("id")})
-        return
+        logger.warning(f"payment.{what}_unknown_order", extra={what: stripe_object.get("id")})  # noqa: G004
+        return None
     order = _fulfil_from_stripe(_locked(order))
     if order.status == OrderStatus.PENDING_PAYMENT:
         raise PaymentNotRecorded(
-            f"Order {order.number}: a refund arrived before its payment; retried later."
+            f"Order {order.number}: a {what} arrived before its payment; retried later."
         )
-    if order.payment_reference != intent:
+    return order
+
+
+def on_charge_refunded(event) -> None:
+    charge = event.data_object
+    order = _paid_order_for(charge, what="refund")
+    if order is None:
+        return
+    if order.payment_reference != _intent_id(charge.get("payment_intent")):
         return  # the refund of a late or duplicate payment, recorded when it was made
     order_refunds_sync(order=order, total_refunded=int(charge.get("amount_refunded") or 0))
 
 
 def on_dispute_created(event) -> None:
     dispute = event.data_object
-    intent = _intent_id(dispute.get("payment_intent"))
-    order = _order_for_payment(payment_intent=intent, metadata=dispute.get("metadata"))
+    order = _paid_order_for(dispute, what="dispute")
     if order is None:
-        logger.warning("payment.dispute_unknown_order", extra={"dispute": dispute.get("id")})
         return
-    order = _fulfil_from_stripe(_locked(order))
-    if order.status == OrderStatus.PENDING_PAYMENT:
-        raise PaymentNotRecorded(
-            f"Order {order.number}: a dispute arrived before its payment; retried later."
-        )
     if order.dispute_reference == dispute.get("id"):
         return
     order.disputed_at = timezone.now()
