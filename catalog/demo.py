@@ -234,7 +234,7 @@ def _plan(rng: random.Random) -> list[dict]:
 
 def demo_seed(*, progress: Callable[[int, int, str], None] | None = None) -> SeedResult:
     """Create the demo catalog; products that already exist are left alone."""
-    rng = random.Random(SEED)  # noqa: S311  # nosec B311 (demo data, deterministic on purpose)
+    rng = random.Random(SEED)  # noqa: S311 (demo data, deterministic on purpose)  # nosec B311
     plans = _plan(rng)
     result = SeedResult()
     known = {brand.slug: brand for brand in Brand.objects.filter(slug__in=map(slugify, BRANDS))}

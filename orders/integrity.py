@@ -28,8 +28,8 @@ def paid_orders_have_payment(target: RestoredDatabase) -> list[str]:
     mark = "?" if target.vendor == "sqlite" else "%s"
     marks = ", ".join([mark] * len(PAID_STATES))
     rows = target.query(
-        "SELECT number, status FROM orders_order"  # noqa: S608  # nosec B608 (placeholders only)
-        f" WHERE status IN ({marks})"
+        "SELECT number, status FROM orders_order"  # noqa: S608 (placeholders only)
+        f" WHERE status IN ({marks})"  # nosec B608
         " AND (payment_reference = '' OR (captured_amount = 0 AND total_amount > 0))"
         " ORDER BY id",
         [str(state) for state in PAID_STATES],

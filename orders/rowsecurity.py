@@ -33,7 +33,7 @@ OWNER = "p.user_id = rdk_scope_user_id()"
 
 def _via(parent: str, fk: str) -> str:
     # Table and column names are constants of this module, never input.
-    return f"EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {fk} AND {OWNER})"  # noqa: S608  # nosec B608 (constants, never input)
+    return f"EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {fk} AND {OWNER})"  # noqa: S608 (constants, never input)  # nosec B608
 
 
 PROTECTED: tuple[Protected, ...] = (

@@ -114,7 +114,7 @@ class Deliverer:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # nosec B310 (stripe_standin accepts only http(s) webhook URLs)
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (the stand-in takes only http and https webhook URLs)  # nosec B310
                 return response.status
         except urllib.error.HTTPError as exc:
             return exc.code

@@ -165,7 +165,7 @@ class Command(BaseCommand):
 
     def _get(self, url: str) -> int:
         request = urllib.request.Request(url, headers=dict(h.split(": ") for h in HEADERS))  # noqa: S310
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310 (loopback URL built here)
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback URL built here)  # nosec B310
             return response.status
 
     def _wait(self, url: str) -> None:
