@@ -9,8 +9,9 @@ from collections.abc import Callable
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from opsadmin.context import bind_client_ip, client_ip, unbind_client_ip
+from opsadmin.context import bind_client_ip, unbind_client_ip
 from opsadmin.services.sessions import activity_touch, session_is_current
+from rdk.clientip import client_ip_for_records
 from rdk.visitors import has_session
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class SessionEpochMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        ip = client_ip(request)
+        ip = client_ip_for_records(request)
         token = bind_client_ip(ip)
         try:
             if has_session(request):
@@ -51,5 +52,5 @@ class SessionActivityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if has_session(request) and request.user.is_authenticated:
-            activity_touch(request, user=request.user, ip=client_ip(request))
+            activity_touch(request, user=request.user, ip=client_ip_for_records(request))
         return self.get_response(request)

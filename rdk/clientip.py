@@ -40,3 +40,10 @@ def client_ip(request: HttpRequest) -> str:
     if len(entries) < hops:
         return socket_address
     return _normalised(entries[-hops]) or socket_address
+
+
+def client_ip_for_records(request: HttpRequest) -> str | None:
+    """`client_ip` for audit entries and session records: None, not the
+    placeholder, when the socket address itself is unusable."""
+    address = client_ip(request)
+    return None if address == UNKNOWN else address

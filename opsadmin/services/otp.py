@@ -30,6 +30,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from opsadmin.exceptions import EnrolmentError, UserNotFound
 from opsadmin.models import BackupCode, BackupCodeDevice
 from rdk.audit import audit_record
+from rdk.clientip import client_ip_for_records
 
 logger = logging.getLogger(__name__)
 
@@ -157,12 +158,6 @@ class SignIn:
     locked_until: datetime | None = None
 
 
-def _client(request: HttpRequest) -> str | None:
-    from opsadmin.context import client_ip
-
-    return client_ip(request)
-
-
 def _verify_locked(device: Device, code: str) -> tuple[bool, dict | None]:
     """Verify under a row lock; (verified, throttle info when refused)."""
     with transaction.atomic():
@@ -182,7 +177,7 @@ def sign_in_attempt(*, request: HttpRequest, login: str, password: str, code: st
         actor=(user.get_username() if user else (login or "")[:150]),
         target="admin",
         outcome=result.outcome,
-        ip=_client(request) or "",
+        ip=client_ip_for_records(request) or "",
     )
     logger.info("admin.signin", extra={"outcome": result.outcome})
     return result

@@ -16,7 +16,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from opsadmin.context import client_ip
 from opsadmin.exceptions import EnrolmentError
 from opsadmin.forms import AdminLoginForm, EnrolConfirmForm
 from opsadmin.services.otp import (
@@ -25,6 +24,7 @@ from opsadmin.services.otp import (
     sign_in_attempt,
     totp_device_for,
 )
+from rdk.clientip import client_ip_for_records
 from rdk.ratelimits import rate_limit
 
 ENROL_KEY = "opsadmin_enrol"
@@ -105,7 +105,7 @@ def enrol(request: HttpRequest, *, site) -> HttpResponse:
                 user=user,
                 code=form.cleaned_data["code"],
                 actor=user.get_username(),
-                ip=client_ip(request) or "",
+                ip=client_ip_for_records(request) or "",
             )
         except EnrolmentError as exc:
             error = str(exc)

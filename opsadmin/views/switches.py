@@ -3,10 +3,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
-from opsadmin.context import client_ip
 from opsadmin.forms import SwitchForm
 from opsadmin.selectors import switch_rows
 from opsadmin.views.common import actor, render_ops
+from rdk.clientip import client_ip_for_records
 from rdk.exceptions import RdkError
 from rdk.maintenance import AREAS
 from rdk.switches import switch_set
@@ -45,7 +45,7 @@ def switch_list(request: HttpRequest) -> HttpResponse:
             "title": "Switches and maintenance",
             "rows": rows,
             "areas": areas,
-            "client_ip": client_ip(request),
+            "client_ip": client_ip_for_records(request),
         },
         status=status,
     )
