@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db.models import Count, Exists, F, OuterRef, Sum
 
 from catalog.models import Brand, Product, ProductImage, Variant
+from rdk.money import money_text
 
 
 @admin.register(Brand)
@@ -98,7 +99,7 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.display(description="Price", ordering="price_amount")
     def price_display(self, product: Product) -> str:
-        return f"{product.price_amount / 100:,.2f} {product.currency}"
+        return money_text(product.price_amount, product.currency, symbol=False)
 
     @admin.display(description="Available pairs", ordering="_stock")
     def stock_total(self, product: Product) -> int:

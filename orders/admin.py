@@ -12,6 +12,7 @@ from orders.models import Order, OrderEvent, OrderLine, Profile, Reservation
 from orders.services.lifecycle import PAID_STATES, order_cancel, order_mark_fulfilled
 from orders.services.payments import order_refund
 from payments.exceptions import PaymentsError
+from rdk.money import money_text
 
 
 class RefundForm(forms.Form):
@@ -31,10 +32,8 @@ class RefundForm(forms.Form):
     def clean_amount(self) -> int:
         cents = int(self.cleaned_data["amount"] * 100)
         if cents > self.order.refundable_amount:
-            raise forms.ValidationError(
-                f"At most {self.order.refundable_amount / 100:.2f} {self.order.currency} "
-                "is left to refund."
-            )
+            left = money_text(self.order.refundable_amount, self.order.currency, symbol=False)
+            raise forms.ValidationError(f"At most {left} is left to refund.")
         return cents
 
 
@@ -159,7 +158,8 @@ class OrderAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Refunded {form.cleaned_data['amount'] / 100:.2f} {order.currency} "
+                    "Refunded "
+                    f"{money_text(form.cleaned_data['amount'], order.currency, symbol=False)} "
                     f"on order {order.number}.",
                     messages.SUCCESS,
                 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django import template
 from django.core.files.storage import default_storage
 
-register = template.Library()
+from rdk.money import money_text
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+register = template.Library()
 
 
 @register.filter
@@ -15,10 +15,7 @@ def money(amount: int | None, currency: str = "USD") -> str:
     """Minor units to a price: 12000 → $120, 12050 → $120.50."""
     if amount is None:
         return ""
-    whole, cents = divmod(int(amount), 100)
-    symbol = SYMBOLS.get(currency, "")
-    number = f"{whole:,}" if not cents else f"{whole:,}.{cents:02d}"
-    return f"{symbol}{number}" if symbol else f"{number} {currency}"
+    return money_text(amount, currency, trim_zero_cents=True)
 
 
 @register.filter

@@ -23,6 +23,7 @@ from catalog.models import Variant
 from orders.exceptions import CartError
 from orders.models import Cart, CartItem
 from orders.services.reservations import reservations_release_expired
+from rdk.money import money_text
 
 logger = logging.getLogger(__name__)
 
@@ -228,10 +229,6 @@ def cart_remove(*, store: CartStore, variant_id) -> str:
     return "Removed from your cart."
 
 
-def _money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency}"
-
-
 @transaction.atomic
 def cart_refresh(*, store: CartStore) -> CartSummary:
     """Re-check every line against the database and correct the cart.
@@ -262,10 +259,9 @@ def cart_refresh(*, store: CartStore) -> CartSummary:
         if allowed != quantity:
             summary.notices.append(f"{label}: only {allowed} available, quantity lowered.")
         if price != seen:
-            summary.notices.append(
-                f"{label}: price changed from {_money(seen, variant.product.currency)}"
-                f" to {_money(price, variant.product.currency)}."
-            )
+            currency = variant.product.currency
+            was, now = (money_text(a, currency, symbol=False) for a in (seen, price))
+            summary.notices.append(f"{label}: price changed from {was} to {now}.")
         if allowed != quantity or price != seen:
             store.put(variant_pk, allowed, price)
         summary.lines.append(

@@ -46,6 +46,7 @@ from orders.services.lifecycle import (
     reservation_release_for_order,
 )
 from payments import services as payments
+from rdk.money import money_text
 from rdk.requestid import get_request_id
 
 logger = logging.getLogger(__name__)
@@ -120,10 +121,6 @@ def _note(*, order: Order, kind: str, actor: str, note: str, reference: str = ""
         reference=reference[:255],
         request_id=get_request_id() or "",
     )
-
-
-def _money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
 
 
 # Checkout attempts -------------------------------------------------------------------
@@ -254,7 +251,8 @@ def _late_payment_refund(*, order: Order, session: dict, intent: str, amount: in
         kind=OrderEventKind.LATE_PAYMENT,
         actor=STRIPE_ACTOR,
         note=(
-            f"Payment {intent} of {_money(amount, order.currency)} arrived for an order "
+            f"Payment {intent} of {money_text(amount, order.currency, symbol=False)} "
+            "arrived for an order "
             f"already {status}; refunded in full automatically ({refund.id})."
         ),
         reference=intent,
@@ -419,7 +417,11 @@ def on_dispute_created(event) -> None:
         actor=STRIPE_ACTOR,
         note=(
             f"Dispute opened ({dispute.get('reason') or 'no reason given'})"
-            + (f" for {_money(amount, order.currency)}" if isinstance(amount, int) else "")
+            + (
+                f" for {money_text(amount, order.currency, symbol=False)}"
+                if isinstance(amount, int)
+                else ""
+            )
             + ": answer it in Stripe's Dashboard."
         ),
         reference=order.dispute_reference,
@@ -474,7 +476,8 @@ def order_refund(*, order: Order, amount: int | None, actor: str) -> Order:
         raise RefundTooLarge("A refund must be at least 0.01.")
     if amount > left:
         raise RefundTooLarge(
-            f"Order {order.number}: at most {_money(left, order.currency)} is left to refund."
+            f"Order {order.number}: at most "
+            f"{money_text(left, order.currency, symbol=False)} is left to refund."
         )
     count = order.events.filter(to_status__in=_REFUNDED, kind=OrderEventKind.STATUS).count()
     refund = payments.refund_create(
