@@ -9,6 +9,8 @@ import logging
 import os
 import subprocess
 import sys
+import time
+import types
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,18 @@ def _payments_registry():
     state = registry.snapshot()
     yield
     registry.restore(state)
+
+
+@pytest.fixture(autouse=True)
+def _steady_ratelimit_clock(monkeypatch):
+    """django-ratelimit counts in fixed windows of wall-clock time: a test whose
+    requests straddle a window's edge saw its counter reset (a flaky 429 test).
+    Within a test the limiter reads one instant, so a count depends only on the
+    requests the test makes."""
+    import django_ratelimit.core
+
+    instant = int(time.time())
+    monkeypatch.setattr(django_ratelimit.core, "time", types.SimpleNamespace(time=lambda: instant))
 
 
 @pytest.fixture
