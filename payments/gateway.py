@@ -16,7 +16,12 @@ from contextlib import contextmanager
 import stripe
 from django.conf import settings
 
-from payments.exceptions import StripeMisconfigured, StripeRejected, StripeUnavailable
+from payments.exceptions import (
+    PaymentsError,
+    StripeMisconfigured,
+    StripeRejected,
+    StripeUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +90,17 @@ def _log_failure(operation: str, exc: stripe.StripeError) -> None:
             "stripe_request_id": exc.request_id,
         },
     )
+
+
+def operator_message(error: PaymentsError) -> str:
+    """A payments error worded for an operator at a terminal: what failed and
+    where, instead of the shopper's "try again in a moment"."""
+    where = settings.STRIPE_API_BASE or "https://api.stripe.com"
+    if isinstance(error, StripeUnavailable):
+        return (
+            f"Stripe at {where} did not answer (see the stripe.call_failed log line). "
+            "Locally, is the stand-in running? `make run` starts it."
+        )
+    if isinstance(error, StripeMisconfigured):
+        return f"Stripe at {where} refused RDK's credentials: check STRIPE_SECRET_KEY."
+    return str(error)

@@ -129,3 +129,13 @@ def test_reconcile_without_a_fulfilment_check_says_so(standin):
     assert "No fulfilment check is registered" in out
     assert "ord_x" in out
     assert "unknown" in out
+
+
+@pytest.mark.django_db
+def test_an_unreachable_stripe_is_reported_to_the_operator_with_its_address(settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens on the discard port
+    with pytest.raises(CommandError) as raised:
+        call_command("stripe_reconcile")
+    message = str(raised.value)
+    assert "Stripe at http://127.0.0.1:9 did not answer" in message
+    assert "try again in a moment" not in message

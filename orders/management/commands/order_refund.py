@@ -8,6 +8,8 @@ from orders.exceptions import OrdersError
 from orders.models import Order
 from orders.services.payments import order_refund
 from payments.exceptions import PaymentsError
+from payments.gateway import operator_message
+from rdk.money import money_text
 from rdk.rls import rls_service_scope
 
 
@@ -33,9 +35,14 @@ class Command(BaseCommand):
                 raise CommandError(f"No order {number!r}.")
             try:
                 order = order_refund(order=order, amount=amount, actor=actor)
-            except (OrdersError, PaymentsError) as exc:
+            except PaymentsError as exc:
+                raise CommandError(operator_message(exc)) from exc
+            except OrdersError as exc:
                 raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"Order {order.number}: refunded {order.refunded_amount} of {order.captured_amount} "
-            f"{order.currency} in total; status {order.status}."
+            f"Order {order.number}: refunded {order.refunded_amount} of "
+            f"{order.captured_amount} cents in total "
+            f"({money_text(order.refunded_amount, order.currency, symbol=False)} of "
+            f"{money_text(order.captured_amount, order.currency, symbol=False)}); "
+            f"status {order.status}."
         )

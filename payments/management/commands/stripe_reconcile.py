@@ -7,7 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from payments import registry, services
 from payments.exceptions import PaymentsError
+from payments.gateway import operator_message
 from payments.management.commands.stripe_events import parse_since
+from rdk.money import money_text
 
 
 class Command(BaseCommand):
@@ -29,10 +31,14 @@ class Command(BaseCommand):
         try:
             rows = services.reconcile_list(since=since_at, include_fulfilled=all)
         except PaymentsError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(operator_message(exc)) from exc
         labels = {True: "fulfilled", False: "NOT FULFILLED", None: "unknown"}
         for row in rows:
-            amount = f"{row.amount_total} {row.currency}" if row.amount_total is not None else "-"
+            amount = (
+                money_text(row.amount_total, row.currency, symbol=False)
+                if row.amount_total is not None
+                else "-"
+            )
             self.stdout.write(
                 f"{row.session_id:<40} {row.reference or '-':<28} {amount:<14} "
                 f"{row.created:%Y-%m-%d %H:%M}Z {labels[row.fulfilled]}"
@@ -51,7 +57,7 @@ class Command(BaseCommand):
         try:
             applied = services.reconcile_apply(since=since_at)
         except PaymentsError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(operator_message(exc)) from exc
         for result in applied:
             outcome = "fulfilled" if result.fulfilled else f"NOT FULFILLED {result.error}".strip()
             reference = result.reference or "-"
