@@ -29,3 +29,25 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = _Client
+
+
+# Backends whose entries live inside one process: a management command that
+# writes to them changes nothing a running server reads.
+_PER_PROCESS = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+
+
+def per_process_cache_warning(effect: str) -> str | None:
+    """For commands whose effect reaches servers through the shared cache: a
+    warning when the cache is per process (the local default), else None."""
+    from django.conf import settings
+
+    if settings.CACHES["default"]["BACKEND"] not in _PER_PROCESS:
+        return None
+    return (
+        f"Note: the cache is local memory (CACHE_URL unset), so {effect} only in this "
+        "command's process; a running server sees it after a restart. Use the ops "
+        "console instead, or set CACHE_URL=redis://… for every process."
+    )

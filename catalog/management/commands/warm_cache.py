@@ -3,6 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.warming import cache_warm
+from rdk.cache import per_process_cache_warning
 
 
 class Command(BaseCommand):
@@ -41,6 +42,8 @@ class Command(BaseCommand):
             f"{sum(page.cache == 'miss' for page in result.pages)} rendered, "
             f"{sum(page.cache == 'hit' for page in result.pages)} already cached."
         )
+        if warning := per_process_cache_warning("the pages were warmed"):
+            self.stderr.write(self.style.WARNING(warning))
         if result.failed:
             raise CommandError(
                 f"{len(result.failed)} page(s) did not answer 200: "

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from opsadmin.exceptions import OpsError
 from opsadmin.management.commands._common import operator, user_or_error
 from opsadmin.services.sessions import sessions_rotate
+from rdk.cache import per_process_cache_warning
 
 
 class Command(BaseCommand):
@@ -33,3 +34,5 @@ class Command(BaseCommand):
                 f"Signed out {who} on their next request ({ended} recorded session(s))."
             )
         )
+        if warning := per_process_cache_warning("the sign-out was recorded"):
+            self.stderr.write(self.style.WARNING(warning))

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from opsadmin.management.commands._common import operator
+from rdk.cache import per_process_cache_warning
 from rdk.exceptions import RdkError
 from rdk.switches import SWITCHES, switch_set, switch_states
 
@@ -31,6 +32,10 @@ class Command(BaseCommand):
             switch_set(name=name, on=action == "on", actor=operator("switch"), reason=reason)
         except RdkError as exc:
             raise CommandError(str(exc)) from None
+        if warning := per_process_cache_warning("the switch changed"):
+            self.stdout.write(self.style.SUCCESS(f"{name} is {action}."))
+            self.stderr.write(self.style.WARNING(warning))
+            return
         self.stdout.write(
             self.style.SUCCESS(f"{name} is {action} in every process within a second.")
         )

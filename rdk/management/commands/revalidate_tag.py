@@ -3,6 +3,7 @@ import re
 from django.core.management.base import BaseCommand, CommandError
 
 from rdk.audit import audit_record
+from rdk.cache import per_process_cache_warning
 from rdk.cachetags import revalidate_tag, tag_versions
 
 TAG = re.compile(r"[a-z][a-z0-9_-]*(:[A-Za-z0-9_-]+)?")
@@ -32,3 +33,5 @@ class Command(BaseCommand):
         for tag in tags:
             self.stdout.write(f"  {tag}: version {before[tag]} → {after[tag]}")
         self.stdout.write(self.style.SUCCESS(f"Revalidated {len(tags)} tag(s): {reason}."))
+        if warning := per_process_cache_warning("the tags were revalidated"):
+            self.stderr.write(self.style.WARNING(warning))
