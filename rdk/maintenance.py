@@ -45,24 +45,24 @@ def _always_open(path: str) -> bool:
     return any(_under(path, prefix) for prefix in (*ALWAYS_OPEN, admin))
 
 
-def area_of(path: str) -> str | None:
-    """The maintenance switch that can close `path`, whatever its state."""
+def areas_of(path: str) -> tuple[str, ...]:
+    """The maintenance switches that can close `path`, whatever their state."""
     if _always_open(path):
-        return None
-    for name, (exact, prefixes) in AREAS.items():
-        if path in exact or any(_under(path, prefix) for prefix in prefixes):
-            return name
-    return None
+        return ()
+    return tuple(
+        name
+        for name, (exact, prefixes) in AREAS.items()
+        if path in exact or any(_under(path, prefix) for prefix in prefixes)
+    )
+
+
+def _first_closed(areas: tuple[str, ...], states: dict[str, bool]) -> str | None:
+    return next((name for name in areas if states.get(name)), None)
 
 
 def closed_area(path: str, states: dict[str, bool]) -> str | None:
     """The maintenance switch that closes `path`, or None when it is served."""
-    if _always_open(path):
-        return None
-    for name, (exact, prefixes) in AREAS.items():
-        if states.get(name) and (path in exact or any(_under(path, p) for p in prefixes)):
-            return name
-    return None
+    return _first_closed(areas_of(path), states)
 
 
 def maintenance_response(request: HttpRequest, area: str) -> HttpResponse:
@@ -95,7 +95,8 @@ class MaintenanceMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Paths outside every area (health checks, the webhook, the admin) never
         # read the switches, so they answer even when the database is down.
-        if area_of(request.path) is None:
+        areas = areas_of(request.path)
+        if not areas:
             return self.get_response(request)
         try:
             states = switch_states()
@@ -103,7 +104,7 @@ class MaintenanceMiddleware:
             # Fail open: a broken switch store must not close the shop.
             logger.warning("maintenance.switches_unreadable", extra={"path": request.path})
             return self.get_response(request)
-        area = closed_area(request.path, states)
+        area = _first_closed(areas, states)
         if area is not None:
             logger.info("maintenance.refused", extra={"area": area, "path": request.path})
             return maintenance_response(request, area)

@@ -180,7 +180,8 @@ def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
             if not is_shareable(request):
                 return mark_private(view(request, *args, **kwargs))
             key = getattr(request, "_rdk_page_key", None)
-            if key is None:  # the middleware did not look already
+            by_middleware = key is not None
+            if not by_middleware:  # the middleware did not look already
                 key = spec.key(request, kwargs)
                 entry = spec.lookup(key)
                 if entry is not None:
@@ -199,8 +200,12 @@ def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
                 "headers": {h: response[h] for h in STORED_HEADERS if h in response},
                 "etag": _etag(response.content),
             }
-            spec.store(key, entry)
-            request._rdk_page_stored = (spec, key, entry)
+            if by_middleware:
+                # PageCacheMiddleware stores it once, with the headers the
+                # middleware below it adds on the way out.
+                request._rdk_page_stored = (spec, key, entry)
+            else:
+                spec.store(key, entry)
             return _shared_response(request, entry, hit=False)
 
         wrapped.page_cache_spec = spec
@@ -225,10 +230,10 @@ class PageCacheMiddleware:
     """Serves stored anonymous pages early, before sessions, CSRF, auth and
     messages run: those have nothing to do for a visitor without cookies.
 
-    On a miss the view renders and stores the page (`page_cache`); on the way
-    out this middleware adds the headers that middleware below it set (frame
-    options, a content security policy) to the stored entry, so a page served
-    from the cache carries the same headers as a rendered one."""
+    On a miss the view renders the page (`page_cache`) and this middleware
+    stores it on the way out, once, with the headers that middleware below it
+    set (frame options, a content security policy), so a page served from the
+    cache carries the same headers as a rendered one."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -248,13 +253,13 @@ class PageCacheMiddleware:
                 request._rdk_page_key = key
         response = self.get_response(request)
         stored = getattr(request, "_rdk_page_stored", None)
-        if stored is not None:
+        if stored is not None and response.status_code in (200, 304):
             spec, key, entry = stored
+            # The view's stored headers win: a 304 answer carries no Content-Type.
             headers = {
                 name: value for name, value in response.items() if name.lower() not in _NOT_STORED
             }
-            if headers != entry["headers"]:
-                spec.store(key, {**entry, "headers": headers})
+            spec.store(key, {**entry, "headers": {**headers, **entry["headers"]}})
         return response
 
 

@@ -12,9 +12,10 @@ CONN_MAX_AGE, or handed to another client by a transaction-mode pooler, starts
 its next transaction with no scope. Outside a transaction (autocommit) a scope
 would last one statement, so every helper here opens one (`transaction.atomic`).
 
-On exit a scope restores the values it found, so nested scopes and Django's
-test transactions (one outer transaction around a whole test) do not carry a
-scope past the block that asked for it.
+On exit a scope nested in a longer transaction restores the values it found,
+so nested scopes and Django's test transactions (one outer transaction around a
+whole test) do not carry a scope past the block that asked for it; a scope that
+opened the transaction needs no restoring, its commit or rollback ends it.
 
 - `rls_scope(user=...)`: a shopper (anonymous or None: no scope).
 - `rls_service_scope()`: everything; only code that asks for it gets it
@@ -70,13 +71,17 @@ def _scoped(scope: str, user_id: str, using: str) -> Iterator[None]:
     if not _enabled(using):
         yield
         return
+    connection = connections[using]
+    # A block that opens the transaction ends it, and the settings with it: only
+    # a block nested in a longer transaction has a scope to restore.
+    outermost = not connection.in_atomic_block and connection.get_autocommit()
     with transaction.atomic(using=using):
         previous = _swap(scope, user_id, using)
         yield
         # Reached only without an exception, and skipped when the block was
         # marked for rollback: rolling back this block (transaction or
         # savepoint) restores the settings by itself.
-        if not connections[using].needs_rollback:
+        if not outermost and not connection.needs_rollback:
             _swap(*previous, using)
 
 

@@ -60,6 +60,25 @@ def test_anonymous_pages_are_public_with_etag_and_304(client, shop):
     assert client.get("/products", headers={"if-none-match": '"other"'}).status_code == 200
 
 
+def test_a_miss_writes_the_page_to_the_shared_cache_once(client, shop, monkeypatch):
+    written = []
+    store = cache.set
+
+    def counting_set(key, value, *args, **kwargs):
+        if isinstance(value, dict) and "etag" in value:
+            written.append(value)
+        return store(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "set", counting_set)
+    assert client.get("/products")["X-RDK-Cache"] == "miss"
+    # Once, already with the headers the inner middleware set on the way out.
+    assert len(written) == 1
+    assert written[0]["headers"]["X-Frame-Options"] == "DENY"
+    assert written[0]["headers"]["Content-Type"].startswith("text/html")
+    assert client.get("/products")["X-RDK-Cache"] == "hit"
+    assert len(written) == 1
+
+
 def test_warm_catalog_and_product_pages_run_no_sql(client, shop, django_assert_num_queries):
     paths = ["/", "/products", "/products?brand=nike&size=9", shop[0].get_absolute_url()]
     paths.append(reverse("catalog:api_product_list"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order, Profile
 from rdk.rls import rls_current, rls_service_scope
@@ -74,3 +75,18 @@ def test_a_failed_request_rolls_back_and_leaves_no_scope(client, settings):
     assert rls_current() == ("", "")
     with rls_service_scope():
         assert not Profile.objects.filter(full_name="written before the crash").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_sets_its_scope_in_one_statement_and_leaves_none(client):
+    user = UserFactory()
+    order = order_for(user, VariantFactory())
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/account/orders")
+    assert response.status_code == 200
+    assert order.number in response.text
+    # The request's transaction ends the scope: no second statement restores it.
+    scoping = [query for query in queries.captured_queries if "set_config" in query["sql"]]
+    assert len(scoping) == 1
+    assert rls_current() == ("", "")
