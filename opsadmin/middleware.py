@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from opsadmin.context import bind_client_ip, unbind_client_ip
+from opsadmin.context import bind_client_ip, current_client_ip, unbind_client_ip
 from opsadmin.services.sessions import activity_touch, session_is_current
 from rdk.clientip import client_ip_for_records
 from rdk.visitors import has_session
@@ -45,12 +45,13 @@ class SessionEpochMiddleware:
 
 
 class SessionActivityMiddleware:
-    """Records last seen, IP and user agent, at most once a minute per session."""
+    """Records last seen, IP and user agent, at most once a minute per session.
+    Runs after SessionEpochMiddleware, which bound the request's address."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if has_session(request) and request.user.is_authenticated:
-            activity_touch(request, user=request.user, ip=client_ip_for_records(request))
+            activity_touch(request, user=request.user, ip=current_client_ip())
         return self.get_response(request)
