@@ -39,6 +39,7 @@ class RdkAdminSite(OTPAdminSite):
             cache,
             home,
             incidents,
+            jobs_page,
             sessions,
             snapshots,
             switches,
@@ -60,6 +61,7 @@ class RdkAdminSite(OTPAdminSite):
             ),
             path("ops/snapshots/", wrap(snapshots.snapshot_list), name="ops_snapshots"),
             path("ops/cache/", wrap(cache.cache_page), name="ops_cache"),
+            path("ops/jobs/", wrap(jobs_page.job_page), name="ops_jobs"),
             path("ops/webhooks/", wrap(webhooks.webhook_list), name="ops_webhooks"),
             path(
                 "ops/webhooks/replay-failed/",
@@ -93,6 +95,7 @@ class RdkAdminSite(OTPAdminSite):
             ("Switches and maintenance", "Switches", "admin:ops_switches"),
             ("Sessions", "Sessions", "admin:ops_sessions"),
             ("Snapshots", "Snapshots", "admin:ops_snapshots"),
+            ("Jobs", "Jobs", "admin:ops_jobs"),
             ("Cache", "Cache", "admin:ops_cache"),
         ]
         return {
