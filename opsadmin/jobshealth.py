@@ -65,6 +65,17 @@ def _minutes(seconds: int) -> str:
     return f"{seconds // 60} min"
 
 
+def duration_text(seconds: int | None) -> str:
+    """A duration as a person reads it on the ops pages: 45 s, 12 min, 5.0 h, 7 days."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
+    return _minutes(seconds)
+
+
 @dataclass
 class JobsHealth:
     checked_at: datetime

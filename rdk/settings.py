@@ -138,6 +138,10 @@ AUTH_PASSWORD_VALIDATORS = [
 MAILERS = env.mailers_settings(_value("EMAIL_URL", "consolemail://"))
 DEFAULT_FROM_EMAIL = _value("DEFAULT_FROM_EMAIL", "shop@realdealkickz.app")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Sent emails' bodies are kept where the ops console's Outbox shows them; in
+# production they are dropped once sent (they can hold one-time links).
+EMAIL_KEEP_BODIES = RDK_ENV != "production"
+EMAIL_OUTBOX_PAGE = RDK_ENV in ("local", "staging")
 
 # Internationalisation ---------------------------------------------------------
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from opsadmin.exceptions import JobError
-from opsadmin.jobshealth import jobs_health
+from opsadmin.jobshealth import duration_text, jobs_health
 from opsadmin.selectors import JOB_STATUSES, job_list
 from opsadmin.services import jobs as service
 from opsadmin.views.common import actor, render_ops
@@ -44,6 +44,16 @@ def job_page(request: HttpRequest) -> HttpResponse:
         {
             "title": "Jobs",
             "health": health,
+            "oldest_due": duration_text(health.tasks["oldest_due_age_seconds"]),
+            "oldest_running": duration_text(health.tasks["oldest_running_age_seconds"]),
+            "schedule": [
+                {
+                    **row,
+                    "last_success": duration_text(row["last_success_age_seconds"]),
+                    "late_after": duration_text(row["max_age_seconds"]),
+                }
+                for row in health.schedule
+            ],
             "jobs": job_list(status=status),
             "status": status,
             "statuses": JOB_STATUSES,
