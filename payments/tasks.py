@@ -24,18 +24,18 @@ RECONCILE_WINDOW = timedelta(hours=24)
 @task
 @retry_on(StripeUnavailable, attempts=4)
 def stripe_reconcile() -> dict:
-    """Compare Stripe's paid Checkout Sessions with RDK's orders (the
-    `manage.py stripe_reconcile` report). Reports only, unless
-    STRIPE_RECONCILE_APPLY is on: then it marks the missing ones paid through
-    the webhook's own function."""
+    """Compare Stripe's paid Checkout Sessions with the payments RDK recorded
+    (the `manage.py stripe_reconcile` report). Reports only, unless
+    STRIPE_RECONCILE_APPLY is on: then it records the missing ones through the
+    webhook's own function."""
     since = timezone.now() - RECONCILE_WINDOW
     rows = services.reconcile_list(since=since)
-    unpaid = [row.session_id for row in rows if row.fulfilled is False]
-    report = {"not_fulfilled": len(unpaid), "applied": 0, "apply_failed": 0}
-    if unpaid and settings.STRIPE_RECONCILE_APPLY:
+    missing = [row.session_id for row in rows if row.recorded is False]
+    report = {"not_recorded": len(missing), "applied": 0, "apply_failed": 0}
+    if missing and settings.STRIPE_RECONCILE_APPLY:
         applied = services.reconcile_apply(since=since)
-        report["applied"] = sum(1 for result in applied if result.fulfilled)
+        report["applied"] = sum(1 for result in applied if result.recorded)
         report["apply_failed"] = len(applied) - report["applied"]
-    if unpaid:
-        logger.warning("stripe_reconcile.not_fulfilled", extra={**report, "sessions": unpaid[:20]})
+    if missing:
+        logger.warning("stripe_reconcile.not_recorded", extra={**report, "sessions": missing[:20]})
     return report
