@@ -111,6 +111,7 @@ def test_healthy_answers_200_with_every_figure(client, healthy, effect):
         "release_expired_reservations",
         "stripe_reconcile",
         "clearsessions",
+        "prune_task_results",
         "snapshot_create_and_verify",
         "snapshot_restore_check",
     ]

@@ -4,6 +4,7 @@ operator, and the worker path on PostgreSQL with a real `db_worker` process."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -21,7 +22,7 @@ from orders.models import Reservation, ReservationStatus
 from orders.tasks import release_expired_reservations
 from rdk.jobs import retry_delay, scheduled_tasks
 from rdk.rls import rls_service_scope
-from rdk.tasks import clearsessions
+from rdk.tasks import TASK_RESULTS_KEEP_DAYS, clearsessions, prune_task_results
 from tests.catalog.factories import ProductFactory
 from tests.jobs import drain_tasks, worker_env
 from tests.orders.factories import order_for
@@ -138,6 +139,7 @@ def test_every_schedule_is_declared():
         ("clearsessions", "30 4 * * *"),
         ("snapshot_create_and_verify", "15 3 * * *"),
         ("snapshot_restore_check", "45 3 * * sun"),
+        ("prune_task_results", "50 4 * * *"),
     }
 
 
@@ -168,3 +170,21 @@ def test_a_real_worker_process_runs_an_enqueued_task(manage):
     assert job.return_value == 1
     with rls_service_scope():
         assert not Reservation.objects.filter(status=ReservationStatus.ACTIVE).exists()
+
+
+def test_pruning_keeps_recent_and_failed_tasks():
+    old = timezone.now() - dt.timedelta(days=TASK_RESULTS_KEEP_DAYS + 1)
+    done_long_ago, failed_long_ago, done_recently = (
+        clearsessions.enqueue(),
+        broken.enqueue(),
+        clearsessions.enqueue(),
+    )
+    drain_tasks()
+    DBTaskResult.objects.filter(id__in=[done_long_ago.id, failed_long_ago.id]).update(
+        finished_at=old
+    )
+    prune_task_results.call()
+    assert set(DBTaskResult.objects.values_list("id", flat=True)) == {
+        uuid.UUID(failed_long_ago.id),
+        uuid.UUID(done_recently.id),
+    }
