@@ -98,7 +98,7 @@ fmt: install ## Format and autofix with ruff
 pg-setup: install ## Create the non-superuser role and database RDK connects as (idempotent)
 	$(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(PG_DB)"
 
-test: install ## Run the whole suite: lint, migration check, pytest (PostgreSQL when reachable)
+test: install ## Lint, migration check, pytest (PostgreSQL when reachable), then RLS + concurrency via pgbouncer
 	@$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory bandit
 	if (exec 3<>/dev/tcp/$(PG_HOST)/$(PG_PORT)) 2>/dev/null; then
@@ -127,7 +127,24 @@ test: install ## Run the whole suite: lint, migration check, pytest (PostgreSQL 
 	status=0
 	$(PY) -m pytest $(PYTEST_ARGS) || status=$$?
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; exit 1; fi
-	exit $$status
+	if [ $$status -ne 0 ]; then exit $$status; fi
+	# The row-security suite and the concurrency tests again, through a real
+	# pgbouncer in transaction mode (docs/scaling.md): a scope leaking across
+	# pooled transactions is the failure row security must never have.
+	if [ -n "$(PYTEST_ARGS)" ] || [[ "$$DATABASE_URL" != postgres* ]]; then exit 0; fi
+	if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+	  if [ "$$(id -u)" = 0 ]; then
+	    echo "make test: apt-get install pgbouncer"
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
+	  elif [ "$${CI:-}" = "true" ]; then
+	    echo "make test: pgbouncer is not installed and CI=true: failing." >&2; exit 1
+	  else
+	    echo "make test: pgbouncer not installed (apt-get install pgbouncer); SKIPPING the pooled pass."
+	    exit 0
+	  fi
+	fi
+	echo "make test: row security and concurrency again through pgbouncer (transaction mode)"
+	$(PY) -m rdk.prodlike through-pgbouncer -- $(PY) -m pytest -m "rls or pooler" -q
 
 # The schema is generated against PostgreSQL's field ranges (what RDK runs on);
 # nothing connects to this database.
