@@ -603,14 +603,13 @@ class Scaleout:
                 ok,
                 f"{phase.requests} requests, {phase.errors} 5xx ({share:.2%}) at the balancer",
             )
-        route = self.figures.get("route_around")
+        route, back = self.figures.get("route_around"), self.figures.get("back_up")
         self.run.check(
-            f"balancer routes around a dead host ≤ {ROUTE_AROUND_LIMIT:.0f} s",
-            route is not None and route <= ROUTE_AROUND_LIMIT,
-            "never"
-            if route is None
-            else f"{route:.2f} s from SIGKILL to DOWN "
-            f"(back UP {self.figures.get('back_up') or 0:.1f} s after its restart was ready)",
+            f"balancer routes around a dead host ≤ {ROUTE_AROUND_LIMIT:.0f} s, takes it back",
+            route is not None and route <= ROUTE_AROUND_LIMIT and back is not None,
+            ("never" if route is None else f"{route:.2f} s from SIGKILL to DOWN")
+            + "; back UP "
+            + ("never" if back is None else f"{back:.1f} s after its restart was ready"),
         )
         rolling = self.figures.get("rolling", [])
         done_at = self.figures.get("rolling_done_at", float("inf"))
