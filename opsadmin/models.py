@@ -207,6 +207,12 @@ class Snapshot(models.Model):
     row_counts = models.JSONField(default=dict)
     duration_ms = models.PositiveIntegerField(default=0)
     created_by = models.CharField(max_length=150)
+    # Uploaded files (MEDIA_ROOT) archived beside the dump (RUNBOOK §5.1
+    # "storage versioning"); blank on snapshots taken before media was archived.
+    media_file_name = models.CharField(max_length=200, blank=True, default="")
+    media_size_bytes = models.PositiveBigIntegerField(default=0)
+    media_sha256 = models.CharField(max_length=64, blank=True, default="")
+    media_file_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -219,6 +225,7 @@ class SnapshotCheck(models.Model):
     class Kind(models.TextChoices):
         VERIFY = "verify", "Verify"
         RESTORE_CHECK = "restore_check", "Restore check"
+        RESTORE = "restore", "Restore into an instance"
 
     snapshot = models.ForeignKey(
         Snapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="checks"

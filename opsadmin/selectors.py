@@ -266,6 +266,13 @@ def snapshot_list(limit: int = 50) -> list[Snapshot]:
     return list(Snapshot.objects.all()[:limit])
 
 
+def snapshot_by_name(name: str) -> Snapshot | None:
+    """A snapshot by its file name, or the newest for 'latest'."""
+    if name == "latest":
+        return Snapshot.objects.first()
+    return Snapshot.objects.filter(file_name=name).first()
+
+
 def snapshot_latest() -> Snapshot | None:
     return Snapshot.objects.first()
 
