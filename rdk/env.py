@@ -172,6 +172,27 @@ def rule_secret_key(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, st
     return None
 
 
+def rule_secret_key_fallbacks(
+    value: list[str], env: str, parsed: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    if parsed.get("SECRET_KEY") in value:
+        return ("contains SECRET_KEY itself", "only the previous key(s), never the current one")
+    if _outside_local(env):
+        short = sum(1 for key in value if len(key) < 50 or key == DEV_SECRET_KEY)
+        if short:
+            return (
+                f"has {short} key(s) shorter than 50 characters or the development default",
+                "previous keys of at least 50 random characters, comma-separated",
+            )
+    return None
+
+
+def rule_percent(value: int, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if not 0 <= value <= 100:
+        return ("is outside 0 to 100", "a percentage between 0 and 100")
+    return None
+
+
 def rule_debug(value: bool, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
     if value and _outside_local(env):
         return (f"is on, which {env} refuses", "false (DEBUG is for local only)")
@@ -324,6 +345,15 @@ SCHEMA: tuple[Var, ...] = (
         expected="at least 50 random characters",
     ),
     Var(
+        "SECRET_KEY_FALLBACKS",
+        parse_list,
+        "Previous SECRET_KEYs, comma-separated: still accepted for sessions, password resets "
+        "and signed values while a new SECRET_KEY rolls out (docs/operations.md).",
+        default=[],
+        rules=(rule_secret_key_fallbacks,),
+        expected="previous keys, comma-separated (empty when not rotating)",
+    ),
+    Var(
         "DEBUG",
         parse_bool,
         "Django debug pages; local only.",
@@ -467,6 +497,26 @@ SCHEMA: tuple[Var, ...] = (
         expected="debug, info, warning or error",
     ),
     Var(
+        "RDK_SLOW_REQUEST_MS",
+        parse_int,
+        "A request slower than this is logged as request.slow with its request id "
+        "(0 turns it off).",
+        default=1000,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of milliseconds",
+    ),
+    Var(
+        "RDK_SLOW_QUERY_MS",
+        parse_int,
+        "A database query slower than this is logged as query.slow with its request id "
+        "(0 turns it off).",
+        default=200,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of milliseconds",
+    ),
+    Var(
         "RDK_ADMIN_PATH",
         parse_str,
         "URL path of the staff admin.",
@@ -533,6 +583,33 @@ SCHEMA: tuple[Var, ...] = (
         rules=(rule_non_negative,),
         echo=True,
         expected="a whole number of hours",
+    ),
+    Var(
+        "FUNNEL_FLUSH_SECONDS",
+        parse_int,
+        "Seconds a process buffers product-view counts before writing them to PostgreSQL.",
+        default=30,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of seconds",
+    ),
+    Var(
+        "FUNNEL_ALERT_PAID_PERCENT",
+        parse_int,
+        "The ops home alerts when paid / handed to Stripe in the last hour falls below this.",
+        default=50,
+        rules=(rule_percent,),
+        echo=True,
+        expected="a percentage between 0 and 100",
+    ),
+    Var(
+        "FUNNEL_ALERT_MIN_HANDOVERS",
+        parse_int,
+        "Hand-overs to Stripe in the last hour below which the paid-rate alert stays quiet.",
+        default=5,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number",
     ),
 )
 

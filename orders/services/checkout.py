@@ -16,6 +16,8 @@ from orders.models import Order, OrderLine, Profile
 from orders.services.cart import CartStore, cart_refresh
 from orders.services.reservations import reservation_expiry, stock_reserve
 from orders.services.states import order_created_event
+from rdk.funnel import funnel_count
+from rdk.models import FunnelStep
 from rdk.switches import switch_is_on
 
 logger = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ def order_place(*, user, store: CartStore, expected_fingerprint: str | None = No
         )
     order_created_event(order=order, actor=f"user:{user.pk}")
     store.clear()
+    funnel_count(FunnelStep.CHECKOUT_START)
     logger.info(
         "order.placed",
         extra={"order": order.number, "lines": len(summary.lines), "total": order.total_amount},
@@ -131,6 +134,7 @@ def payment_handover(order: Order) -> str:
     )
     with rls_service_scope():
         checkout_session_record(order=order, attempt=order.checkout_attempt, session_id=result.id)
+    funnel_count(FunnelStep.STRIPE_HANDOVER)
     logger.info(
         "order.payment_handover",
         extra={"order": order.number, "attempt": order.checkout_attempt, "session_id": result.id},

@@ -30,7 +30,8 @@ PAGES = [
 
 @pytest.mark.parametrize("name", PAGES)
 def test_each_page_renders_in_the_admin(ops_client, name, django_assert_max_num_queries):
-    with django_assert_max_num_queries(30):
+    # The ops home reads every checklist source plus the funnel (one query).
+    with django_assert_max_num_queries(31):
         response = ops_client.get(reverse(name))
     assert response.status_code == 200
     assert b"Real Deal Kickz \xc2\xb7 staff" in response.content
