@@ -243,3 +243,29 @@ class SnapshotCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {'ok' if self.ok else 'FAILED'} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+# Slow requests ------------------------------------------------------------------------
+
+
+class SlowRequest(models.Model):
+    """A request over RDK_SLOW_REQUEST_MS, or one that ran a query over
+    RDK_SLOW_QUERY_MS (rdk/slowlog.py), kept SLOW_REQUEST_KEEP_DAYS."""
+
+    at = models.DateTimeField(db_index=True)
+    request_id = models.CharField(max_length=128)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField()
+    duration_ms = models.FloatField()
+    slow_queries = models.PositiveIntegerField(default=0)
+    slowest_query_ms = models.FloatField(default=0)
+    slowest_query = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        # The Operations role's page (RUNBOOK §8); see docs/ops-console.md.
+        permissions = [("view_slow_queries", "Can see slow queries and slow requests")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.duration_ms:.0f} ms ({self.request_id})"

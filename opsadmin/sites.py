@@ -40,6 +40,7 @@ class RdkAdminSite(OTPAdminSite):
             home,
             incidents,
             sessions,
+            slowqueries,
             snapshots,
             switches,
             webhooks,
@@ -60,6 +61,7 @@ class RdkAdminSite(OTPAdminSite):
             ),
             path("ops/snapshots/", wrap(snapshots.snapshot_list), name="ops_snapshots"),
             path("ops/cache/", wrap(cache.cache_page), name="ops_cache"),
+            path("ops/slow-queries/", wrap(slowqueries.slow_queries), name="ops_slow_queries"),
             path("ops/webhooks/", wrap(webhooks.webhook_list), name="ops_webhooks"),
             path(
                 "ops/webhooks/replay-failed/",
@@ -94,6 +96,7 @@ class RdkAdminSite(OTPAdminSite):
             ("Sessions", "Sessions", "admin:ops_sessions"),
             ("Snapshots", "Snapshots", "admin:ops_snapshots"),
             ("Cache", "Cache", "admin:ops_cache"),
+            ("Slow queries", "SlowQueries", "admin:ops_slow_queries"),
         ]
         return {
             "name": "Ops console",

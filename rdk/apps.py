@@ -8,9 +8,13 @@ class RdkConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.db.backends.signals import connection_created
 
         from rdk import checks  # noqa: F401  (registers the system checks)
         from rdk.observability import sentry_init
+        from rdk.slowlog import install_query_timer
+
+        connection_created.connect(install_query_timer, dispatch_uid="rdk.slowlog.query_timer")
 
         sentry_init(
             dsn=settings.SENTRY_DSN,

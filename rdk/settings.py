@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "rdk.requestid.RequestIdMiddleware",
+    # Inside the request id, so slow requests and queries are logged with it.
+    "rdk.slowlog.SlowRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files in every environment: from the app folders locally, from
     # STATIC_ROOT (collectstatic, hashed names) elsewhere.

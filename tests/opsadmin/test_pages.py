@@ -21,6 +21,7 @@ PAGES = [
     "admin:ops_incident_new",
     "admin:ops_snapshots",
     "admin:ops_cache",
+    "admin:ops_slow_queries",
     "admin:ops_webhooks",
     "admin:ops_webhooks_replay_failed",
     "admin:opsadmin_auditentry_changelist",

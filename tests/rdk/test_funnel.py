@@ -18,11 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _empty_buffer(settings):
-    settings.FUNNEL_FLUSH_SECONDS = 3600  # flushed by the tests themselves
-    funnel._views.take()
-    yield
-    funnel._views.take()
+def _flushed_by_the_tests(settings):
+    settings.FUNNEL_FLUSH_SECONDS = 3600
 
 
 def _count(step: str) -> int:
