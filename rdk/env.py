@@ -741,6 +741,38 @@ def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
     return result
 
 
+# How each secret rotates without downtime (docs/operations.md, "Secret rotation").
+ROTATION = {
+    "SECRET_KEY": "SECRET_KEY_FALLBACKS",
+    "STRIPE_WEBHOOK_SECRETS": "STRIPE_WEBHOOK_SECRETS",
+    "DATABASE_URL": None,
+    "CACHE_URL": None,
+}
+ROTATION_OUTSIDE = {
+    "DATABASE_URL": "two login roles acting as one (docs/operations.md)",
+    "CACHE_URL": "two passwords on one Redis ACL user (docs/operations.md)",
+}
+
+
+def secret_fallbacks(config: Config) -> list[tuple[str, str]]:
+    """(secret, what is accepted besides its current value) for each rotatable
+    secret; counts only, never values."""
+    lines = []
+    for name, fallback in ROTATION.items():
+        if fallback == "SECRET_KEY_FALLBACKS":
+            previous = len(config.values.get(fallback) or [])
+            state = f"{previous} previous key(s) accepted" if previous else "no fallback"
+        elif fallback == name:
+            accepted = len(config.values.get(name) or [])
+            state = f"{accepted} secret(s) accepted" + (
+                " (rotating)" if accepted > 1 else ", no fallback"
+            )
+        else:
+            state = f"no fallback in RDK; rotate with {ROTATION_OUTSIDE[name]}"
+        lines.append((name, state))
+    return lines
+
+
 def format_problems(config: Config) -> str:
     lines = [f"RDK configuration for RDK_ENV={config.env} has {len(config.problems)} problem(s):"]
     lines += [f"  - {problem}" for problem in config.problems]

@@ -3,14 +3,6 @@ pg_stat_statements read when available, explained when not (RUNBOOK §8)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
-
-import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -22,6 +14,7 @@ from opsadmin.models import SlowRequest
 from opsadmin.slowqueries import statement_report
 from rdk.requestid import HEADER, RequestIdMiddleware
 from rdk.slowlog import SlowRequestMiddleware
+from tests.pgcluster import pg_cluster
 
 pytestmark = pytest.mark.django_db
 
@@ -109,62 +102,14 @@ def test_unverified_staff_cannot_open_the_page(client, staff):
 # A real PostgreSQL with pg_stat_statements preloaded ---------------------------------
 
 
-def _pg_bin() -> Path:
-    """The server binaries: Debian keeps them in /usr/lib/postgresql/<version>/bin."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).resolve().parent if initdb else Path("/usr/lib/postgresql/bin")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def preloaded_postgres():
-    """A throw-away PostgreSQL cluster started with pg_stat_statements preloaded
-    (the shared test server is not, and must not be restarted)."""
-    pg_bin = _pg_bin()
-    if not (pg_bin / "initdb").exists():
-        pytest.fail("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
-    folder = Path(tempfile.mkdtemp(prefix="rdk-pgss-"))
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_user:
-        shutil.chown(folder, user="postgres")
-    port = _free_port()
-    data = folder / "data"
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
-
-    run(str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
-    options = (
-        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 "
-        "-c shared_preload_libraries=pg_stat_statements"
-    )
-    run(
-        str(pg_bin / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(folder / "log"),
-        "-w",
-        "start",
-    )
-    try:
-        with psycopg.connect(
-            host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True
-        ) as conn:
-            yield conn
-    finally:
-        run(str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+    """The shared test server does not preload the extension and must not be restarted."""
+    with (
+        pg_cluster("shared_preload_libraries=pg_stat_statements") as cluster,
+        cluster.admin() as conn,
+    ):
+        yield conn
 
 
 @pytest.mark.postgres
