@@ -209,10 +209,11 @@ class Snapshot(models.Model):
     created_by = models.CharField(max_length=150)
     # Uploaded files (MEDIA_ROOT) archived beside the dump (RUNBOOK §5.1
     # "storage versioning"); blank on snapshots taken before media was archived.
-    media_file_name = models.CharField(max_length=200, blank=True, default="")
-    media_size_bytes = models.PositiveBigIntegerField(default=0)
-    media_sha256 = models.CharField(max_length=64, blank=True, default="")
-    media_file_count = models.PositiveIntegerField(default=0)
+    # Database defaults: the previous release's code inserts snapshots without them.
+    media_file_name = models.CharField(max_length=200, blank=True, db_default="")
+    media_size_bytes = models.PositiveBigIntegerField(db_default=0)
+    media_sha256 = models.CharField(max_length=64, blank=True, db_default="")
+    media_file_count = models.PositiveIntegerField(db_default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
