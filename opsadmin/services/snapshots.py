@@ -33,7 +33,8 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -662,6 +663,21 @@ def snapshot_restore(
 def _restore_into(
     snapshot: Snapshot, target: dict, details: dict, progress: Progress
 ) -> tuple[list[str], list]:
+    problem = pg_restore_into(snapshot, target, details, progress)
+    if problem:
+        return [problem], []
+    with _pg_connect(target, str(target["NAME"]), autocommit=True) as restored:
+        checked = RestoredDatabase(restored, "postgresql", dict(snapshot.row_counts))
+        problems = _run_checks(checked, details, progress)
+        progress("rls_audit")
+        audits = rls_audit(connection=restored)
+    details["rls_audit"] = {a.table: a.problems for a in audits}
+    problems += [f"rls_audit {a.table}: {'; '.join(a.problems)}" for a in audits if a.problems]
+    return problems, audits
+
+
+def pg_restore_into(snapshot: Snapshot, target: dict, details: dict, progress: Progress) -> str:
+    """pg_restore `snapshot` into the (empty) database `target`; a problem or ""."""
     began = time.perf_counter()
     progress("pg_restore")
     result = _run(
@@ -678,12 +694,23 @@ def _restore_into(
     )
     details["restore_ms"] = int((time.perf_counter() - began) * 1000)
     if result.returncode != 0:
-        return [f"pg_restore failed: {_last_line(result.stderr)}"], []
-    with _pg_connect(target, str(target["NAME"]), autocommit=True) as restored:
-        checked = RestoredDatabase(restored, "postgresql", dict(snapshot.row_counts))
-        problems = _run_checks(checked, details, progress)
-        progress("rls_audit")
-        audits = rls_audit(connection=restored)
-    details["rls_audit"] = {a.table: a.problems for a in audits}
-    problems += [f"rls_audit {a.table}: {'; '.join(a.problems)}" for a in audits if a.problems]
-    return problems, audits
+        return f"pg_restore failed: {_last_line(result.stderr)}"
+    return ""
+
+
+@contextmanager
+def scratch_database(prefix: str, progress: Progress = _quiet) -> Iterator[dict]:
+    """A fresh database beside RDK's own (created as RDK's role), dropped on exit;
+    yields its connection settings."""
+    db = _db()
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with _pg_connect(db, db["NAME"], autocommit=True) as admin:
+        progress(f"create database {name}")
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield {**db, "NAME": name}
+        finally:
+            progress(f"drop database {name}")
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
