@@ -450,40 +450,16 @@ def _run_checks(target: RestoredDatabase, details: dict, progress: Progress) -> 
 
 
 def _pg_restore_check(snapshot: Snapshot, details: dict, progress: Progress) -> list[str]:
-    db = _db()
-    temp_name = f"rdk_restorecheck_{secrets.token_hex(4)}"
-    details["database"] = temp_name
-    problems: list[str] = []
-    with _pg_connect(db, db["NAME"], autocommit=True) as admin:
-        progress(f"create database {temp_name}")
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(temp_name)))
-        try:
-            began = time.perf_counter()
-            progress("pg_restore")
-            result = _run(
-                [
-                    PG_RESTORE,
-                    *_pg_args(db),
-                    "--no-owner",
-                    "--no-privileges",
-                    "--exit-on-error",
-                    f"--dbname={temp_name}",
-                    str(snapshot_path(snapshot)),
-                ],
-                _pg_env(db),
-            )
-            details["restore_ms"] = int((time.perf_counter() - began) * 1000)
-            if result.returncode != 0:
-                return [f"pg_restore failed: {_last_line(result.stderr)}"]
-            with _pg_connect(db, temp_name, autocommit=True) as restored:
-                target = RestoredDatabase(restored, "postgresql", dict(snapshot.row_counts))
-                problems += _run_checks(target, details, progress)
-        finally:
-            progress(f"drop database {temp_name}")
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(temp_name))
-            )
-            details["dropped"] = True
+    with scratch_database("rdk_restorecheck", progress) as target:
+        details["database"] = target["NAME"]
+        problem = pg_restore_into(snapshot, target, details, progress)
+        if problem:
+            problems = [problem]
+        else:
+            with _pg_connect(target, target["NAME"], autocommit=True) as restored:
+                checked = RestoredDatabase(restored, "postgresql", dict(snapshot.row_counts))
+                problems = _run_checks(checked, details, progress)
+    details["dropped"] = True
     return problems
 
 
