@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from rdk import funnel
@@ -82,4 +82,21 @@ def test_the_buffer_writes_itself_when_due(client, settings):
     product = ProductFactory(with_sizes=1)
     client.get(product.get_absolute_url())
     client.get(product.get_absolute_url())
+    assert _count("product_view") == 2
+
+
+def test_a_failed_write_keeps_the_views_for_the_next_flush(client):
+    product = ProductFactory(with_sizes=1)
+    client.get(product.get_absolute_url())
+    client.get(product.get_absolute_url())
+
+    def database_down(execute, sql, params, many, context):
+        if "rdk_funnelcount" in sql:
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(database_down):
+        assert funnel.funnel_flush() == 0  # logged, never raised to the shopper
+    assert _count("product_view") == 0
+    assert funnel.funnel_flush() == 2
     assert _count("product_view") == 2
