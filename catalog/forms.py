@@ -7,10 +7,12 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.http import QueryDict
 
 from catalog.selectors import DEFAULT_SORT, ProductFilters
 
 SORT_CHOICES = [
+    ("relevance", "Best match"),
     ("newest", "Newest"),
     ("price_asc", "Price: low to high"),
     ("price_desc", "Price: high to low"),
@@ -81,5 +83,31 @@ class ProductFilterForm(forms.Form):
             min_price=low * 100 if low is not None else None,
             max_price=high * 100 if high is not None else None,
             in_stock=bool(data.get("in_stock")),
-            sort=data.get("sort") or DEFAULT_SORT,
+            sort=data.get("sort") or ("relevance" if data.get("q") else DEFAULT_SORT),
         )
+
+
+def filter_chips(query: QueryDict, *, brand_names: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, query string without it) for each active filter of a valid
+    /products query, so a shopper can drop one filter with one click."""
+    chips = []
+    labels = {
+        "q": "“{}”",
+        "size": "US {}",
+        "min_price": "From ${}",
+        "max_price": "Up to ${}",
+        "in_stock": "In stock only",
+    }
+    for name in ("q", "brand", "size", "min_price", "max_price", "in_stock"):
+        for value in query.getlist(name):
+            if not value.strip():
+                continue
+            rest = query.copy()
+            rest.pop("page", None)
+            rest.setlist(name, [other for other in query.getlist(name) if other != value])
+            if name == "brand":
+                label = brand_names.get(value, value)
+            else:
+                label = labels[name].format(value.strip())
+            chips.append((label, "?" + rest.urlencode()))
+    return chips

@@ -4,12 +4,15 @@ are still cached under tags."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from catalog import selectors
-from catalog.forms import SORT_CHOICES, ProductFilterForm
+from catalog.forms import SORT_CHOICES, ProductFilterForm, filter_chips
+from catalog.search import search_suggestion
 from rdk.pagecache import is_shareable, page_cache
 
 PAGE_SIZE = 24
@@ -38,11 +41,23 @@ def product_list(request: HttpRequest) -> HttpResponse:
     page = selectors.product_card_page(filters=filters, number=number, per_page=PAGE_SIZE)
     if page is None:
         raise Http404("No such page.")
+    facets = context["facets"]
+    if replace(filters, brands=(), sort="").is_filtered:
+        counts = selectors.brand_counts(filters=filters)
+        brands = [(slug, name, counts.get(slug, 0)) for slug, name, _ in facets.brands]
+        facets = replace(facets, brands=brands)
+    brand_names = {slug: name for slug, name, _ in facets.brands}
+    suggestion = None
+    if filters.search and not page.count:
+        suggestion = search_suggestion(filters.search)
     context.update(
+        facets=facets,
         filters=filters,
         page=page,
         products=page.cards,
         selected_brands=set(filters.brands),
+        chips=filter_chips(request.GET, brand_names=brand_names),
+        suggestion=suggestion,
     )
     return render(request, "catalog/product_list.html", context)
 
