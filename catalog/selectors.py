@@ -373,3 +373,16 @@ def catalog_facets() -> Facets:
         facets = load()
         cache.set(key, facets, FACETS_TTL)
     return facets
+
+
+def product_thumbnails(*, product_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """(url, alt text) of the first image of each product that has one."""
+    rows = (
+        ProductImage.objects.filter(product_id__in=set(product_ids))
+        .order_by("product_id", "position", "id")
+        .values_list("product_id", "image", "alt_text")
+    )
+    thumbnails: dict[int, tuple[str, str]] = {}
+    for product_id, path, alt in rows:
+        thumbnails.setdefault(product_id, (default_storage.url(path), alt))
+    return thumbnails

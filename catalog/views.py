@@ -14,6 +14,7 @@ from catalog import selectors
 from catalog.forms import SORT_CHOICES, ProductFilterForm, filter_chips
 from catalog.search import search_suggestion
 from rdk.pagecache import is_shareable, page_cache
+from rdk.switches import CHECKOUT_MAINTENANCE_TAG
 
 PAGE_SIZE = 24
 
@@ -62,7 +63,10 @@ def product_list(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/product_list.html", context)
 
 
-@page_cache(lambda slug: selectors.product_page_tags(slug=slug), name="product_detail")
+@page_cache(
+    lambda slug: [*selectors.product_page_tags(slug=slug), CHECKOUT_MAINTENANCE_TAG],
+    name="product_detail",
+)
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_get(slug=slug)
     variants = list(product.variants.all())

@@ -14,6 +14,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from catalog.selectors import product_thumbnails
 from orders.exceptions import CartChanged, OrdersError
 from orders.forms import ProfileForm, ShopLoginForm, SignupForm
 from orders.selectors import (
@@ -142,7 +143,11 @@ def cart(request: HttpRequest) -> HttpResponse:
     for notice in summary.notices:
         messages.warning(request, notice)
     awaiting = orders_awaiting_payment_for_user(user=request.user)
-    return render(request, "orders/cart.html", {"summary": summary, "awaiting": awaiting})
+    thumbnails = product_thumbnails(product_ids=[line.variant.product_id for line in summary.lines])
+    lines = [(line, thumbnails.get(line.variant.product_id)) for line in summary.lines]
+    return render(
+        request, "orders/cart.html", {"summary": summary, "lines": lines, "awaiting": awaiting}
+    )
 
 
 @same_origin_required
