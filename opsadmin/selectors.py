@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,8 @@ from opsadmin.models import (
     Snapshot,
     SnapshotCheck,
 )
+from orders.models import Order
+from payments.models import StripeEvent
 from rdk.cachetags import revalidation_log, tag_versions
 from rdk.switches import SWITCHES, switch_states
 
@@ -292,3 +295,37 @@ def cache_overview(limit: int = 50) -> tuple[dict[str, int], list[dict]]:
     versions = tag_versions(tags)
     entries = [{**entry, "at_dt": datetime.fromtimestamp(entry["at"], tz=UTC)} for entry in log]
     return versions, entries
+
+
+# Webhook events and orders ------------------------------------------------------------
+
+
+# Where an event's object carries the order's public id (payments' handover).
+ORDER_REFERENCE_PATHS = ("client_reference_id", "metadata__order_id")
+
+
+def webhook_events_search(events: QuerySet[StripeEvent], *, query: str) -> QuerySet[StripeEvent]:
+    """`events` about the order numbered or emailed `query`, or carrying the
+    Stripe id `query` (the event's, or its object's: session, payment intent)."""
+    query = query.strip()
+    orders = Order.objects.filter(Q(number__iexact=query) | Q(email__iexact=query))
+    order_ids = [str(public_id) for public_id in orders.values_list("public_id", flat=True)[:200]]
+    return events.filter(
+        Q(stripe_id=query)
+        | Q(payload__data__object__id=query)
+        | Q(payload__data__object__payment_intent=query)
+        | Q.create(
+            [(f"payload__data__object__{path}__in", order_ids) for path in ORDER_REFERENCE_PATHS],
+            connector=Q.OR,
+        )
+    )
+
+
+def webhook_event_order(event: StripeEvent) -> Order | None:
+    """The order an event is about, from the reference RDK gave Stripe."""
+    obj = event.data_object
+    reference = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("order_id")
+    try:
+        return Order.objects.filter(public_id=uuid.UUID(str(reference))).first()
+    except ValueError:
+        return None
