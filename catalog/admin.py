@@ -3,10 +3,13 @@ cache tags it touches through `catalog.receivers`."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, Exists, F, OuterRef, Sum
 
+from catalog.forms import SizeRunForm
 from catalog.models import Brand, Product, ProductImage, Variant
+from catalog.services import variant_sku, variants_add_size_run
 from rdk.money import money_text
 
 
@@ -24,8 +27,41 @@ class BrandAdmin(admin.ModelAdmin):
         return brand._product_count
 
 
+class VariantFormSet(forms.BaseInlineFormSet):
+    """Sizes of a product; a size left without a SKU gets one from the
+    product's style code and its size (`catalog.services.variant_sku`)."""
+
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        form.fields["sku"].required = False
+        form.fields["sku"].help_text = "Empty: made from the style code and size."
+
+    def clean(self) -> None:
+        super().clean()
+        product = self.instance
+        taken: dict[str, forms.Form] = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or data.get("size") is None:
+                continue
+            sku = data.get("sku") or variant_sku(
+                style_code=product.style_code or "",
+                slug=product.slug or "",
+                size_scheme=data.get("size_scheme") or "US",
+                size=data["size"],
+            )
+            others = Variant.objects.filter(sku=sku).exclude(pk=form.instance.pk)
+            if sku in taken or others.exists():
+                form.add_error("sku", f"SKU {sku} is already used; type another.")
+                continue
+            taken[sku] = form
+            form.cleaned_data["sku"] = sku
+            form.instance.sku = sku
+
+
 class VariantInline(admin.TabularInline):
     model = Variant
+    formset = VariantFormSet
     extra = 0
     fields = [
         "size_scheme",
@@ -63,8 +99,28 @@ class InStockFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ProductAdminForm(SizeRunForm, forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = [
+            "brand",
+            "name",
+            "slug",
+            "colorway",
+            "style_code",
+            "description",
+            "price_amount",
+            "currency",
+            "max_per_size",
+            "release_date",
+            "is_active",
+            "is_featured",
+        ]
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
     list_display = [
         "name",
         "brand",
@@ -87,8 +143,30 @@ class ProductAdmin(admin.ModelAdmin):
         (None, {"fields": ["brand", "name", "slug", "colorway", "style_code", "description"]}),
         ("Selling", {"fields": ["price_amount", "currency", "max_per_size", "release_date"]}),
         ("Visibility", {"fields": ["is_active", "is_featured"]}),
+        (
+            "Add a size run",
+            {
+                "fields": [
+                    "run_scheme",
+                    ("run_from", "run_to", "run_step"),
+                    "run_stock",
+                    "run_stock_by_size",
+                ],
+                "description": "Adds every size in the range at once, each with its "
+                "SKU made from the style code and size. Sizes the pair already has "
+                "are left as they are.",
+            },
+        ),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        run = form.size_run()
+        if run is not None:
+            added = variants_add_size_run(product=form.instance, **run)
+            if added:
+                self.message_user(request, f"Added {len(added)} size(s) with generated SKUs.")
 
     def get_queryset(self, request):
         return (

@@ -4,6 +4,7 @@ changes, once its transaction commits (see docs/catalog.md for the tag map)."""
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -96,3 +97,55 @@ def brand_rename(*, brand_id: int, name: str) -> Brand:
     brand.full_clean()
     brand.save(update_fields=["name"])
     return brand
+
+
+def variant_sku(*, style_code: str, slug: str, size_scheme: str, size: Decimal) -> str:
+    """The SKU a size gets unless staff type one: the style code (or the slug
+    when there is none), the scheme when not US, and the size, e.g.
+    `DZ5485-612-9.5` or `DZ5485-612-EU-42`."""
+    base = style_code.strip().upper() if style_code.strip() else slug
+    scheme = "" if size_scheme == "US" else f"-{size_scheme}"
+    return f"{base}{scheme}-{size.normalize():f}"[:64]
+
+
+def size_run(*, first: Decimal, last: Decimal, step: Decimal) -> list[Decimal]:
+    """Every size from `first` to `last` inclusive, `step` apart."""
+    if step <= 0 or last < first:
+        return []
+    count = int((last - first) / step) + 1
+    return [first + step * index for index in range(count)]
+
+
+@transaction.atomic
+def variants_add_size_run(
+    *, product: Product, size_scheme: str, sizes: list[Decimal], stock: dict[Decimal, int]
+) -> list[Variant]:
+    """Add each size of `sizes` the product does not have yet, with its SKU
+    generated (`variant_sku`) and `stock[size]` pairs on hand (0 if absent).
+    Returns the sizes added; existing sizes are left as they are."""
+    existing = set(
+        Variant.objects.filter(product=product, size_scheme=size_scheme).values_list(
+            "size", flat=True
+        )
+    )
+    added = []
+    for size in sizes:
+        if size in existing:
+            continue
+        variant = Variant(
+            product=product,
+            size_scheme=size_scheme,
+            size=size,
+            sku=variant_sku(
+                style_code=product.style_code,
+                slug=product.slug,
+                size_scheme=size_scheme,
+                size=size,
+            ),
+            stock_on_hand=stock.get(size, 0),
+        )
+        variant.full_clean()
+        variant.save()
+        added.append(variant)
+    logger.info("catalog.size_run_added", extra={"product_id": product.pk, "sizes": len(added)})
+    return added
