@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, Exists, F, OuterRef, Sum
+from django.utils.html import format_html
 
 from catalog.forms import SizeRunForm
 from catalog.models import Brand, Product, ProductImage, Variant
-from catalog.services import variant_sku, variants_add_size_run
+from catalog.services import (
+    pending_image_keep,
+    pending_image_open,
+    variant_sku,
+    variants_add_size_run,
+)
 from rdk.money import money_text
 
 
@@ -75,10 +82,58 @@ class VariantInline(admin.TabularInline):
     ordering = ["size_scheme", "size"]
 
 
+class PendingImageInput(forms.HiddenInput):
+    """The hidden token, plus a visible line saying the image was kept."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        html = super().render(name, value, attrs, renderer)
+        if value:
+            html += format_html('<p class="help">{}</p>', KEPT_NOTE)
+        return html
+
+
+KEPT_NOTE = "Image kept from your last try; choose another file to change it."
+
+
+class ProductImageForm(forms.ModelForm):
+    """An image row that keeps its upload when the page comes back with an
+    error elsewhere: the file waits in storage (`catalog.services.
+    pending_image_keep`) and a signed token in a hidden field brings it back."""
+
+    pending_image = forms.CharField(required=False, widget=PendingImageInput)
+
+    class Meta:
+        model = ProductImage
+        fields = ["image", "alt_text", "position"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["image"].required = False
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload = data.get("image")
+        token = data.get("pending_image")
+        if isinstance(upload, UploadedFile):
+            token = pending_image_keep(upload)
+            self.data = self.data.copy()
+            self.data[self.add_prefix("pending_image")] = token
+        elif not upload and token:
+            kept = pending_image_open(token)
+            if kept is None:
+                self.add_error("image", "The image chosen before has expired; choose it again.")
+            else:
+                data["image"] = kept
+        if not data.get("image") and not data.get("DELETE") and self.has_changed():
+            self.add_error("image", "Choose an image file.")
+        return data
+
+
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
+    form = ProductImageForm
     extra = 0
-    fields = ["image", "alt_text", "position"]
+    fields = ["image", "alt_text", "position", "pending_image"]
 
 
 class InStockFilter(admin.SimpleListFilter):

@@ -3,10 +3,15 @@ changes, once its transaction commits (see docs/catalog.md for the tag map)."""
 
 from __future__ import annotations
 
+import io
 import logging
+import uuid
 from decimal import Decimal
 
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -149,3 +154,30 @@ def variants_add_size_run(
         added.append(variant)
     logger.info("catalog.size_run_added", extra={"product_id": product.pk, "sizes": len(added)})
     return added
+
+
+PENDING_IMAGES = "products/pending/"
+PENDING_SALT = "catalog.pending-image"
+PENDING_MAX_AGE = 24 * 3600
+
+
+def pending_image_keep(upload: UploadedFile) -> str:
+    """Store an upload whose form came back with errors; returns a signed token
+    naming it, for the form to carry until it is saved."""
+    upload.seek(0)
+    name = default_storage.save(f"{PENDING_IMAGES}{uuid.uuid4().hex}/{upload.name}", upload)
+    upload.seek(0)
+    return signing.dumps(name, salt=PENDING_SALT)
+
+
+def pending_image_open(token: str) -> File | None:
+    """The upload kept under `token`, or None when the token is forged,
+    expired or its file gone."""
+    try:
+        name = signing.loads(token, salt=PENDING_SALT, max_age=PENDING_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not name.startswith(PENDING_IMAGES) or not default_storage.exists(name):
+        return None
+    content = default_storage.open(name).read()
+    return File(io.BytesIO(content), name=name.rsplit("/", 1)[-1])

@@ -103,3 +103,44 @@ def test_bad_size_runs_are_explained(admin_client, extra, message):
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Product.objects.exists()
+
+
+def test_an_uploaded_image_is_kept_across_a_validation_error(admin_client, settings, tmp_path):
+    import io
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    brand = BrandFactory(name="Nike", slug="nike")
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), "orange").save(buffer, "PNG")
+    upload = SimpleUploadedFile("side.png", buffer.getvalue(), content_type="image/png")
+    images = {
+        "images-TOTAL_FORMS": "1",
+        "images-0-alt_text": "Side view",
+        "images-0-position": "0",
+    }
+    response = admin_client.post(
+        ADD, product_form(brand, name="", **images, **{"images-0-image": upload})
+    )
+    assert response.status_code == 200  # the name is missing
+    html = response.content.decode()
+    assert "Image kept from your last try" in html
+    token = re.search(r'name="images-0-pending_image" value="([^"]+)"', html)[1]
+
+    response = admin_client.post(
+        ADD, product_form(brand, **images, **{"images-0-pending_image": token})
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    image = Product.objects.get(slug="air-max-95").images.get()
+    assert image.alt_text == "Side view"
+    assert image.image.name.endswith(".png")
+    with Image.open(image.image.path) as saved:
+        assert saved.size == (400, 300)
+
+    forged = admin_client.post(
+        ADD, product_form(brand, slug="other", **images, **{"images-0-pending_image": "x:y"})
+    )
+    assert "has expired; choose it again" in forged.content.decode()
