@@ -212,13 +212,15 @@ def checkout(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Sign in or create an account to check out; your cart is kept.")
         return redirect(f"{reverse('orders:login')}?next={reverse('orders:checkout')}")
     if request.method == "GET":
+        # The page renders inside the scope: the header's cart count reads
+        # the shopper's cart too.
         with rls_scope(user=request.user):
             summary = cart_refresh(store=DbCartStore(request.user))
-        for notice in summary.notices:
-            messages.warning(request, notice)
-        if not summary.lines:
-            return redirect("orders:cart")
-        return render(request, "orders/checkout.html", {"summary": summary})
+            for notice in summary.notices:
+                messages.warning(request, notice)
+            if not summary.lines:
+                return redirect("orders:cart")
+            return render(request, "orders/checkout.html", {"summary": summary})
     try:
         with rls_scope(user=request.user):
             order = order_place(
