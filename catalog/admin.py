@@ -82,13 +82,15 @@ class VariantInline(admin.TabularInline):
     ordering = ["size_scheme", "size"]
 
 
-class PendingImageInput(forms.HiddenInput):
-    """The hidden token, plus a visible line saying the image was kept."""
+class KeptImageInput(forms.ClearableFileInput):
+    """The file input, with a line saying so when an earlier upload is kept."""
+
+    kept = False
 
     def render(self, name, value, attrs=None, renderer=None) -> str:
         html = super().render(name, value, attrs, renderer)
-        if value:
-            html += format_html('<p class="help">{}</p>', KEPT_NOTE)
+        if self.kept:
+            html += format_html('<p class="help pending-image-note">{}</p>', KEPT_NOTE)
         return html
 
 
@@ -100,11 +102,12 @@ class ProductImageForm(forms.ModelForm):
     error elsewhere: the file waits in storage (`catalog.services.
     pending_image_keep`) and a signed token in a hidden field brings it back."""
 
-    pending_image = forms.CharField(required=False, widget=PendingImageInput)
+    pending_image = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = ProductImage
         fields = ["image", "alt_text", "position"]
+        widgets = {"image": KeptImageInput}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -124,6 +127,7 @@ class ProductImageForm(forms.ModelForm):
                 self.add_error("image", "The image chosen before has expired; choose it again.")
             else:
                 data["image"] = kept
+        self.fields["image"].widget.kept = bool(token)
         if not data.get("image") and not data.get("DELETE") and self.has_changed():
             self.add_error("image", "Choose an image file.")
         return data
