@@ -321,10 +321,11 @@ def webhook_events_search(events: QuerySet[StripeEvent], *, query: str) -> Query
     )
 
 
-def webhook_event_order(event: StripeEvent) -> Order | None:
-    """The order an event is about, from the reference RDK gave Stripe."""
-    obj = event.data_object
-    reference = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("order_id")
+def webhook_event_order(*, reference: str | None) -> Order | None:
+    """The order a webhook event is about, from the reference RDK gave Stripe
+    (`payments.selectors.event_reference`)."""
+    if reference is None:
+        return None
     try:
         return Order.objects.filter(public_id=uuid.UUID(str(reference))).first()
     except ValueError:

@@ -86,6 +86,7 @@ def _event_or_404(stripe_id: str) -> StripeEvent:
 
 def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
     event = _event_or_404(stripe_id)
+    reference = selectors.event_reference(event=event)
     return render_ops(
         request,
         "opsadmin/webhook_detail.html",
@@ -94,9 +95,9 @@ def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
             "event": event,
             "replays": event.replays.all(),
             "payload": json.dumps(event.payload, indent=2, sort_keys=True),
-            "reference": selectors.event_reference(event=event),
+            "reference": reference,
             "can_replay": event.status != StripeEvent.Status.PROCESSED,
-            "order": webhook_event_order(event),
+            "order": webhook_event_order(reference=reference),
         },
     )
 
