@@ -14,7 +14,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TypedDict
 
@@ -386,3 +386,14 @@ def product_thumbnails(*, product_ids: Iterable[int]) -> dict[int, tuple[str, st
     for product_id, path, alt in rows:
         thumbnails.setdefault(product_id, (default_storage.url(path), alt))
     return thumbnails
+
+
+def catalog_facets_for(*, filters: ProductFilters) -> Facets:
+    """The facets, with each brand's count under the other active filters
+    (the cached counts when only brands or the sort are chosen)."""
+    facets = catalog_facets()
+    if not replace(filters, brands=(), sort="").is_filtered:
+        return facets
+    counts = brand_counts(filters=filters)
+    brands = [(slug, name, counts.get(slug, 0)) for slug, name, _ in facets.brands]
+    return replace(facets, brands=brands)

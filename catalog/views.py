@@ -4,8 +4,6 @@ are still cached under tags."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -34,19 +32,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @page_cache(["catalog"], name="product_list")
 def product_list(request: HttpRequest) -> HttpResponse:
     form = ProductFilterForm(request.GET)
-    context = {"form": form, "sort_choices": SORT_CHOICES, "facets": selectors.catalog_facets()}
+    context = {"form": form, "sort_choices": SORT_CHOICES}
     if not form.is_valid():
+        context["facets"] = selectors.catalog_facets()
         return render(request, "catalog/product_list.html", context, status=400)
     filters = form.filters()
     number = form.cleaned_data.get("page") or 1
     page = selectors.product_card_page(filters=filters, number=number, per_page=PAGE_SIZE)
     if page is None:
         raise Http404("No such page.")
-    facets = context["facets"]
-    if replace(filters, brands=(), sort="").is_filtered:
-        counts = selectors.brand_counts(filters=filters)
-        brands = [(slug, name, counts.get(slug, 0)) for slug, name, _ in facets.brands]
-        facets = replace(facets, brands=brands)
+    facets = selectors.catalog_facets_for(filters=filters)
     brand_names = {slug: name for slug, name, _ in facets.brands}
     suggestion = None
     if filters.search and not page.count:

@@ -139,3 +139,12 @@ def test_active_filters_are_removable_chips(client, shop):
         "Jordan": "?q=panda&brand=nike&size=9",
         "US 9": "?q=panda&brand=nike&brand=jordan",
     }
+
+
+def test_a_filtered_search_page_costs_a_bounded_number_of_queries(
+    client, shop, django_assert_max_num_queries
+):
+    client.get("/products?q=panda&size=9")  # facets and vocabulary cached
+    with django_assert_max_num_queries(6):
+        response = client.get("/products?q=pnada&size=9&brand=nike")
+    assert response.status_code == 200

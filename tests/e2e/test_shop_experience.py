@@ -155,14 +155,14 @@ def test_sign_up_from_checkout_returns_to_checkout(live_server, page, shop, devi
 
 def test_history_hides_canceled_attempts_and_counts_pairs(live_server, page, shop):
     base = live_server.url
-    user = UserFactory(email="hist@example.com")
+    user = UserFactory()
     variants = list(shop.variants.filter(stock_on_hand__gte=3)[:2])
     kept = order_for(user, variants[0], quantity=2)
     dropped = order_for(user, variants[1])
     with rls_service_scope():
         order_cancel(order=dropped, actor="test", reason="went back from payment")
     page.goto(base + "/account/login/")
-    page.get_by_label("Email").fill("hist@example.com")
+    page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(SHOPPER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.goto(base + "/account/orders")
@@ -207,9 +207,9 @@ def test_checkout_maintenance_is_told_on_product_and_cart_pages(live_server, pag
 
 def test_phone_header_is_one_row_with_a_menu(live_server, page, shop):
     base = live_server.url
-    UserFactory(email="phone@example.com")
+    user = UserFactory()
     page.goto(base + "/account/login/")
-    page.get_by_label("Email").fill("phone@example.com")
+    page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(SHOPPER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.set_viewport_size({"width": 390, "height": 844})
