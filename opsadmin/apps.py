@@ -9,7 +9,9 @@ class OpsadminConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
+        from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_in, user_logged_out
+        from django.db.models.signals import post_save, pre_save
 
         from opsadmin import integrity, receivers  # noqa: F401 (integrity registers its check)
         from opsadmin.services import sessions
@@ -22,6 +24,9 @@ class OpsadminConfig(AppConfig):
         user_logged_out.connect(
             sessions.on_user_logged_out, dispatch_uid="opsadmin.sessions.logout"
         )
+        user = get_user_model()
+        pre_save.connect(sessions.on_user_pre_save, sender=user, dispatch_uid="opsadmin.pw.pre")
+        post_save.connect(sessions.on_user_post_save, sender=user, dispatch_uid="opsadmin.pw.post")
 
 
 class RdkAdminConfig(admin_apps.AdminConfig):

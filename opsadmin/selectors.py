@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,8 @@ from opsadmin.models import (
     Snapshot,
     SnapshotCheck,
 )
+from orders.models import Order
+from payments.models import StripeEvent
 from rdk.cachetags import revalidation_log, tag_versions
 from rdk.funnel import funnel_rows, funnel_totals
 from rdk.models import FunnelStep
@@ -395,3 +398,38 @@ def funnel_summary(*, now: datetime | None = None) -> FunnelSummary:
     return FunnelSummary(
         [recent, day], paid_percent, threshold, settings.FUNNEL_ALERT_MIN_HANDOVERS, alert
     )
+
+
+# Webhook events and orders ------------------------------------------------------------
+
+
+# Where an event's object carries the order's public id (payments' handover).
+ORDER_REFERENCE_PATHS = ("client_reference_id", "metadata__order_id")
+
+
+def webhook_events_search(events: QuerySet[StripeEvent], *, query: str) -> QuerySet[StripeEvent]:
+    """`events` about the order numbered or emailed `query`, or carrying the
+    Stripe id `query` (the event's, or its object's: session, payment intent)."""
+    query = query.strip()
+    orders = Order.objects.filter(Q(number__iexact=query) | Q(email__iexact=query))
+    order_ids = [str(public_id) for public_id in orders.values_list("public_id", flat=True)[:200]]
+    return events.filter(
+        Q(stripe_id=query)
+        | Q(payload__data__object__id=query)
+        | Q(payload__data__object__payment_intent=query)
+        | Q.create(
+            [(f"payload__data__object__{path}__in", order_ids) for path in ORDER_REFERENCE_PATHS],
+            connector=Q.OR,
+        )
+    )
+
+
+def webhook_event_order(*, reference: str | None) -> Order | None:
+    """The order a webhook event is about, from the reference RDK gave Stripe
+    (`payments.selectors.event_reference`)."""
+    if reference is None:
+        return None
+    try:
+        return Order.objects.filter(public_id=uuid.UUID(str(reference))).first()
+    except ValueError:
+        return None
