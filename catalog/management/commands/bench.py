@@ -18,12 +18,16 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench import wrk
+from bench.profile import request_profile
 from bench.rows import Row, rows_for, table
 from bench.shopper import BenchError, shopper_sign_in
 from bench.webhooks import deliveries_prepare, deliveries_send
 from catalog import selectors
+from catalog.models import Variant
 from catalog.warming import cache_warm
+from orders.services.cart import DbCartStore
 from rdk import prodlike
+from rdk.rls import rls_scope
 from rdk.switches import LOCAL_TTL, switch_set
 
 FLOOR_DIR = Path(settings.BASE_DIR) / "bench" / "floor"
@@ -63,6 +67,11 @@ class Command(BaseCommand):
             help="Distinct paid orders per round for the webhook row (plus 20 %% duplicates).",
         )
         parser.add_argument(
+            "--profile",
+            action="store_true",
+            help="Print where one request's time goes (per middleware, per phase) and stop.",
+        )
+        parser.add_argument(
             "--only", default="", help="Measure only rows whose label contains this."
         )
 
@@ -80,6 +89,9 @@ class Command(BaseCommand):
         slug = (selectors.product_slugs(limit=1) or [None])[0]
         if slug is None:
             raise CommandError("The catalog is empty; run manage.py seed_demo first.")
+        if options["profile"]:
+            self._profile(slug)
+            return
         rows = [r for r in rows_for(product_slug=slug) if options["only"] in r.label]
         floor = Row("bare Django floor", "/", server="floor")
         naive = next((r for r in rows if r.server == "floor"), None)
@@ -225,6 +237,29 @@ class Command(BaseCommand):
                 chdir=FLOOR_DIR,
             ).start(),
         ]
+
+    def _profile(self, slug: str) -> None:
+        """In-process, DEBUG off, the bench database and Redis."""
+        user, _ = get_user_model().objects.get_or_create(
+            username=SHOPPER, defaults={"email": SHOPPER}
+        )
+        with rls_scope(user=user):
+            variant = Variant.objects.filter(product__slug=slug).first()
+            DbCartStore(user).put(variant.pk, 1, variant.price_amount)
+        cache_warm()
+        anonymous = Client(HTTP_HOST="127.0.0.1")
+        signed_in = Client(HTTP_HOST="127.0.0.1")
+        signed_in.force_login(user)
+        for client, path in (
+            (anonymous, "/healthz"),
+            (anonymous, "/products"),
+            (signed_in, "/products"),
+            (signed_in, f"/products/{slug}"),
+            (signed_in, "/cart"),
+        ):
+            who = "signed-in" if client is signed_in else "anonymous"
+            lines, _ = request_profile(client, path)
+            self.stdout.write(f"{who} " + "\n".join(lines) + "\n")
 
     def _count_queries(self, path: str) -> int:
         client = Client(HTTP_HOST="127.0.0.1")
