@@ -1,6 +1,7 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from rdk.rls import rls_scope
 from rdk.visitors import has_session
 
 
@@ -13,6 +14,11 @@ def cart(request: HttpRequest) -> dict[str, object]:
     def count() -> int:
         from orders.services.cart import cart_store_for
 
-        return cart_store_for(request).count()
+        store = cart_store_for(request)
+        if getattr(request, "rls_scoped", False) or not request.user.is_authenticated:
+            return store.count()
+        # A view outside the request's scoped transaction (a cached catalog page).
+        with rls_scope(user=request.user):
+            return store.count()
 
     return {"cart_count": SimpleLazyObject(count), "has_session": True}

@@ -359,6 +359,10 @@ SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's ac
 
 # Catalog ----------------------------------------------------------------------
 
+# Query variants (filters, searches, pages) one page may store per cache TTL
+# window (rdk/pagecache.py); more are rendered and served, not stored.
+PAGE_CACHE_MAX_VARIANTS = 200
+
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # The same backend, reusing its Redis client (see rdk/cache.py).
     CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
