@@ -355,13 +355,14 @@ _NOT_STORED = {
 
 
 class PageCacheMiddleware:
-    """Serves stored anonymous pages early, before sessions, CSRF, auth and
-    messages run: those have nothing to do for a visitor without cookies.
+    """Serves stored anonymous pages early, before the content security policy,
+    sessions, CSRF, auth and messages run: those have nothing to do for a
+    visitor without cookies.
 
     On a miss the view renders the page (`page_cache`) and this middleware
     stores it on the way out, once, with the headers that middleware below it
-    set (frame options, a content security policy), so a page served from the
-    cache carries the same headers as a rendered one."""
+    set (frame options, the content security policy), so a page served from
+    the cache carries the same headers as a rendered one."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -381,7 +382,9 @@ class PageCacheMiddleware:
                 request._rdk_page_key = key
         response = self.get_response(request)
         stored = getattr(request, "_rdk_page_stored", None)
-        if stored is not None and response.status_code in (200, 304):
+        # A policy with a nonce belongs to one response; such a page is not shared.
+        nonce = "'nonce-" in response.get("Content-Security-Policy", "")
+        if stored is not None and response.status_code in (200, 304) and not nonce:
             spec, key, entry = stored
             # The view's stored headers win: a 304 answer carries no Content-Type.
             headers = {

@@ -185,3 +185,22 @@ def test_a_shell_that_touches_the_csrf_token_is_not_stored(shoppers, shop, monke
     assert response.status_code == 200
     assert 'aria-label="2 pairs in cart"' in response.content.decode()
     assert stored == []
+
+
+def test_the_header_count_follows_the_cart_at_once(shoppers, shop):
+    ana = shoppers["ana@example.com"]
+    assert 'aria-label="2 pairs in cart"' in ana.get("/products").content.decode()
+    origin = {"HTTP_ORIGIN": "http://testserver"}
+    ana.post("/cart/add", {"variant": shop[1].variants.first().pk, "quantity": 1}, **origin)
+    assert 'aria-label="3 pairs in cart"' in ana.get("/products").content.decode()
+
+
+def test_a_warm_signed_in_catalog_page_reads_only_the_user(
+    shoppers, shop, django_assert_num_queries
+):
+    ana = shoppers["ana@example.com"]
+    for path in ("/products", shop[0].get_absolute_url()):
+        ana.get(path)  # the shell, the session's activity record, the cart count
+        with django_assert_num_queries(1):  # the user; no scoped transaction
+            page = ana.get(path).content.decode()
+        assert 'aria-label="2 pairs in cart"' in page
