@@ -26,6 +26,7 @@ from django.db.models import F
 
 from bench.wrk import Result
 from catalog.models import Variant
+from orders.exceptions import OrdersError
 from orders.services.cart import DbCartStore, cart_add
 from orders.services.checkout import order_place, payment_handover
 from payments.models import StripeEvent
@@ -81,11 +82,11 @@ def paid_order_event(*, variants: list[Variant]) -> dict:
         username=f"bench-payer-{uuid.uuid4().hex[:12]}", email="payer@bench.invalid"
     )
     store = DbCartStore(user)
-    for variant in random.sample(variants, 8):
+    for variant in random.sample(variants, 8):  # noqa: S311  # nosec B311
         with rls_scope(user=user):
             try:
                 cart_add(store=store, variant_id=variant.pk, quantity=1)
-            except Exception:  # noqa: S112 (sold out meanwhile: try another)
+            except OrdersError:  # sold out meanwhile: the next size
                 continue
             order = order_place(user=user, store=store)
         break
@@ -125,8 +126,9 @@ def deliveries_prepare(*, distinct: int, workers: int = 4) -> Deliveries:
     duplicates = int(distinct * DUPLICATE_SHARE / (1 - DUPLICATE_SHARE))
     sent = list(payloads)
     for _ in range(duplicates):
-        original = random.randrange(distinct)  # noqa: S311
-        sent.insert(random.randrange(original + 1, len(sent) + 1), payloads[original])  # noqa: S311
+        original = random.randrange(distinct)  # noqa: S311  # nosec B311
+        position = random.randrange(original + 1, len(sent) + 1)  # noqa: S311  # nosec B311
+        sent.insert(position, payloads[original])
     return Deliveries(payloads=sent, event_ids=[e["id"] for e in events])
 
 
