@@ -82,7 +82,7 @@ def paid_order_event(*, variants: list[Variant]) -> dict:
         username=f"bench-payer-{uuid.uuid4().hex[:12]}", email="payer@bench.invalid"
     )
     store = DbCartStore(user)
-    for variant in random.sample(variants, 8):  # noqa: S311  # nosec B311
+    for variant in random.sample(variants, 8):  # nosec B311
         with rls_scope(user=user):
             try:
                 cart_add(store=store, variant_id=variant.pk, quantity=1)
@@ -126,8 +126,8 @@ def deliveries_prepare(*, distinct: int, workers: int = 4) -> Deliveries:
     duplicates = int(distinct * DUPLICATE_SHARE / (1 - DUPLICATE_SHARE))
     sent = list(payloads)
     for _ in range(duplicates):
-        original = random.randrange(distinct)  # noqa: S311  # nosec B311
-        position = random.randrange(original + 1, len(sent) + 1)  # noqa: S311  # nosec B311
+        original = random.randrange(distinct)  # nosec B311
+        position = random.randrange(original + 1, len(sent) + 1)  # nosec B311
         sent.insert(position, payloads[original])
     return Deliveries(payloads=sent, event_ids=[e["id"] for e in events])
 
