@@ -181,11 +181,12 @@ BENCH_REDIS_DB ?= 10
 BENCH_PORT ?= 8190
 BENCH_ARGS ?=
 
-bench: install ## Benchmark under gunicorn (staging settings, PostgreSQL, Redis) with wrk; prints a table
+bench: install ## Benchmark RDK against a bare-Django floor (gunicorn, staging settings, wrk); targets and PASS/FAIL
 	@# Production-like settings from rdk/prodlike.py, shared with make loadtest.
 	eval "$$($(PY) -m rdk.prodlike env --database $(BENCH_DB) --redis-db $(BENCH_REDIS_DB) \
 	  --pg-host $(PG_HOST) --pg-port $(PG_PORT) --redis-host $(REDIS_HOST) --redis-port $(REDIS_PORT) \
-	  --site-url https://127.0.0.1:$(BENCH_PORT) --state-dir "$(CURDIR)/var/bench")"
+	  --site-url https://127.0.0.1:$(BENCH_PORT) --state-dir "$(CURDIR)/var/bench" \
+	  --stripe-api-base http://127.0.0.1:$$(($(BENCH_PORT) + 1)))"
 	RDK_ENV=local DATABASE_URL= CACHE_URL= $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(BENCH_DB)"
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo

@@ -308,8 +308,10 @@ if DEBUG:
     # Django's own debug pages are inline-styled: locally, with DEBUG on, the
     # policy reports violations in the console instead of breaking them.
     SECURE_CSP_REPORT_ONLY, SECURE_CSP = SECURE_CSP, {}
+# After the page cache (below): a stored page keeps the policy header it was
+# stored with (never one with a nonce), so a cache hit skips this middleware.
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
@@ -369,13 +371,19 @@ SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's ac
 
 # Catalog ----------------------------------------------------------------------
 
+# Query variants (filters, searches, pages) one page may store per cache TTL
+# window (rdk/pagecache.py); more are rendered and served, not stored.
+PAGE_CACHE_MAX_VARIANTS = 200
+
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # The same backend, reusing its Redis client (see rdk/cache.py).
     CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
 
-# Stored anonymous pages are served before sessions, CSRF and auth run.
+# Stored anonymous pages are served before the content security policy,
+# sessions, CSRF and auth run: none of them can change a stored page. After
+# SecurityMiddleware (its HTTPS redirect) and WhiteNoise (static files).
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    MIDDLEWARE.index("django.middleware.csp.ContentSecurityPolicyMiddleware"),
     "rdk.pagecache.PageCacheMiddleware",
 )
 
