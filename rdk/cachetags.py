@@ -48,7 +48,12 @@ def tag_versions(tags: Iterable[str]) -> dict[str, int]:
         for key in missing:
             cache.add(key, initial, timeout=None)
         found.update(cache.get_many(missing))
-    return {tag: int(found.get(VERSION_PREFIX + tag, 0)) for tag in tags}
+        # Still missing: the cache is unreachable (rdk.cache). A version of its
+        # own makes a key nothing was stored under, so the page renders afresh
+        # rather than from a per-process copy a revalidation could not reach.
+        for key in missing:
+            found.setdefault(key, initial)
+    return {tag: int(found[VERSION_PREFIX + tag]) for tag in tags}
 
 
 def tagged_key(name: str, tags: Iterable[str], *parts: object) -> str:

@@ -259,7 +259,7 @@ RATE_LIMITS = _value("RATE_LIMITS", {})
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "rdk.clientip.client_ip"
 RATELIMIT_VIEW = "rdk.ratelimits.ratelimited_view"
-RATELIMIT_FAIL_OPEN = True  # a cache outage must not refuse every shopper; /readyz alerts
+RATELIMIT_FAIL_OPEN = True  # an unreadable counter: rdk.ratelimits applies its cache-down policy
 MIDDLEWARE.append("rdk.ratelimits.RatelimitedMiddleware")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rdk.api.RateLimitThrottle"]
 
@@ -360,8 +360,10 @@ SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's ac
 # Catalog ----------------------------------------------------------------------
 
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # The same backend, reusing its Redis client (see rdk/cache.py).
+    # The same backend, reusing its Redis client and degrading to misses while
+    # Redis is unreachable, trying again every RETRY_SECONDS (see rdk/cache.py).
     CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
+    CACHES["default"]["RETRY_SECONDS"] = 5
 
 # Stored anonymous pages are served before sessions, CSRF and auth run.
 MIDDLEWARE.insert(

@@ -29,6 +29,7 @@ def test_all_well(ops_client, effect, django_assert_max_num_queries):
         page = ops_client.get(HOME).content.decode()
     assert cards(page) == {
         "Readiness (/readyz)": "ok",
+        "Degradations": "ok",
         "Jobs health (/jobs/health)": "ok",
         "Stripe webhooks": "ok",
         "Stock reservations": "ok",
