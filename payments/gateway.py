@@ -28,11 +28,13 @@ logger = logging.getLogger(__name__)
 # Stripe's API version every request and webhook payload is read against. Change
 # it here, together with the webhook endpoint's version in the Dashboard.
 API_VERSION = "2026-10-28.endive"
-# (connect, read) seconds: checkout must fail fast enough for the shopper to retry.
-TIMEOUT = (5.0, 20.0)
+# (connect, read) seconds: checkout must fail fast enough for the shopper to
+# retry. With the retry below a call gives up within about 24 s, under the
+# 30 s after which gunicorn replaces a silent worker (rdk/gunicorn_conf.py).
+TIMEOUT = (3.0, 8.0)
 # Retries on connection errors, 409 lock timeouts, 429 and 5xx; POSTs carry
 # idempotency keys, so retrying never creates a second object.
-MAX_NETWORK_RETRIES = 2
+MAX_NETWORK_RETRIES = 1
 
 
 @functools.lru_cache(maxsize=8)

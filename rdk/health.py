@@ -29,7 +29,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from rdk.degradations import degradations_active
+from rdk.degradations import degradation_clear, degradations_active
 from rdk.rls import rls_request_exempt
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def _database() -> None:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+    degradation_clear("database")  # reported by the 503s of rdk.views
 
 
 def _cache() -> None:

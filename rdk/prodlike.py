@@ -143,16 +143,14 @@ class Process:
 def gunicorn(
     *, port: int, env: dict[str, str], log: Path, workers: int = 3, threads: int = 4
 ) -> Process:
-    """RDK under gunicorn on 127.0.0.1:`port` (gthread workers when threads > 1)."""
+    """RDK under gunicorn on 127.0.0.1:`port`, configured by rdk/gunicorn_conf.py
+    like production (gthread workers when threads > 1)."""
     argv = [
-        sys.executable, "-m", "gunicorn", "rdk.wsgi:application",
+        sys.executable, "-m", "gunicorn", "--config", "python:rdk.gunicorn_conf",
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
         "--worker-class", "gthread" if threads > 1 else "sync",
         "--threads", str(threads),
-        "--keep-alive", "5",
-        "--graceful-timeout", "10",
-        "--log-level", "warning",
     ]  # fmt: skip
     return Process(f"rdk:{port}", argv, env=env, log=log)
 

@@ -355,6 +355,7 @@ SNAPSHOT_KEY_TABLES = [
 ]
 INCIDENT_EXPORT_DIR = str(BASE_DIR / "docs" / "incidents")
 MAINTENANCE_RETRY_AFTER = 300  # seconds, sent as Retry-After on 503s
+DATABASE_UNAVAILABLE_RETRY_AFTER = 30  # seconds, on the 503 answered while PostgreSQL is down
 SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's activity
 
 # Catalog ----------------------------------------------------------------------
