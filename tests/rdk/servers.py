@@ -33,6 +33,9 @@ class TcpProxy:
     def stop(self) -> None:
         """Refuse new connections and cut every open one, as a stopped server does."""
         if self.listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not.
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)
             self.listener.close()
             self.listener = None
         with self.lock:
