@@ -209,15 +209,27 @@ _PER_PROCESS = {
 }
 
 
-def per_process_cache_warning(effect: str) -> str | None:
+def per_process_cache_warning(effect: str, *, seen_after_restart: bool = True) -> str | None:
     """For commands whose effect reaches servers through the shared cache: a
-    warning when the cache is per process (the local default), else None."""
+    warning when the cache is per process (the local default), else None.
+
+    `seen_after_restart`: whether a restarted server picks the effect up (a
+    switch or a sign-out is also in the database; a warmed page is not)."""
     from django.conf import settings
 
-    if settings.CACHES["default"]["BACKEND"] not in _PER_PROCESS:
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend not in _PER_PROCESS:
         return None
+    configured = settings.CONFIG.values.get("CACHE_URL")
+    source = f"CACHE_URL={configured}" if configured else "CACHE_URL unset"
+    kind = "a dummy that stores nothing" if backend.endswith("DummyCache") else "local memory"
+    later = (
+        "a running server sees it only after a restart"
+        if seen_after_restart
+        else "no running server sees it, before or after a restart"
+    )
     return (
-        f"Note: the cache is local memory (CACHE_URL unset), so {effect} only in this "
-        "command's process; a running server sees it after a restart. Use the ops "
-        "console instead, or set CACHE_URL=redis://… for every process."
+        f"Note: the cache is {kind} ({source}), so {effect} only in this command's "
+        f"process; {later}. Use the ops console instead, or set CACHE_URL=redis://… "
+        "for every process."
     )

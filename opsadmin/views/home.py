@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from opsadmin.checklist import checklist
@@ -13,5 +14,6 @@ def ops_home(request: HttpRequest) -> HttpResponse:
             "title": "Ops console",
             "items": checklist(),
             "recent_audit": AuditEntry.objects.all()[:10],
+            "release": settings.RDK_RELEASE,
         },
     )

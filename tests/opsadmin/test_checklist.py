@@ -62,3 +62,11 @@ def test_a_fresh_failed_event_is_amber(ops_client, effect):
     receive()
     state = cards(ops_client.get(HOME).content.decode())
     assert (state["Stripe webhooks"], state["Jobs health (/jobs/health)"]) == ("warn", "ok")
+
+
+def test_the_ops_home_names_the_live_release_and_the_runbooks_load_test(ops_client, settings):
+    settings.RDK_RELEASE = "v2026.11.29-abc123"
+    page = ops_client.get(HOME).content.decode()
+    assert "Live release: <code>v2026.11.29-abc123</code>" in page
+    assert "make bench" not in page  # the runbook map says make loadtest
+    assert "<code>make loadtest</code>" in page
