@@ -130,6 +130,8 @@ def _webhooks(health: JobsHealth) -> ChecklistItem:
         f"{counts['processed']} processed, {counts['failed']} failed, "
         f"{counts['received']} waiting, {counts['ignored']} ignored."
     )
+    if counts.get("handled"):
+        text += f" {counts['handled']} marked handled by staff."
     if hooks["unprocessed"]:
         text += f" Oldest unprocessed: {_age(hooks['oldest_unprocessed_age_seconds'])} ago."
     if not hooks["ok"]:

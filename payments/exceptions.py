@@ -48,3 +48,9 @@ class WebhookRejected(PaymentsError):
 
 class EventNotFound(PaymentsError):
     code = "event_not_found"
+
+
+class EventNotHandleable(PaymentsError):
+    """Only a failed event can be marked handled, and only with a reason."""
+
+    code = "event_not_handleable"
