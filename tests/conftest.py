@@ -46,6 +46,21 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Every session starts from an empty test database, whatever happened before.
+
+    `--reuse-db` keeps the database between runs, and a run killed in the
+    middle of a transactional or browser test leaves its rows behind (the next
+    run failed with "Key (username)=(ops) already exists"). Emptying every
+    table costs about a second, not a re-migration; tests/rdk/test_interrupted_run.py
+    kills a run on purpose to prove it."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty shared cache (a Redis db of its own under make test)."""
