@@ -83,7 +83,6 @@ def _event_or_404(stripe_id: str) -> StripeEvent:
 
 def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
     event = _event_or_404(stripe_id)
-    obj = event.data_object
     return render_ops(
         request,
         "opsadmin/webhook_detail.html",
@@ -92,8 +91,7 @@ def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
             "event": event,
             "replays": event.replays.all(),
             "payload": json.dumps(event.payload, indent=2, sort_keys=True),
-            "reference": obj.get("client_reference_id")
-            or (obj.get("metadata") or {}).get("order_id"),
+            "reference": selectors.event_reference(event=event),
             "can_replay": event.status != StripeEvent.Status.PROCESSED,
             "can_mark_handled": event.status == StripeEvent.Status.FAILED,
         },
