@@ -22,6 +22,7 @@ from payments.exceptions import (
     StripeRejected,
     StripeUnavailable,
 )
+from rdk.degradations import degradation_clear, degradation_report
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +55,17 @@ def client() -> stripe.StripeClient:
     return _client(settings.STRIPE_SECRET_KEY, (settings.STRIPE_API_BASE or "").rstrip("/"))
 
 
+DEGRADATION = "stripe"
+DEGRADED_SUMMARY = (
+    "Stripe is not answering: shoppers are told to try again, their orders stay pending "
+    "with stock reserved, and a retry reuses the same Checkout Session (idempotency keys)."
+)
+
+
 @contextmanager
 def stripe_call(operation: str) -> Iterator[None]:
-    """Run one Stripe call; translate its errors and log them without secrets."""
+    """Run one Stripe call; translate its errors and log them without secrets.
+    Stripe not answering is also reported as a degradation (the ops home)."""
     try:
         yield
     except stripe.AuthenticationError as exc:
@@ -71,6 +80,9 @@ def stripe_call(operation: str) -> Iterator[None]:
         ) from exc
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
         _log_failure(operation, exc)
+        degradation_report(
+            DEGRADATION, summary=DEGRADED_SUMMARY, reason=f"{type(exc).__name__} on {operation}"
+        )
         raise StripeUnavailable(
             "The payment service is not answering right now. Please try again in a moment."
         ) from exc
@@ -79,6 +91,8 @@ def stripe_call(operation: str) -> Iterator[None]:
         raise StripeRejected(
             exc.user_message or "The payment service refused the request."
         ) from exc
+    else:
+        degradation_clear(DEGRADATION)
 
 
 def _log_failure(operation: str, exc: stripe.StripeError) -> None:

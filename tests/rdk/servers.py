@@ -19,8 +19,14 @@ from rdk import prodlike
 
 
 class TcpProxy:
-    def __init__(self, port: int, upstream: tuple[str, int]) -> None:
+    """`swallow_answers`: requests reach the upstream, its answers never come
+    back (a server that does the work, then hangs: the client times out)."""
+
+    def __init__(
+        self, port: int, upstream: tuple[str, int], *, swallow_answers: bool = False
+    ) -> None:
         self.port, self.upstream = port, upstream
+        self.swallow_answers = swallow_answers
         self.listener: socket.socket | None = None
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
@@ -59,14 +65,16 @@ class TcpProxy:
             server.settimeout(None)
             with self.lock:
                 self.sockets += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, answers in ((client, server, False), (server, client, True)):
+                pump = (source, sink, answers and self.swallow_answers)
+                threading.Thread(target=self._pump, args=pump, daemon=True).start()
 
     @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(source: socket.socket, sink: socket.socket, swallow: bool) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not swallow:
+                    sink.sendall(data)
         except OSError:
             pass
         finally:
