@@ -65,9 +65,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def _fresh_cache():
     """Each test starts with an empty shared cache (a Redis db of its own under make test)."""
     cache.clear()
-    from rdk import switches
+    from rdk import degradations, switches
 
     switches._forget()
+    degradations._active.clear()  # an outage one test staged is not the next test's
     yield
     cache.clear()
 
