@@ -65,10 +65,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def _fresh_cache():
     """Each test starts with an empty shared cache (a Redis db of its own under make test)."""
     cache.clear()
-    from rdk import degradations, switches
+    from rdk import degradations, ratelimits, switches
 
     switches._forget()
     degradations._active.clear()  # an outage one test staged is not the next test's
+    ratelimits._fallback_counters.clear()  # nor are the counts made while it lasted
     yield
     cache.clear()
 
