@@ -3,11 +3,85 @@ cache tags it touches through `catalog.receivers`."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, Exists, F, OuterRef, Sum
+from django.forms.models import BaseInlineFormSet
 
 from catalog.models import Brand, Product, ProductImage, Variant
+from rdk.forms import MoneyField
 from rdk.money import money_text
+
+
+class ProductAdminForm(forms.ModelForm):
+    """The price is typed in currency units ("185.00") of the product's currency."""
+
+    price_amount = MoneyField(
+        label="Price", min_amount=1, help_text="In currency units, e.g. 185.00."
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "brand",
+            "name",
+            "slug",
+            "colorway",
+            "style_code",
+            "description",
+            "price_amount",
+            "currency",
+            "max_per_size",
+            "release_date",
+            "is_active",
+            "is_featured",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        typed = str(self.data.get(self.add_prefix("currency"), "")).strip().upper()
+        self.fields["price_amount"].currency = typed or self.instance.currency or "USD"
+
+
+class VariantAdminForm(forms.ModelForm):
+    """A size's price override, typed in units of its product's currency."""
+
+    price_override_amount = MoneyField(
+        label="Price override",
+        required=False,
+        min_amount=1,
+        help_text="In currency units; empty to use the product's price.",
+    )
+
+    class Meta:
+        model = Variant
+        fields = [
+            "product",
+            "size_scheme",
+            "size",
+            "sku",
+            "price_override_amount",
+            "stock_on_hand",
+        ]
+
+    def __init__(self, *args, currency: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if currency is None and self.instance.product_id:
+            currency = self.instance.product.currency
+        if currency is None and "product" in self.fields:
+            chosen = self.data.get(self.add_prefix("product"))
+            currency = (
+                Product.objects.filter(pk=chosen).values_list("currency", flat=True).first()
+                if str(chosen or "").isdigit()
+                else None
+            )
+        self.fields["price_override_amount"].currency = currency or "USD"
+
+
+class VariantInlineFormSet(BaseInlineFormSet):
+    def get_form_kwargs(self, index):
+        # The product form has already read the currency typed with it.
+        return {**super().get_form_kwargs(index), "currency": self.instance.currency or "USD"}
 
 
 @admin.register(Brand)
@@ -26,6 +100,8 @@ class BrandAdmin(admin.ModelAdmin):
 
 class VariantInline(admin.TabularInline):
     model = Variant
+    form = VariantAdminForm
+    formset = VariantInlineFormSet
     extra = 0
     fields = [
         "size_scheme",
@@ -65,6 +141,7 @@ class InStockFilter(admin.SimpleListFilter):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
     list_display = [
         "name",
         "brand",
@@ -108,13 +185,25 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Variant)
 class VariantAdmin(admin.ModelAdmin):
-    list_display = ["sku", "product", "size_label", "stock_on_hand", "stock_reserved"]
+    form = VariantAdminForm
+    list_display = [
+        "sku",
+        "product",
+        "size_label",
+        "price_display",
+        "stock_on_hand",
+        "stock_reserved",
+    ]
     list_editable = ["stock_on_hand"]
     list_filter = ["size_scheme", "product__brand"]
     list_select_related = ["product"]
     search_fields = ["sku", "product__name", "product__style_code"]
     readonly_fields = ["stock_reserved"]
     autocomplete_fields = ["product"]
+
+    @admin.display(description="Price")
+    def price_display(self, variant: Variant) -> str:
+        return money_text(variant.price_amount, variant.product.currency, symbol=False)
 
 
 @admin.register(ProductImage)

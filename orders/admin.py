@@ -12,14 +12,14 @@ from orders.models import PAID_STATES, Order, OrderEvent, OrderLine, Profile, Re
 from orders.services.lifecycle import order_cancel, order_mark_shipped
 from orders.services.refunds import order_refund
 from payments.exceptions import PaymentsError
+from rdk.forms import MoneyField
 from rdk.money import money_text
 
 
 class RefundForm(forms.Form):
-    amount = forms.DecimalField(
+    amount = MoneyField(
         label="Amount to refund",
-        min_value=0.01,
-        decimal_places=2,
+        min_amount=1,
         help_text="In the order's currency, e.g. 49.99. At most what is left to refund.",
     )
     confirm = forms.BooleanField(label="Refund this amount to the shopper's card now")
@@ -27,14 +27,27 @@ class RefundForm(forms.Form):
     def __init__(self, *args, order: Order, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.order = order
-        self.fields["amount"].initial = f"{order.refundable_amount / 100:.2f}"
+        self.fields["amount"].currency = order.currency
+        self.fields["amount"].initial = order.refundable_amount
 
     def clean_amount(self) -> int:
-        cents = int(self.cleaned_data["amount"] * 100)
-        if cents > self.order.refundable_amount:
+        amount = self.cleaned_data["amount"]
+        if amount > self.order.refundable_amount:
             left = money_text(self.order.refundable_amount, self.order.currency, symbol=False)
             raise forms.ValidationError(f"At most {left} is left to refund.")
-        return cents
+        return amount
+
+
+def _money_column(field: str, description: str):
+    """A read-only admin column showing a minor-unit field in currency units."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self, obj) -> str:
+        order = obj if isinstance(obj, Order) else obj.order
+        return money_text(getattr(obj, field), order.currency, symbol=False)
+
+    column.__name__ = f"{field}_text"
+    return column
 
 
 class OrderLineInline(admin.TabularInline):
@@ -45,11 +58,16 @@ class OrderLineInline(admin.TabularInline):
         "product_name",
         "size_label",
         "sku",
-        "unit_amount",
+        "unit_amount_text",
         "quantity",
-        "line_amount",
+        "line_amount_text",
     ]
     fields = readonly_fields
+    unit_amount_text = _money_column("unit_amount", "Unit price")
+    line_amount_text = _money_column("line_amount", "Line total")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -81,9 +99,8 @@ class OrderAdmin(admin.ModelAdmin):
         "number",
         "email",
         "status",
-        "total_amount",
-        "refunded_amount",
-        "currency",
+        "total_amount_text",
+        "refunded_amount_text",
         "disputed",
         "created_at",
     ]
@@ -96,10 +113,10 @@ class OrderAdmin(admin.ModelAdmin):
         "email",
         "status",
         "currency",
-        "subtotal_amount",
-        "total_amount",
-        "captured_amount",
-        "refunded_amount",
+        "subtotal_amount_text",
+        "total_amount_text",
+        "captured_amount_text",
+        "refunded_amount_text",
         "payment_reference",
         "reserved_until",
         "created_at",
@@ -114,6 +131,11 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderLineInline, OrderEventInline]
     actions = ["mark_shipped", "cancel", "refund_in_full"]
     list_select_related = ["user"]
+
+    subtotal_amount_text = _money_column("subtotal_amount", "Subtotal")
+    total_amount_text = _money_column("total_amount", "Total")
+    captured_amount_text = _money_column("captured_amount", "Captured")
+    refunded_amount_text = _money_column("refunded_amount", "Refunded")
 
     change_form_template = "admin/orders/order/change_form.html"
 

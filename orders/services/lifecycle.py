@@ -20,6 +20,7 @@ from orders.services.reservations import (
     reservations_consume_for_order,
 )
 from orders.services.states import order_lock, order_transition
+from rdk.money import money_text
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor:
         )
     if amount != order.total_amount:
         raise PaymentMismatch(
-            f"Order {order.number} totals {order.total_amount}, the payment was {amount}."
+            f"Order {order.number} totals {money_text(order.total_amount, order.currency)}, "
+            f"the payment was {money_text(amount, order.currency)}."
         )
     reservations_consume_for_order(order=order)
     order.payment_reference = payment_reference[:255]
@@ -102,8 +104,8 @@ def order_record_refund(
         raise RefundTooLarge("A refund must be a positive amount.")
     if order.refunded_amount + amount > order.captured_amount:
         raise RefundTooLarge(
-            f"Order {order.number}: refunding {amount} would exceed the "
-            f"{order.captured_amount - order.refunded_amount} left to refund."
+            f"Order {order.number}: refunding {money_text(amount, order.currency)} would "
+            f"exceed the {money_text(order.refundable_amount, order.currency)} left to refund."
         )
     order.refunded_amount += amount
     to_status = (
@@ -116,7 +118,7 @@ def order_record_refund(
         order=order,
         to_status=to_status,
         actor=actor,
-        note=f"Refunded {amount} {order.currency}",
+        note=f"Refunded {money_text(amount, order.currency)}",
         reference=refund_reference,
     )
     return order
