@@ -41,3 +41,9 @@ class RefundTooLarge(OrdersError):
 
 class PaymentMismatch(OrdersError):
     code = "payment_mismatch"
+
+
+class ShippingInvalid(OrdersError):
+    """An unknown carrier or a tracking number that does not fit the carrier."""
+
+    code = "shipping_invalid"

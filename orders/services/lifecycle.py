@@ -1,4 +1,5 @@
-"""What happens to an order after it is placed: paid, shipped, canceled, refunded.
+"""What happens to an order after it is placed: paid, canceled, refunded
+(shipping is `orders.services.shipping`).
 
 The Stripe handlers (`orders.handlers`) call `order_mark_paid`,
 `order_record_refund` and `reservation_release_for_order` (re-exported here),
@@ -27,7 +28,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "order_cancel",
     "order_mark_paid",
-    "order_mark_shipped",
     "order_record_refund",
     "reservation_release_for_order",
 ]
@@ -80,14 +80,6 @@ def order_cancel(*, order: Order, actor: str, reason: str = "canceled") -> Order
         )
     reservation_release_for_order(order, reason, actor=actor)
     order.refresh_from_db()
-    return order
-
-
-@transaction.atomic
-def order_mark_shipped(*, order: Order, actor: str) -> Order:
-    """Staff sent the pairs of a paid order."""
-    order = order_lock(order)
-    order_transition(order=order, to_status=OrderStatus.SHIPPED, actor=actor, note="Shipped")
     return order
 
 

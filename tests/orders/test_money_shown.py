@@ -13,7 +13,7 @@ import re
 import pytest
 
 from orders.models import OrderEventKind, OrderStatus
-from orders.services.lifecycle import order_mark_shipped
+from orders.services.shipping import order_ship, order_tracking_correct
 from rdk.rls import rls_service_scope
 from tests.orders.payment_helpers import (
     control,
@@ -69,7 +69,10 @@ def _orders_in_every_state_and_event_kind(client, standin) -> list:
 
     _, _, shipped = paid_order(client, standin, price=PRICE)
     with rls_service_scope():
-        order_mark_shipped(order=shipped, actor="staff:1")
+        order_ship(order=shipped, carrier="ups", tracking_number="1Z999AA10123456784", actor="s:1")
+        order_tracking_correct(
+            order=shipped, carrier="dhl", tracking_number="1234567890", actor="staff:1"
+        )
     orders.append(shipped)
 
     _, _, partly = paid_order(client, standin, price=PRICE)
