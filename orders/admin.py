@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.shortcuts import redirect
+from django.template.defaultfilters import linebreaksbr
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -148,11 +149,55 @@ class OrderAdmin(admin.ModelAdmin):
         "dispute_reference",
         "payment_state",
         "shipping_state",
+        "ship_to_text",
         "shipped_at",
         "carrier_name",
         "tracking",
     ]
-    fields = [*readonly_fields, "shipping_address"]
+    fieldsets = [
+        (None, {"fields": ["number", "public_id", "user", "email", "status", "created_at"]}),
+        (
+            "Payment",
+            {
+                "fields": [
+                    "payment_state",
+                    "currency",
+                    "subtotal_amount_text",
+                    "total_amount_text",
+                    "captured_amount_text",
+                    "refunded_amount_text",
+                    "paid_at",
+                    "payment_reference",
+                    "disputed_at",
+                    "dispute_reference",
+                ]
+            },
+        ),
+        (
+            "Shipping",
+            {
+                "fields": [
+                    "shipping_state",
+                    "ship_to_text",
+                    "shipped_at",
+                    "carrier_name",
+                    "tracking",
+                ]
+            },
+        ),
+        (
+            "Checkout",
+            {
+                "fields": [
+                    "reserved_until",
+                    "checkout_attempt",
+                    "checkout_session_id",
+                    "checkout_expires_at",
+                ],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
     inlines = [OrderLineInline, OrderEventInline]
     actions = ["mark_shipped", "cancel", "refund_in_full"]
     ship_template = "admin/orders/order/ship.html"
@@ -179,6 +224,12 @@ class OrderAdmin(admin.ModelAdmin):
     def shipping_state(self, order: Order) -> str:
         return order.shipping_state
 
+    @admin.display(description="Ship to")
+    def ship_to_text(self, order: Order) -> str:
+        phone = order.ship_to.get("phone")
+        text = order.shipping_address + (f"\nPhone {phone}" if phone else "")
+        return format_html("<address>{}</address>", linebreaksbr(text))
+
     @admin.display(description="Carrier")
     def carrier_name(self, order: Order) -> str:
         return order.carrier_name
@@ -200,7 +251,9 @@ class OrderAdmin(admin.ModelAdmin):
     def get_urls(self):
         refund = self.admin_site.admin_view(self.refund_view)
         ship = self.admin_site.admin_view(self.ship_view)
+        slip = self.admin_site.admin_view(self.packing_slip_view)
         return [
+            path("<path:object_id>/packing-slip/", slip, name="orders_order_packing_slip"),
             path("<path:object_id>/refund/", refund, name="orders_order_refund"),
             path("<path:object_id>/ship/", ship, name="orders_order_ship"),
             *super().get_urls(),
@@ -245,6 +298,14 @@ class OrderAdmin(admin.ModelAdmin):
             "original": order,
         }
         return TemplateResponse(request, "admin/orders/order/refund.html", context)
+
+    def packing_slip_view(self, request, object_id: str):
+        """A printable page to put in the box: ship-to address and the pairs."""
+        order = self.get_object(request, object_id)
+        if order is None or not self.has_view_permission(request, order):
+            return redirect(reverse("admin:orders_order_changelist"))
+        context = {"order": order, "lines": order.lines.all(), "phone": order.ship_to.get("phone")}
+        return TemplateResponse(request, "admin/orders/order/packing_slip.html", context)
 
     def ship_view(self, request, object_id: str):
         """Mark a paid order shipped with carrier and tracking number, or

@@ -37,6 +37,7 @@ class Profile(models.Model):
     region = models.CharField("state / region", max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="Two-letter country code.")
+    phone = models.CharField(max_length=30, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -126,7 +127,10 @@ class Order(models.Model):
     captured_amount = models.PositiveIntegerField(default=0)
     refunded_amount = models.PositiveIntegerField(default=0)
     payment_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    # A snapshot taken at checkout (orders.addresses.ShippingAddress): editing
+    # the profile later never changes a placed order.
     shipping_address = models.TextField(blank=True)
+    ship_to = models.JSONField(default=dict, blank=True)
     reserved_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

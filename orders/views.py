@@ -12,17 +12,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from orders.addresses import address_from_profile
 from orders.exceptions import CartChanged, OrdersError
-from orders.forms import ProfileForm, ShopLoginForm, SignupForm
+from orders.forms import ProfileForm, ShippingAddressForm, ShopLoginForm, SignupForm
 from orders.selectors import (
     order_get_for_user,
     order_list_for_user,
     orders_awaiting_payment_for_user,
     profile_get_for_user,
 )
-from orders.services.accounts import profile_update, user_signup
+from orders.services.accounts import profile_address_save, profile_update, user_signup
 from orders.services.cart import (
     DbCartStore,
     SessionCartStore,
@@ -198,21 +199,36 @@ def cart_remove_view(request: HttpRequest) -> HttpResponse:
 
 
 @rls_request_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 @rate_limit("checkout")
 def checkout(request: HttpRequest) -> HttpResponse:
-    """Own transactions (not the request's): the order commits, releasing its row
-    locks, before the shopper is handed to payments."""
+    """Ask for the shipping address (prefilled from the profile), then place the
+    order and hand over to payments. Nothing is reserved or sent to Stripe
+    until the address is valid. Own transactions (not the request's): the order
+    commits, releasing its row locks, before the shopper is handed to payments."""
     if not request.user.is_authenticated:
         messages.info(request, "Sign in or create an account to check out; your cart is kept.")
         return redirect(f"{reverse('orders:login')}?next={reverse('orders:cart')}")
+    fingerprint = request.POST.get("fingerprint") or ""
+    if "line1" not in request.POST:  # from the cart: ask for the address first
+        with rls_scope(user=request.user):
+            profile = profile_get_for_user(user=request.user)
+        initial = {**address_from_profile(profile), "save_to_profile": not profile.address_line1}
+        form = ShippingAddressForm(initial=initial)
+        return _address_page(request, form, fingerprint)
+    form = ShippingAddressForm(request.POST)
+    if not form.is_valid():
+        return _address_page(request, form, fingerprint, status=400)
     try:
         with rls_scope(user=request.user):
             order = order_place(
                 user=request.user,
                 store=DbCartStore(request.user),
-                expected_fingerprint=request.POST.get("fingerprint") or None,
+                ship_to=form.address,
+                expected_fingerprint=fingerprint or None,
             )
+            if form.cleaned_data["save_to_profile"]:
+                profile_address_save(user=request.user, address=form.address)
     except CartChanged as error:
         messages.warning(request, f"Your cart changed before checkout: {error} Please review it.")
         return redirect("orders:cart")
@@ -220,6 +236,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(error))
         return redirect("orders:cart")
     return _pay(request, order)
+
+
+def _address_page(request: HttpRequest, form, fingerprint: str, status: int = 200):
+    context = {"form": form, "fingerprint": fingerprint}
+    return render(request, "orders/checkout_address.html", context, status=status)
 
 
 def _pay(request: HttpRequest, order) -> HttpResponse:
