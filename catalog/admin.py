@@ -9,8 +9,72 @@ from django.db.models import Count, Exists, F, OuterRef, Sum
 from django.forms.models import BaseInlineFormSet
 
 from catalog.models import Brand, Product, ProductImage, Variant
+from rdk.audit import audit_changes, audit_record
 from rdk.forms import MoneyField
 from rdk.money import money_text
+
+
+def _plain(value):
+    """A form value as the audit log keeps it: related rows by primary key."""
+    return getattr(value, "pk", value)
+
+
+def _form_audit(*, request, form, change: bool, name: str, target: str) -> None:
+    """Audit one saved admin form: the changed fields before and after, or the
+    new row's values; a change to stock on hand is a stock adjustment."""
+    fields = form.changed_data if change else list(form.cleaned_data)
+    fields = [f for f in fields if f in form.cleaned_data and f not in ("id", "DELETE")]
+    if not fields:
+        return
+    before = {f: _plain(form.initial.get(f)) for f in fields} if change else {}
+    after = {f: _plain(form.cleaned_data[f]) for f in fields}
+    before, after = audit_changes(before, after)
+    if not after:
+        return
+    action = f"{name}.{'change' if change else 'add'}"
+    if change and "stock_on_hand" in after:
+        action = "stock.adjust"
+    audit_record(
+        action=action, actor=f"staff:{request.user.pk}", target=target, before=before, after=after
+    )
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every product, size and stock change made in the admin lands in the audit
+    log with its before and after values (issue 10 §6)."""
+
+    audit_name = ""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        _form_audit(
+            request=request, form=form, change=change, name=self.audit_name, target=str(obj)
+        )
+
+    def delete_model(self, request, obj) -> None:
+        target = str(obj)
+        super().delete_model(request, obj)
+        audit_record(
+            action=f"{self.audit_name}.delete", actor=f"staff:{request.user.pk}", target=target
+        )
+
+    def save_formset(self, request, form, formset, change) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is not Variant:
+            return
+        for inline_form in formset.forms:
+            if (
+                inline_form.instance.pk
+                and inline_form.has_changed()
+                and inline_form not in formset.deleted_forms
+            ):
+                _form_audit(
+                    request=request,
+                    form=inline_form,
+                    change=bool(inline_form.initial),
+                    name="variant",
+                    target=inline_form.instance.sku,
+                )
 
 
 class ProductAdminForm(forms.ModelForm):
@@ -140,8 +204,9 @@ class InStockFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedAdmin):
     form = ProductAdminForm
+    audit_name = "product"
     list_display = [
         "name",
         "brand",
@@ -184,8 +249,9 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
+class VariantAdmin(AuditedAdmin):
     form = VariantAdminForm
+    audit_name = "variant"
     list_display = [
         "sku",
         "product",

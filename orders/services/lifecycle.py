@@ -21,6 +21,7 @@ from orders.services.reservations import (
     reservations_consume_for_order,
 )
 from orders.services.states import order_lock, order_transition
+from rdk.audit import audit_record
 from rdk.money import money_text
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,14 @@ def order_cancel(*, order: Order, actor: str, reason: str = "canceled") -> Order
         )
     reservation_release_for_order(order, reason, actor=actor)
     order.refresh_from_db()
+    audit_record(
+        action="order.cancel",
+        actor=actor,
+        target=order.number,
+        before={"status": OrderStatus.PENDING_PAYMENT.value},
+        after={"status": order.status},
+        reason=reason,
+    )
     return order
 
 
@@ -99,6 +108,7 @@ def order_record_refund(
             f"Order {order.number}: refunding {money_text(amount, order.currency)} would "
             f"exceed the {money_text(order.refundable_amount, order.currency)} left to refund."
         )
+    before = {"status": order.status, "refunded_amount": order.refunded_amount}
     order.refunded_amount += amount
     to_status = (
         OrderStatus.REFUNDED
@@ -112,5 +122,14 @@ def order_record_refund(
         actor=actor,
         note=f"Refunded {money_text(amount, order.currency)}",
         reference=refund_reference,
+    )
+    audit_record(
+        action="order.refund",
+        actor=actor,
+        target=order.number,
+        amount=money_text(amount, order.currency),
+        reference=refund_reference,
+        before=before,
+        after={"status": order.status, "refunded_amount": order.refunded_amount},
     )
     return order
