@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from catalog import selectors
 from catalog.forms import SORT_CHOICES, ProductFilterForm
+from rdk.funnel import product_viewed
 from rdk.pagecache import is_shareable, page_cache
 
 PAGE_SIZE = 24
@@ -47,7 +48,11 @@ def product_list(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/product_list.html", context)
 
 
-@page_cache(lambda slug: selectors.product_page_tags(slug=slug), name="product_detail")
+@page_cache(
+    lambda slug: selectors.product_page_tags(slug=slug),
+    name="product_detail",
+    on_serve=product_viewed,  # cache hits too: rdk/funnel.py
+)
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_get(slug=slug)
     variants = list(product.variants.all())

@@ -14,8 +14,10 @@ class OpsadminConfig(AppConfig):
         from opsadmin import integrity, receivers  # noqa: F401 (integrity registers its check)
         from opsadmin.services import sessions
         from rdk.audit import ops_action
+        from rdk.slowlog import slow_request
 
         ops_action.connect(receivers.audit_entry_store, dispatch_uid="opsadmin.audit_entry_store")
+        slow_request.connect(receivers.slow_request_store, dispatch_uid="opsadmin.slow_request")
         user_logged_in.connect(sessions.on_user_logged_in, dispatch_uid="opsadmin.sessions.login")
         user_logged_out.connect(
             sessions.on_user_logged_out, dispatch_uid="opsadmin.sessions.logout"

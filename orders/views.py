@@ -16,7 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from orders.addresses import address_from_profile
 from orders.exceptions import CartChanged, OrdersError
-from orders.forms import ProfileForm, ShippingAddressForm, ShopLoginForm, SignupForm
+from orders.forms import (
+    ProfileForm,
+    ShippingAddressForm,
+    ShopLoginForm,
+    ShopPasswordResetForm,
+    SignupForm,
+)
 from orders.selectors import (
     order_get_for_user,
     order_list_for_user,
@@ -120,8 +126,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "orders/password_reset.html"
-    email_template_name = "orders/email/password_reset.txt"
-    subject_template_name = "orders/email/password_reset_subject.txt"
+    form_class = ShopPasswordResetForm
     success_url = reverse_lazy("orders:password_reset_done")
 
 

@@ -172,6 +172,27 @@ def rule_secret_key(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, st
     return None
 
 
+def rule_secret_key_fallbacks(
+    value: list[str], env: str, parsed: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    if parsed.get("SECRET_KEY") in value:
+        return ("contains SECRET_KEY itself", "only the previous key(s), never the current one")
+    if _outside_local(env):
+        short = sum(1 for key in value if len(key) < 50 or key == DEV_SECRET_KEY)
+        if short:
+            return (
+                f"has {short} key(s) shorter than 50 characters or the development default",
+                "previous keys of at least 50 random characters, comma-separated",
+            )
+    return None
+
+
+def rule_percent(value: int, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if not 0 <= value <= 100:
+        return ("is outside 0 to 100", "a percentage between 0 and 100")
+    return None
+
+
 def rule_debug(value: bool, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
     if value and _outside_local(env):
         return (f"is on, which {env} refuses", "false (DEBUG is for local only)")
@@ -304,6 +325,27 @@ def rule_non_negative(value: int, env: str, _: Mapping[str, Any]) -> tuple[str, 
     return None
 
 
+def rule_email_url(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    scheme = _scheme(value)
+    if scheme not in EMAIL_SCHEMES:
+        return (
+            "has an unsupported scheme",
+            "smtp://, smtp+tls://, smtps:// (or outbox:// locally)",
+        )
+    if env == "production" and scheme not in SMTP_SCHEMES:
+        return (
+            "does not deliver mail, which production requires",
+            "smtp+tls://USER:PASSWORD@HOST:587 or smtps://USER:PASSWORD@HOST:465",
+        )
+    return None
+
+
+def rule_positive(value: float, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if value <= 0:
+        return ("is not above 0", "a number above 0")
+    return None
+
+
 def rule_admin_path(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*/", value):
         return (
@@ -318,6 +360,10 @@ DATABASE_SCHEMES = POSTGRES_SCHEMES | {"sqlite"}
 REDIS_SCHEMES = {"redis", "rediss"}
 POOLERS = ("none", "pgbouncer-transaction")
 CACHE_SCHEMES = REDIS_SCHEMES | {"locmemcache", "dummycache"}
+SMTP_SCHEMES = {"smtp", "smtp+tls", "smtp+ssl", "smtps"}
+# outbox://: every email is kept in the database (the ops console's Outbox) and
+# printed decoded, so a link copied from the terminal works (rdk/mail.py).
+EMAIL_SCHEMES = SMTP_SCHEMES | {"outbox", "consolemail", "filemail", "memorymail", "dummymail"}
 
 
 # The schema -----------------------------------------------------------------
@@ -332,6 +378,15 @@ SCHEMA: tuple[Var, ...] = (
         default={"local": DEV_SECRET_KEY},
         rules=(rule_secret_key,),
         expected="at least 50 random characters",
+    ),
+    Var(
+        "SECRET_KEY_FALLBACKS",
+        parse_list,
+        "Previous SECRET_KEYs, comma-separated: still accepted for sessions, password resets "
+        "and signed values while a new SECRET_KEY rolls out (docs/operations.md).",
+        default=[],
+        rules=(rule_secret_key_fallbacks,),
+        expected="previous keys, comma-separated (empty when not rotating)",
     ),
     Var(
         "DEBUG",
@@ -402,9 +457,10 @@ SCHEMA: tuple[Var, ...] = (
     Var(
         "EMAIL_URL",
         parse_url,
-        "Outgoing mail (password resets).",
-        default={"local": "consolemail://", "staging": "consolemail://"},
-        expected="smtp+tls://USER:PASSWORD@HOST:587 (or consolemail:// outside production)",
+        "Outgoing mail; SMTP in production, outbox:// (kept, shown in the ops console) locally.",
+        default={"local": "outbox://", "staging": "outbox://"},
+        rules=(rule_email_url,),
+        expected="smtp+tls://USER:PASSWORD@HOST:587 (or outbox:// outside production)",
     ),
     Var(
         "DEFAULT_FROM_EMAIL",
@@ -494,6 +550,26 @@ SCHEMA: tuple[Var, ...] = (
         expected="debug, info, warning or error",
     ),
     Var(
+        "RDK_SLOW_REQUEST_MS",
+        parse_int,
+        "A request slower than this is logged as request.slow with its request id "
+        "(0 turns it off).",
+        default=1000,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of milliseconds",
+    ),
+    Var(
+        "RDK_SLOW_QUERY_MS",
+        parse_int,
+        "A database query slower than this is logged as query.slow with its request id "
+        "(0 turns it off).",
+        default=200,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of milliseconds",
+    ),
+    Var(
         "RDK_ADMIN_PATH",
         parse_str,
         "URL path of the staff admin.",
@@ -560,6 +636,104 @@ SCHEMA: tuple[Var, ...] = (
         rules=(rule_non_negative,),
         echo=True,
         expected="a whole number of hours",
+    ),
+    Var(
+        "TASKS_BACKEND",
+        choice("database", "immediate"),
+        "Where background tasks run: database (a queue in the database, run by "
+        "`manage.py tasks_worker`) or immediate (inside the caller, for tests only).",
+        default="database",
+        echo=True,
+        expected="database or immediate",
+    ),
+    Var(
+        "TASKS_RETRY_BASE_SECONDS",
+        parse_int,
+        "Seconds before a task that failed on a transient error runs again; doubles each try.",
+        default=30,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of seconds",
+    ),
+    Var(
+        "STRIPE_RECONCILE_APPLY",
+        parse_bool,
+        "Whether the hourly Stripe reconcile marks paid sessions' orders paid (else: report).",
+        default=False,
+        echo=True,
+        expected="true or false",
+    ),
+    Var(
+        "JOBS_HEALTH_QUEUE_DEPTH_MAX",
+        parse_int,
+        "/jobs/health fails when more tasks than this are waiting to run.",
+        default=500,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number",
+    ),
+    Var(
+        "JOBS_HEALTH_QUEUE_AGE_MINUTES",
+        parse_int,
+        "/jobs/health fails when a task has waited to run for longer than this.",
+        default=5,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of minutes",
+    ),
+    Var(
+        "JOBS_HEALTH_FAILED_TASKS_MAX",
+        parse_int,
+        "/jobs/health fails when more tasks than this have failed and were not retried.",
+        default=0,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number",
+    ),
+    Var(
+        "JOBS_HEALTH_RUNNING_MAX_MINUTES",
+        parse_int,
+        "/jobs/health fails when a task runs longer than this (its worker may have died).",
+        default=120,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of minutes",
+    ),
+    Var(
+        "JOBS_HEALTH_SCHEDULE_SLACK",
+        parse_float,
+        "A scheduled task is late when its last success is older than this many of its periods.",
+        default=2.0,
+        rules=(rule_positive,),
+        echo=True,
+        expected="a number above 0, 2 by default",
+    ),
+    Var(
+        "FUNNEL_FLUSH_SECONDS",
+        parse_int,
+        "Seconds a process buffers product-view counts before writing them to PostgreSQL.",
+        default=30,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of seconds",
+    ),
+    Var(
+        "FUNNEL_ALERT_PAID_PERCENT",
+        parse_int,
+        "The ops home alerts when paid / handed to Stripe in the last hour falls below this.",
+        default=50,
+        rules=(rule_percent,),
+        echo=True,
+        expected="a percentage between 0 and 100",
+    ),
+    Var(
+        "FUNNEL_ALERT_MIN_HANDOVERS",
+        parse_int,
+        "Hand-overs to Stripe in the last hour below which the paid-rate alert stays quiet.",
+        default=5,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number",
     ),
 )
 
@@ -687,7 +861,9 @@ def cache_settings(url: str) -> dict[str, Any]:
 
 def mailers_settings(url: str) -> dict[str, Any]:
     """Django 6.1's MAILERS from an EMAIL_URL (smtp://, smtp+tls://, smtps://,
-    consolemail://, filemail://, memorymail://, dummymail://)."""
+    outbox://, consolemail://, filemail://, memorymail://, dummymail://)."""
+    if _scheme(url) == "outbox":
+        return {"default": {"BACKEND": "rdk.mail.OutboxConsoleBackend", "OPTIONS": {}}}
     legacy = environ.Env.email_url_config(url)
     options = {
         "host": legacy.get("EMAIL_HOST"),
@@ -726,6 +902,38 @@ def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
             value = value[1:-1]
         result[name] = value
     return result
+
+
+# How each secret rotates without downtime (docs/operations.md, "Secret rotation").
+ROTATION = {
+    "SECRET_KEY": "SECRET_KEY_FALLBACKS",
+    "STRIPE_WEBHOOK_SECRETS": "STRIPE_WEBHOOK_SECRETS",
+    "DATABASE_URL": None,
+    "CACHE_URL": None,
+}
+ROTATION_OUTSIDE = {
+    "DATABASE_URL": "two login roles acting as one (docs/operations.md)",
+    "CACHE_URL": "two passwords on one Redis ACL user (docs/operations.md)",
+}
+
+
+def secret_fallbacks(config: Config) -> list[tuple[str, str]]:
+    """(secret, what is accepted besides its current value) for each rotatable
+    secret; counts only, never values."""
+    lines = []
+    for name, fallback in ROTATION.items():
+        if fallback == "SECRET_KEY_FALLBACKS":
+            previous = len(config.values.get(fallback) or [])
+            state = f"{previous} previous key(s) accepted" if previous else "no fallback"
+        elif fallback == name:
+            accepted = len(config.values.get(name) or [])
+            state = f"{accepted} secret(s) accepted" + (
+                " (rotating)" if accepted > 1 else ", no fallback"
+            )
+        else:
+            state = f"no fallback in RDK; rotate with {ROTATION_OUTSIDE[name]}"
+        lines.append((name, state))
+    return lines
 
 
 def format_problems(config: Config) -> str:

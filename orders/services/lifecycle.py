@@ -22,6 +22,8 @@ from orders.services.reservations import (
 )
 from orders.services.states import order_lock, order_transition
 from rdk.audit import audit_record
+from rdk.funnel import funnel_count
+from rdk.models import FunnelStep
 from rdk.money import money_text
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor:
     order_transition(
         order=order, to_status=OrderStatus.PAID, actor=actor, reference=payment_reference
     )
+    funnel_count(FunnelStep.PAID)
     return order
 
 
