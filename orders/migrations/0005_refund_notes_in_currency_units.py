@@ -29,6 +29,9 @@ def forward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    rollback_safe = True
+    rollback_note = "Rewrites refund event notes to currency units; old code reads any note text, nothing to undo."
+
     dependencies = [("orders", "0004_status_shipped")]
 
     operations = [migrations.RunPython(forward, migrations.RunPython.noop, elidable=False)]

@@ -4,6 +4,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    rollback_safe = False
+    rollback_note = (
+        "Adds shipped_at, carrier, tracking_number with Python defaults only: older code inserting orders would hit NOT NULL. Before rolling back across it, run migrate orders 0005 (drops the shipping columns and their data)."
+    )
+
 
     dependencies = [
         ('orders', '0005_refund_notes_in_currency_units'),

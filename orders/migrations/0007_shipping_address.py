@@ -4,6 +4,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    rollback_safe = False
+    rollback_note = (
+        "Adds Order.ship_to and Profile.phone with Python defaults only: older code inserting orders or profiles would hit NOT NULL. Before rolling back across it, run migrate orders 0006 (drops the address snapshot and phone)."
+    )
+
 
     dependencies = [
         ('orders', '0006_shipping_tracking'),
