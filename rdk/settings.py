@@ -326,6 +326,8 @@ MIDDLEWARE.insert(
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("orders.context_processors.cart")
 ORDERS_RESERVATION_MINUTES = _value("ORDERS_RESERVATION_MINUTES", 30)
+# Carriers staff may ship with, in order (codes from orders/carriers.py).
+SHIPPING_CARRIERS = ["usps", "ups", "fedex", "dhl", "royal_mail", "canada_post"]
 LOGIN_REDIRECT_URL = "/account/"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
