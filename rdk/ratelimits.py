@@ -42,6 +42,7 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
 from rdk.clientip import client_ip
+from rdk.redaction import redact_path
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +278,21 @@ def enforce(request: Any, *names: str) -> Exceeded | None:
     return worst
 
 
+def limit_reset(name: str, kind: str, value: str) -> bool:
+    """Forget what `value` has used of limit `name` in the current window (an
+    operator clearing a locked-out account). True when a counter was there."""
+    from django.core.cache import caches
+    from django_ratelimit.core import _get_window, _make_cache_key, _split_rate, get_usage
+
+    limit = LIMITS[name]
+    rate = rate_for(name)
+    method = list(limit.methods) if limit.methods else get_usage.ALL
+    window = _get_window(value, _split_rate(rate)[1])
+    key = _make_cache_key(f"rdk.{name}.{kind}", window, rate, value, method)
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    return bool(cache.delete(key))
+
+
 def log_exceeded(request: Any, exceeded: Exceeded) -> None:
     logger.warning(
         "ratelimit.exceeded",
@@ -284,7 +300,7 @@ def log_exceeded(request: Any, exceeded: Exceeded) -> None:
             "limit": exceeded.limit,
             "retry_after": exceeded.retry_after,
             "method": request.method,
-            "path": request.path,
+            "path": redact_path(request),
             "ip": client_ip(request),
         },
     )

@@ -314,6 +314,9 @@ MIDDLEWARE.insert(
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("orders.context_processors.cart")
 ORDERS_RESERVATION_MINUTES = _value("ORDERS_RESERVATION_MINUTES", 30)
+# Staff holding orders.refund_order may refund up to this much at once (minor
+# units, any currency); more needs orders.refund_order_any_amount.
+ORDERS_STAFF_REFUND_LIMIT = 200_00
 LOGIN_REDIRECT_URL = "/account/"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
@@ -341,6 +344,7 @@ OTP_TOTP_ISSUER = "Real Deal Kickz"
 OTP_TOTP_THROTTLE_FACTOR = 1  # failed codes wait 1, 2, 4, 8 … seconds (capped by django-otp)
 OTP_STATIC_THROTTLE_FACTOR = 1
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+OTP_ENROLMENT_LINK_HOURS = 24  # an Owner's enrolment link works this long, once
 BACKUP_CODE_SCRYPT_N = 2**14  # scrypt cost for backup-code hashes (about 50 ms each)
 SNAPSHOT_MAX_AGE_HOURS = _value("SNAPSHOT_MAX_AGE_HOURS", 26)
 # Tables whose row counts a snapshot records and a restore check compares; a
