@@ -35,9 +35,9 @@ from functools import wraps
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django_ratelimit.exceptions import Ratelimited
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django_ratelimit.exceptions import Ratelimited
 
 from rdk.audit import audit_record
 from rdk.clientip import client_ip_for_records

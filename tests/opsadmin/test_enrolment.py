@@ -40,10 +40,12 @@ def test_a_link_and_the_password_open_a_fresh_session_that_enrols_once(client):
     assert "planted" not in client.session
 
     enrol = client.get(reverse("admin:otp_enrol"))
-    assert enrol.status_code == 200 and b"otpauth://totp/" in enrol.content
+    assert enrol.status_code == 200
+    assert b"otpauth://totp/" in enrol.content
     device = user.totpdevice_set.get(confirmed=False)
     done = client.post(reverse("admin:otp_enrol"), {"code": totp_now(device)})
-    assert done.status_code == 200 and len(done.context["codes"]) == 10
+    assert done.status_code == 200
+    assert len(done.context["codes"]) == 10
     assert client.get(reverse("admin:index")).status_code == 200
     assert EnrolmentLink.objects.get().used_at is not None
     # Used up: the link answers 400 from now on.
@@ -121,4 +123,5 @@ def test_signin_unlock_lets_a_locked_out_account_try_again(client, settings):
     data["code"] = staff.code()
     assert client.post(reverse("admin:login"), data).status_code == 302
     entry = AuditEntry.objects.get(action="signin.unlock")
-    assert entry.target == "ops" and entry.details["cleared"] >= 2
+    assert entry.target == "ops"
+    assert entry.details["cleared"] >= 2

@@ -207,7 +207,8 @@ def test_a_refused_action_changes_nothing(walkers):
         order.refresh_from_db()
     assert order.status == "paid"
     entry = AuditEntry.objects.filter(action="staff.refused").latest("id")
-    assert entry.actor == "support" and entry.details["missing"] == ["orders.ship_order"]
+    assert entry.actor == "support"
+    assert entry.details["missing"] == ["orders.ship_order"]
 
 
 def test_stripe_payloads_need_their_own_permission(walkers):
