@@ -101,6 +101,8 @@ pg-setup: install ## Create the non-superuser role and database RDK connects as 
 test: install ## Run the whole suite: lint, migration check, pytest (PostgreSQL when reachable)
 	@$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory bandit
+	# The suite runs as local on PostgreSQL and Redis, which RDK accepts only when said.
+	export RDK_ENV=local
 	if (exec 3<>/dev/tcp/$(PG_HOST)/$(PG_PORT)) 2>/dev/null; then
 	  $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(PG_DB)"
 	  export DATABASE_URL="$(TEST_DATABASE_URL)"

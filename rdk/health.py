@@ -21,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from rdk.rls import rls_request_exempt
+from rdk.rls import ROLE_BYPASS_SQL, rls_request_exempt, role_bypass_problem
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,19 @@ _migrations_applied = False
 
 
 def _database() -> None:
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    """Reachable, and row security binds the role it connects as (the same
+    round trip: on PostgreSQL the query that proves the connection reads the
+    role's attributes)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            return
+        cursor.execute(ROLE_BYPASS_SQL)
+        problem = role_bypass_problem(cursor.fetchone())
+    if problem:
+        raise RuntimeError(problem)
 
 
 def _cache() -> None:

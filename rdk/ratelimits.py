@@ -149,7 +149,16 @@ LIMITS: dict[str, Limit] = {
             "600/m",
             ("ip",),
             ("POST",),
-            "Webhook deliveries from one address: generous, Stripe's traffic is never refused.",
+            "Verified webhook deliveries from one address: generous, Stripe's traffic is "
+            "never refused. Counted after the signature is checked.",
+        ),
+        Limit(
+            "webhook_rejected",
+            "60/m",
+            ("ip",),
+            ("POST",),
+            "Webhook posts whose signature fails, from one address: counted apart, so "
+            "unsigned junk cannot use up the deliveries' limit.",
         ),
     )
 }

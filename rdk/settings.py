@@ -1,17 +1,20 @@
 """RDK's one settings module; every value comes from `rdk.env`.
 
-When the configuration has problems the module still loads with harmless
-placeholders, so that `manage.py check` and `envcheck` can report every problem;
-`manage.py`, WSGI and ASGI refuse to start before serving anything.
+A process whose configuration has problems stops here, with the full list:
+whatever loaded the settings (manage.py, django-admin, `python -m django`,
+WSGI, ASGI, a script). Only `envcheck` and `help` go on, with harmless
+placeholders, so that they can report every problem.
 """
 
 from __future__ import annotations
 
 import subprocess
+import sys
 
 from rdk import env
 
 CONFIG = env.load()
+env.refuse_misconfigured(CONFIG, sys.argv)
 RDK_ENV = CONFIG.env
 BASE_DIR = env.BASE_DIR
 
@@ -184,7 +187,10 @@ RDK_LOG_LEVEL = _value("RDK_LOG_LEVEL", "info").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "rdk.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "rdk.logs.RequestIdFilter"},
+        "redact": {"()": "rdk.logs.RedactFilter"},
+    },
     "formatters": {
         "json": {"()": "rdk.logs.JsonFormatter"},
         "console": {"()": "rdk.logs.ConsoleFormatter"},
@@ -200,7 +206,9 @@ LOGGING = {
     "loggers": {
         # The access line from rdk.requestid replaces Django's own request log.
         "django.server": {"level": "WARNING"},
-        "django.request": {"level": "ERROR"},
+        # Tokens in paths and query strings are redacted (rdk/redaction.py).
+        "django.request": {"level": "ERROR", "filters": ["redact"]},
+        "django.security": {"filters": ["redact"]},
     },
 }
 
@@ -210,6 +218,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "rdk.api.exception_handler",
+    # Session only: DRF's default HTTP Basic would check a password on every
+    # request, outside the sign-in limits, answering 403/200 as a guessing oracle.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

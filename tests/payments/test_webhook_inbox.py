@@ -115,3 +115,15 @@ def test_concurrent_duplicate_deliveries_have_exactly_one_effect(effect):
     assert stored.status == StripeEvent.Status.PROCESSED
     assert effect.count(event["id"]) == 1
     assert len(effect.calls) == 1
+
+
+@pytest.mark.django_db
+def test_unsigned_junk_cannot_use_up_the_deliveries_limit(client, settings):
+    """Rejected posts are counted apart from verified deliveries (issue 11 §3)."""
+    settings.RATE_LIMITS = {"webhook": "3/m", "webhook_rejected": "3/m"}
+    for _ in range(3):
+        assert post_webhook(client, make_event(), secret="whsec_wrong").status_code == 400
+    assert post_webhook(client, make_event(), secret="whsec_wrong").status_code == 429
+    for _ in range(3):
+        assert post_webhook(client, make_event("rdk.test.unhandled")).status_code == 200
+    assert post_webhook(client, make_event("rdk.test.unhandled")).status_code == 429
