@@ -542,6 +542,16 @@ SCHEMA: tuple[Var, ...] = (
         expected="a whole number of minutes, 30 by default",
     ),
     Var(
+        "ORDERS_PURCHASE_LIMIT_DAYS",
+        parse_int,
+        "Days over which a product's per-size limit counts a shopper's open and paid orders "
+        "(0: only the cart).",
+        default=30,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of days, 30 by default",
+    ),
+    Var(
         "SNAPSHOT_MAX_AGE_HOURS",
         parse_int,
         "Hours after which `snapshot verify` and /jobs/health call the latest snapshot stale.",

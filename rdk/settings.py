@@ -325,6 +325,7 @@ MIDDLEWARE.insert(
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("orders.context_processors.cart")
 ORDERS_RESERVATION_MINUTES = _value("ORDERS_RESERVATION_MINUTES", 30)
+ORDERS_PURCHASE_LIMIT_DAYS = _value("ORDERS_PURCHASE_LIMIT_DAYS", 30)
 # Staff holding orders.refund_order may refund up to this much at once (minor
 # units, any currency); more needs orders.refund_order_any_amount.
 ORDERS_STAFF_REFUND_LIMIT = 200_00
