@@ -8,7 +8,7 @@ Each delivery is signed with Stripe's scheme (`t=<time>,v1=<HMAC-SHA256 of
   (answered 200, `duplicate: true`, no second effect);
 - real `checkout.session.completed` events of orders the checkout shoppers
   paid, fetched from the Stripe stand-in and delivered again (as Stripe's
-  at-least-once delivery does): answered 200, fulfilled once.
+  at-least-once delivery does): answered 200, the order marked paid once.
 
 Success is a 2xx; the summary requires at least 99.5 % of deliveries to succeed.
 Webhook senders come from addresses of their own (Stripe sends from several).

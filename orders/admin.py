@@ -14,9 +14,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from orders.exceptions import OrdersError
-from orders.models import Order, OrderEvent, OrderLine, Profile, Reservation
-from orders.services.lifecycle import PAID_STATES, order_cancel, order_mark_fulfilled
-from orders.services.payments import order_refund
+from orders.models import PAID_STATES, Order, OrderEvent, OrderLine, Profile, Reservation
+from orders.services.lifecycle import order_cancel, order_mark_shipped
+from orders.services.refunds import order_refund
 from payments.exceptions import PaymentsError
 from rdk.money import money_text
 
@@ -134,7 +134,7 @@ class OrderAdmin(admin.ModelAdmin):
     ]
     fields = [*readonly_fields, "shipping_address"]
     inlines = [OrderLineInline, OrderEventInline]
-    actions = ["mark_fulfilled", "cancel", "refund_in_full"]
+    actions = ["mark_shipped", "cancel", "refund_in_full"]
     list_select_related = ["user"]
 
     change_form_template = "admin/orders/order/change_form.html"
@@ -218,9 +218,9 @@ class OrderAdmin(admin.ModelAdmin):
         if ok:
             self.message_user(request, f"{ok} order(s) {done}.", messages.SUCCESS)
 
-    @admin.action(description="Mark selected orders fulfilled (shipped)", permissions=["ship"])
-    def mark_fulfilled(self, request, queryset):
-        self._apply(request, queryset, order_mark_fulfilled, "marked fulfilled")
+    @admin.action(description="Mark selected orders shipped", permissions=["ship"])
+    def mark_shipped(self, request, queryset):
+        self._apply(request, queryset, order_mark_shipped, "marked shipped")
 
     @admin.action(
         description="Cancel selected unpaid orders (release stock)", permissions=["cancel"]

@@ -7,9 +7,11 @@ class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from orders.services.payments import register_payment_handlers
+        # Imported here, not at the top: handlers import models, which cannot load
+        # before the app registry is ready.
+        from orders.handlers import handlers_register
 
-        register_payment_handlers()
+        handlers_register()
 
         from orders import integrity
         from rdk.integrity import register_integrity_check

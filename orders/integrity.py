@@ -6,22 +6,15 @@ Django's: the copy is a different database."""
 
 from __future__ import annotations
 
-from orders.models import OrderStatus
+from orders.models import PAID_STATES
 from orders.rowsecurity import rls_audit
 from rdk.integrity import RestoredDatabase
 
-# Orders in these states were paid: each must carry the payment that paid it.
-PAID_STATES = (
-    OrderStatus.PAID,
-    OrderStatus.FULFILLED,
-    OrderStatus.REFUNDED,
-    OrderStatus.PARTIALLY_REFUNDED,
-)
 _SHOWN = 10
 
 
 def paid_orders_have_payment(target: RestoredDatabase) -> list[str]:
-    """Every paid, fulfilled or refunded order has its payment recorded: a payment
+    """Every paid, shipped or refunded order has its payment recorded: a payment
     reference, and a captured amount unless the order cost nothing."""
     if not target.table_exists("orders_order"):
         return ["the orders_order table is missing"]
@@ -32,7 +25,7 @@ def paid_orders_have_payment(target: RestoredDatabase) -> list[str]:
         f" WHERE status IN ({marks})"  # nosec B608
         " AND (payment_reference = '' OR (captured_amount = 0 AND total_amount > 0))"
         " ORDER BY id",
-        [str(state) for state in PAID_STATES],
+        sorted(str(state) for state in PAID_STATES),
     )
     if not rows:
         return []

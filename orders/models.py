@@ -89,10 +89,21 @@ class CartItem(models.Model):
 class OrderStatus(models.TextChoices):
     PENDING_PAYMENT = "pending_payment", "Awaiting payment"
     PAID = "paid", "Paid"
-    FULFILLED = "fulfilled", "Shipped"
+    SHIPPED = "shipped", "Shipped"
     CANCELED = "canceled", "Canceled"
     REFUNDED = "refunded", "Refunded"
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+
+
+# An order in one of these states was paid: it carries the payment that paid it.
+PAID_STATES = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.SHIPPED,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.REFUNDED,
+    }
+)
 
 
 class Order(models.Model):

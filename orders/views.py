@@ -33,11 +33,14 @@ from orders.services.cart import (
     cart_store_for,
     cart_update,
 )
-from orders.services.checkout import order_place, payment_handover
+from orders.services.checkout import (
+    checkout_abandon,
+    checkout_confirm,
+    order_place,
+    payment_handover,
+)
 from orders.services.lifecycle import order_cancel
-from orders.services.payments import checkout_abandon, payment_fulfil
 from payments.exceptions import PaymentsError, StripeRejected
-from payments.services import checkout_session_expire, checkout_session_retrieve
 from rdk.csrf import same_origin_required
 from rdk.ratelimits import rate_limit
 from rdk.rls import rls_request_exempt, rls_scope
@@ -255,32 +258,24 @@ _SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,255}")
 @rls_request_exempt
 @login_required
 def checkout_success(request: HttpRequest) -> HttpResponse:
-    """Stripe's success_url. Asks Stripe for the session and fulfils it (the same
-    function as the webhook), so the shopper sees the paid order even before the
-    webhook arrives; until Stripe reports it paid, the page says "processing" and
-    reloads itself."""
+    """Stripe's success_url: the order as Stripe and RDK see it now (marked paid
+    here when Stripe says so, see `checkout_confirm`); until Stripe reports it
+    paid, the page says "processing" and reloads itself."""
     session_id = request.GET.get("session_id", "")
     if not _SESSION_ID.fullmatch(session_id):
         return render(request, "orders/checkout_success.html", {"invalid": True}, status=400)
     try:
-        session = checkout_session_retrieve(session_id, expand=())
+        confirmation = checkout_confirm(user=request.user, session_id=session_id)
     except StripeRejected:
         raise Http404("No such payment.") from None
     except PaymentsError:
-        session = None
-    if session is None:
         context = {"order": None, "unconfirmed": True, "refresh": 5}
         return render(request, "orders/checkout_success.html", context)
-    with rls_scope(user=request.user):
-        order = order_get_for_user(user=request.user, public_id=session.get("client_reference_id"))
-        if order.is_pending and session.get("payment_status") == "paid":
-            payment_fulfil(session=session, actor=f"user:{request.user.pk}")
-        order = order_get_for_user(user=request.user, public_id=order.public_id)
     context = {
-        "order": order,
-        "paid_at_stripe": session.get("payment_status") == "paid",
-        "session_open": session.get("status") == "open",
-        "refresh": 3 if order.is_pending and session.get("status") == "complete" else None,
+        "order": confirmation.order,
+        "paid_at_stripe": confirmation.session.is_paid,
+        "session_open": confirmation.session.is_open,
+        "refresh": 3 if confirmation.processing else None,
     }
     return render(request, "orders/checkout_success.html", context)
 
@@ -288,31 +283,20 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
 @rls_request_exempt
 @login_required
 def checkout_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Stripe's cancel_url: the shopper left the payment page. The session is
-    expired at Stripe (so it can no longer be paid), the reservation released,
-    the order canceled and its pairs put back in the cart."""
-    with rls_scope(user=request.user):
-        order = order_get_for_user(user=request.user, public_id=public_id)
-    if not order.is_pending:
-        return redirect(order.get_absolute_url())
-    if order.checkout_session_id:
-        try:
-            checkout_session_expire(order.checkout_session_id)
-        except StripeRejected:
-            # No longer open: paid (or submitted) meanwhile; never cancel a payment.
-            return redirect(
-                f"{reverse('orders:checkout_success')}?session_id={order.checkout_session_id}"
-            )
-        except PaymentsError as error:
-            messages.error(
-                request,
-                f"{error} Your order {order.number} is still reserved; cancel it from the cart.",
-            )
-            return redirect("orders:cart")
-    with rls_scope(user=request.user):
-        checkout_abandon(
-            order=order, store=DbCartStore(request.user), actor=f"user:{request.user.pk}"
+    """Stripe's cancel_url: the shopper left the payment page (see
+    `checkout_abandon`)."""
+    try:
+        outcome = checkout_abandon(user=request.user, public_id=public_id)
+    except OrdersError as error:
+        messages.error(request, str(error))
+        return redirect("orders:cart")
+    order = outcome.order
+    if outcome.session_closed:
+        return redirect(
+            f"{reverse('orders:checkout_success')}?session_id={order.checkout_session_id}"
         )
+    if not outcome.canceled:
+        return redirect(order.get_absolute_url())
     messages.info(
         request,
         f"Payment canceled: order {order.number} was canceled and your pairs are back "

@@ -48,3 +48,11 @@ class WebhookRejected(PaymentsError):
 
 class EventNotFound(PaymentsError):
     code = "event_not_found"
+
+
+class StripePayloadInvalid(PaymentsError):
+    """A Stripe object (an event's `data.object`, a retrieved session) lacks a
+    field its type needs or holds one of the wrong kind. The event is marked
+    failed with this message; nothing is written."""
+
+    code = "stripe_payload_invalid"

@@ -37,11 +37,6 @@ class StripeEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.status})"
 
-    @property
-    def data_object(self) -> dict:
-        """The event's `data.object`: what a handler usually reads."""
-        return (self.payload.get("data") or {}).get("object") or {}
-
 
 class StripeEventReplay(models.Model):
     class Outcome(models.TextChoices):

@@ -1,36 +1,37 @@
 """Where other apps plug into the Stripe boundary without `payments` importing them.
 
-- `register(event_type)`: the handler for one Stripe event type. It receives the
-  stored `StripeEvent` and runs inside the inbox's transaction (a savepoint): if it
-  raises, its writes are rolled back and the event is marked failed and retried.
+- `register(event_type)`: the handler for one Stripe event type. It receives a
+  `payments.events.WebhookEvent` (the stored event's id, type, and its object
+  as a typed value, never Stripe's dict) and runs inside the inbox's
+  transaction (a savepoint): if it raises, its writes are rolled back and the
+  event is marked failed and retried.
   Handlers must be idempotent: a replay runs them again on the same payload.
-- `register_fulfilment_check(func)`: answers "is the order with this reference
-  (a Checkout Session's `client_reference_id`) fulfilled?" for `stripe_reconcile`.
-- `register_fulfilment(func)`: fulfils a paid Checkout Session (the session as a
-  dict, as Stripe reports it now) for `stripe_reconcile --apply`; the same
-  function the webhook handler and the success page use. Returns True when the
-  reference is fulfilled afterwards.
+- `register_paid_check(func)`: answers "is the payment of the order with this
+  reference (a Checkout Session's `client_reference_id`) recorded?" for
+  `stripe_reconcile`.
+- `register_payment_recorder(func)`: records the payment of a paid Checkout
+  Session (a `CheckoutSessionResult`, as Stripe reports it now) for
+  `stripe_reconcile --apply`; the same function the webhook handler and the
+  success page use. Returns True when the reference is paid afterwards.
 
-`orders` registers both in its `AppConfig.ready()`.
+`orders` registers all three in its `AppConfig.ready()` (`orders.handlers`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 
-if TYPE_CHECKING:
-    from payments.models import StripeEvent
+from payments.events import CheckoutSessionResult, WebhookEvent
 
-Handler = Callable[["StripeEvent"], None]
-FulfilmentCheck = Callable[[str], bool]
-Fulfilment = Callable[[dict], bool]
+Handler = Callable[[WebhookEvent], None]
+PaidCheck = Callable[[str], bool]
+PaymentRecorder = Callable[[CheckoutSessionResult], bool]
 
 _handlers: dict[str, Handler] = {}
-_fulfilment_check: list[FulfilmentCheck] = []
-_fulfilment: list[Fulfilment] = []
+_paid_check: list[PaidCheck] = []
+_payment_recorder: list[PaymentRecorder] = []
 
 
 def register(event_type: str, handler: Handler | None = None):
@@ -65,47 +66,47 @@ def registered_types() -> list[str]:
     return sorted(_handlers)
 
 
-def register_fulfilment_check(func: FulfilmentCheck) -> FulfilmentCheck:
-    _fulfilment_check[:] = [func]
+def register_paid_check(func: PaidCheck) -> PaidCheck:
+    _paid_check[:] = [func]
     return func
 
 
-def unregister_fulfilment_check() -> None:
-    _fulfilment_check.clear()
+def unregister_paid_check() -> None:
+    _paid_check.clear()
 
 
-def fulfilment_check_registered() -> bool:
-    return bool(_fulfilment_check)
+def paid_check_registered() -> bool:
+    return bool(_paid_check)
 
 
-def reference_is_fulfilled(reference: str) -> bool | None:
+def reference_is_paid(reference: str) -> bool | None:
     """True/False from the registered check, None when nothing is registered."""
-    if not _fulfilment_check:
+    if not _paid_check:
         return None
-    return bool(_fulfilment_check[0](reference))
+    return bool(_paid_check[0](reference))
 
 
-def register_fulfilment(func: Fulfilment) -> Fulfilment:
-    _fulfilment[:] = [func]
+def register_payment_recorder(func: PaymentRecorder) -> PaymentRecorder:
+    _payment_recorder[:] = [func]
     return func
 
 
-def unregister_fulfilment() -> None:
-    _fulfilment.clear()
+def unregister_payment_recorder() -> None:
+    _payment_recorder.clear()
 
 
-def fulfilment_for() -> Fulfilment | None:
-    return _fulfilment[0] if _fulfilment else None
+def payment_recorder() -> PaymentRecorder | None:
+    return _payment_recorder[0] if _payment_recorder else None
 
 
 def snapshot() -> tuple:
     """Everything registered, to put back with `restore` (tests that swap handlers)."""
-    return dict(_handlers), list(_fulfilment_check), list(_fulfilment)
+    return dict(_handlers), list(_paid_check), list(_payment_recorder)
 
 
 def restore(state: tuple) -> None:
-    handlers, checks, fulfilments = state
+    handlers, checks, recorders = state
     _handlers.clear()
     _handlers.update(handlers)
-    _fulfilment_check[:] = checks
-    _fulfilment[:] = fulfilments
+    _paid_check[:] = checks
+    _payment_recorder[:] = recorders

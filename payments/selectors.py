@@ -7,7 +7,8 @@ from datetime import datetime
 
 from django.db.models import Count, Min, QuerySet
 
-from payments.exceptions import EventNotFound
+from payments.events import event_object_parse
+from payments.exceptions import EventNotFound, StripePayloadInvalid
 from payments.models import StripeEvent
 
 
@@ -36,6 +37,15 @@ def event_get(*, stripe_id: str) -> StripeEvent:
         return StripeEvent.objects.prefetch_related("replays").get(stripe_id=stripe_id)
     except StripeEvent.DoesNotExist as exc:
         raise EventNotFound(f"No stored Stripe event {stripe_id!r}.") from exc
+
+
+def event_reference(*, event: StripeEvent) -> str | None:
+    """The caller's reference (an order's public id) the event's object names, or
+    None when it names none or its payload is malformed (the page still shows it)."""
+    try:
+        return event_object_parse(event_type=event.type, payload=event.payload).reference
+    except StripePayloadInvalid:
+        return None
 
 
 def event_types() -> list[str]:

@@ -16,7 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments import registry
-from payments.exceptions import CheckoutInvalid, EventNotFound
+from payments.events import (
+    CheckoutSessionResult,
+    PaymentIntentSummary,
+    WebhookEvent,
+    event_object_parse,
+)
+from payments.exceptions import CheckoutInvalid, EventNotFound, StripePayloadInvalid
 from payments.gateway import client, stripe_call
 from payments.models import StripeEvent, StripeEventReplay
 from rdk.audit import audit_record
@@ -30,38 +36,6 @@ _LAST_ERROR_MAX = 2000
 
 
 # Checkout Sessions -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckoutSessionResult:
-    id: str
-    url: str | None
-    status: str
-    payment_status: str
-    amount_total: int | None
-    currency: str | None
-    expires_at: datetime | None
-    payment_intent: str | None
-    client_reference_id: str | None
-
-    @classmethod
-    def from_stripe(cls, session: Any) -> CheckoutSessionResult:
-        data = session if isinstance(session, dict) else session.to_dict()
-        payment_intent = data.get("payment_intent")
-        if isinstance(payment_intent, dict):
-            payment_intent = payment_intent.get("id")
-        expires_at = data.get("expires_at")
-        return cls(
-            id=data["id"],
-            url=data.get("url"),
-            status=data.get("status") or "",
-            payment_status=data.get("payment_status") or "",
-            amount_total=data.get("amount_total"),
-            currency=data.get("currency"),
-            expires_at=datetime.fromtimestamp(expires_at, tz=UTC) if expires_at else None,
-            payment_intent=payment_intent,
-            client_reference_id=data.get("client_reference_id"),
-        )
 
 
 def _line_item_params(line_items: list[dict]) -> list[dict]:
@@ -154,22 +128,18 @@ def checkout_session_create(
     return result
 
 
-def checkout_session_retrieve(
-    session_id: str, *, expand: tuple[str, ...] = ("line_items", "payment_intent")
-) -> dict:
-    """The session as Stripe reports it now, as a plain dict."""
+def checkout_session_retrieve(session_id: str) -> CheckoutSessionResult:
+    """The session as Stripe reports it now."""
     with stripe_call("checkout_session_retrieve"):
-        session = client().v1.checkout.sessions.retrieve(
-            session_id, params={"expand": list(expand)}
-        )
-    return session.to_dict()
+        session = client().v1.checkout.sessions.retrieve(session_id)
+    return CheckoutSessionResult.from_stripe(session)
 
 
-def payment_intent_retrieve(payment_intent: str) -> dict:
+def payment_intent_retrieve(payment_intent: str) -> PaymentIntentSummary:
     """The payment intent as Stripe reports it now (its metadata names the reference)."""
     with stripe_call("payment_intent_retrieve"):
         intent = client().v1.payment_intents.retrieve(payment_intent)
-    return intent.to_dict()
+    return PaymentIntentSummary.from_stripe(intent)
 
 
 def checkout_session_expire(session_id: str) -> CheckoutSessionResult:
@@ -179,15 +149,15 @@ def checkout_session_expire(session_id: str) -> CheckoutSessionResult:
     return CheckoutSessionResult.from_stripe(session)
 
 
-def checkout_sessions_paid_since(*, since: datetime) -> Iterator[dict]:
+def checkout_sessions_paid_since(*, since: datetime) -> Iterator[CheckoutSessionResult]:
     """Every completed, paid Checkout Session created at or after `since`."""
     params = {"created": {"gte": int(since.timestamp())}, "status": "complete", "limit": 100}
     with stripe_call("checkout_sessions_list"):
         page = client().v1.checkout.sessions.list(params=params)
         for session in page.auto_paging_iter():
-            data = session.to_dict()
-            if data.get("payment_status") == "paid":
-                yield data
+            result = CheckoutSessionResult.from_stripe(session)
+            if result.is_paid:
+                yield result
 
 
 @dataclass(frozen=True)
@@ -236,26 +206,27 @@ class ReconcileRow:
     reference: str | None
     amount_total: int | None
     currency: str | None
-    created: datetime
-    fulfilled: bool | None  # None: no fulfilment check registered
+    created: datetime | None
+    recorded: bool | None  # None: no payment check registered
 
 
-def reconcile_list(*, since: datetime, include_fulfilled: bool = False) -> list[ReconcileRow]:
-    """Sessions Stripe reports paid, with whether RDK has fulfilled their reference."""
+def reconcile_list(*, since: datetime, include_recorded: bool = False) -> list[ReconcileRow]:
+    """Sessions Stripe reports paid, with whether RDK recorded the payment of their
+    reference."""
     rows = []
     for session in checkout_sessions_paid_since(since=since):
-        reference = session.get("client_reference_id")
-        fulfilled = registry.reference_is_fulfilled(reference) if reference else False
-        if fulfilled and not include_fulfilled:
+        reference = session.client_reference_id
+        recorded = registry.reference_is_paid(reference) if reference else False
+        if recorded and not include_recorded:
             continue
         rows.append(
             ReconcileRow(
-                session_id=session["id"],
+                session_id=session.id,
                 reference=reference,
-                amount_total=session.get("amount_total"),
-                currency=session.get("currency"),
-                created=datetime.fromtimestamp(session["created"], tz=UTC),
-                fulfilled=fulfilled,
+                amount_total=session.amount_total,
+                currency=session.currency,
+                created=session.created,
+                recorded=recorded,
             )
         )
     return rows
@@ -265,25 +236,26 @@ def reconcile_list(*, since: datetime, include_fulfilled: bool = False) -> list[
 class ReconcileApplied:
     session_id: str
     reference: str | None
-    fulfilled: bool
+    recorded: bool
     error: str = ""
 
 
 def reconcile_apply(*, since: datetime) -> list[ReconcileApplied]:
-    """Fulfil every session Stripe reports paid whose reference is not fulfilled,
-    through the fulfilment `orders` registered (the webhook's own function). Each
-    session is retrieved again first, so it is fulfilled from Stripe's current view."""
-    fulfil = registry.fulfilment_for()
-    if fulfil is None:
-        raise CheckoutInvalid("No fulfilment is registered; nothing can be applied.")
+    """Record the payment of every session Stripe reports paid whose reference has
+    none, through the recorder `orders` registered (the webhook's own function).
+    Each session is retrieved again first, so it is recorded from Stripe's current
+    view."""
+    record = registry.payment_recorder()
+    if record is None:
+        raise CheckoutInvalid("No payment recorder is registered; nothing can be applied.")
     results = []
     for row in reconcile_list(since=since):
-        if row.fulfilled is not False:
+        if row.recorded is not False:
             continue
-        session = checkout_session_retrieve(row.session_id)
         try:
+            session = checkout_session_retrieve(row.session_id)
             with transaction.atomic(), rls_service_scope():
-                done = bool(fulfil(session))
+                done = bool(record(session))
         except Exception as exc:  # one bad session must not stop the others
             logger.exception("stripe.reconcile_failed", extra={"session_id": row.session_id})
             error = f"{type(exc).__name__}: {exc}"
@@ -291,7 +263,7 @@ def reconcile_apply(*, since: datetime) -> list[ReconcileApplied]:
             continue
         logger.info(
             "stripe.reconcile_applied",
-            extra={"session_id": row.session_id, "reference": row.reference, "fulfilled": done},
+            extra={"session_id": row.session_id, "reference": row.reference, "recorded": done},
         )
         results.append(ReconcileApplied(row.session_id, row.reference, done))
     return results
@@ -302,8 +274,13 @@ def reconcile_apply(*, since: datetime) -> list[ReconcileApplied]:
 
 @dataclass(frozen=True)
 class WebhookOutcome:
+    """`retry`: the event failed in a way a later delivery may fix (a handler's
+    error); False when its payload is malformed, which Stripe would send again
+    unchanged (the event stays failed, replayable from the console)."""
+
     event: StripeEvent
     duplicate: bool
+    retry: bool = False
 
     @property
     def status(self) -> str:
@@ -327,34 +304,52 @@ def _event_store(event: dict, request_id: str | None) -> tuple[StripeEvent, bool
     return StripeEvent.objects.get_or_create(stripe_id=event["id"], defaults=defaults)
 
 
-def _dispatch(event: StripeEvent) -> None:
+def _webhook_event(event: StripeEvent) -> WebhookEvent:
+    """The typed event a handler receives. Raises StripePayloadInvalid (the event
+    is then marked failed with that message)."""
+    return WebhookEvent(
+        stripe_id=event.stripe_id,
+        type=event.type,
+        object=event_object_parse(event_type=event.type, payload=event.payload),
+    )
+
+
+def _failed(event: StripeEvent, exc: Exception) -> None:
+    event.status = StripeEvent.Status.FAILED
+    event.last_error = f"{type(exc).__name__}: {exc}"[:_LAST_ERROR_MAX]
+    event.save(update_fields=["status", "attempts", "last_error"])
+
+
+def _dispatch(event: StripeEvent) -> bool:
     """Run the handler for a locked event inside a savepoint and record the result.
-    Must be called inside a transaction holding the event's row lock."""
+    Must be called inside a transaction holding the event's row lock. Returns
+    False when the event failed on a malformed payload (no retry can fix it)."""
     handler = registry.handler_for(event.type)
     if handler is None:
         event.status = StripeEvent.Status.IGNORED
         event.processed_at = timezone.now()
         event.save(update_fields=["status", "processed_at"])
-        return
+        return True
     event.attempts += 1
+    extra = {"stripe_event": event.stripe_id, "type": event.type, "attempts": event.attempts}
     try:
         # A webhook acts for the shop, not for one shopper: handlers see every
         # shopper's rows (rdk.rls), and only inside this savepoint.
         with transaction.atomic(), rls_service_scope():
-            handler(event)
+            handler(_webhook_event(event))
+    except StripePayloadInvalid as exc:
+        _failed(event, exc)
+        logger.warning("stripe.event_payload_invalid", extra={**extra, "error": str(exc)})
+        return False
     except Exception as exc:
-        event.status = StripeEvent.Status.FAILED
-        event.last_error = f"{type(exc).__name__}: {exc}"[:_LAST_ERROR_MAX]
-        event.save(update_fields=["status", "attempts", "last_error"])
-        logger.exception(
-            "stripe.event_failed",
-            extra={"stripe_event": event.stripe_id, "type": event.type, "attempts": event.attempts},
-        )
-        return
+        _failed(event, exc)
+        logger.exception("stripe.event_failed", extra=extra)
+        return True
     event.status = StripeEvent.Status.PROCESSED
     event.last_error = ""
     event.processed_at = timezone.now()
     event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
+    return True
 
 
 _DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
@@ -372,11 +367,9 @@ def webhook_receive(*, event: dict, request_id: str | None) -> WebhookOutcome:
             if request_id:
                 locked.request_ids = [*locked.request_ids, request_id][-50:]
             locked.save(update_fields=["delivery_count", "request_ids"])
-        if locked.status in _DONE:
-            duplicate = True
-        else:
-            duplicate = False
-            _dispatch(locked)
+        duplicate, retry = locked.status in _DONE, False
+        if not duplicate:
+            retry = _dispatch(locked) and locked.status == StripeEvent.Status.FAILED
     logger.info(
         "stripe.event_received",
         extra={
@@ -387,7 +380,7 @@ def webhook_receive(*, event: dict, request_id: str | None) -> WebhookOutcome:
             "delivery_count": locked.delivery_count,
         },
     )
-    return WebhookOutcome(event=locked, duplicate=duplicate)
+    return WebhookOutcome(event=locked, duplicate=duplicate, retry=retry)
 
 
 def event_replay(*, event: StripeEvent, actor: str) -> StripeEventReplay:

@@ -56,5 +56,7 @@ def webhook(request: HttpRequest) -> JsonResponse:
         return too_many_requests(request, exceeded)
     outcome = services.webhook_receive(event=event, request_id=request_id)
     body = {"received": True, "status": outcome.status, "duplicate": outcome.duplicate}
-    # A failed handler answers 500 so that Stripe delivers the event again.
-    return JsonResponse(body, status=500 if outcome.status == "failed" else 200)
+    # A failed handler answers 500 so that Stripe delivers the event again; a
+    # malformed payload answers 200 (stored, failed, replayable from the console):
+    # Stripe would deliver the same payload again.
+    return JsonResponse(body, status=500 if outcome.retry else 200)

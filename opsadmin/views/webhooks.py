@@ -84,7 +84,6 @@ def _event_or_404(stripe_id: str) -> StripeEvent:
 
 def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
     event = _event_or_404(stripe_id)
-    obj = event.data_object
     return render_ops(
         request,
         "opsadmin/webhook_detail.html",
@@ -99,8 +98,7 @@ def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
                 else None
             ),
             "payload_permission": STRIPE_PAYLOAD,
-            "reference": obj.get("client_reference_id")
-            or (obj.get("metadata") or {}).get("order_id"),
+            "reference": selectors.event_reference(event=event),
             "can_replay": event.status != StripeEvent.Status.PROCESSED,
         },
     )

@@ -164,7 +164,7 @@ def _on_sale(variant: Variant | None) -> bool:
 HOLDING = (
     OrderStatus.PENDING_PAYMENT,
     OrderStatus.PAID,
-    OrderStatus.FULFILLED,
+    OrderStatus.SHIPPED,
     OrderStatus.PARTIALLY_REFUNDED,
 )
 

@@ -1,7 +1,7 @@
-"""What happens to an order after it is placed: paid, fulfilled, canceled, refunded.
+"""What happens to an order after it is placed: paid, shipped, canceled, refunded.
 
-Payments calls `order_mark_paid`, `order_record_refund` and
-`reservation_release_for_order` (re-exported here) from its webhook handlers,
+The Stripe handlers (`orders.handlers`) call `order_mark_paid`,
+`order_record_refund` and `reservation_release_for_order` (re-exported here),
 under the service row-security scope; staff reach the same functions from the
 admin. Every function locks the order row first, so concurrent deliveries of
 the same event serialise, and each effect happens exactly once."""
@@ -14,40 +14,29 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders.exceptions import InvalidTransition, PaymentMismatch, RefundTooLarge
-from orders.models import Order, OrderStatus
+from orders.models import PAID_STATES, Order, OrderStatus
 from orders.services.reservations import (
     reservation_release_for_order,
     reservations_consume_for_order,
 )
-from orders.services.states import order_transition
+from orders.services.states import order_lock, order_transition
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "order_cancel",
-    "order_mark_fulfilled",
     "order_mark_paid",
+    "order_mark_shipped",
     "order_record_refund",
     "reservation_release_for_order",
 ]
-
-PAID_STATES = {
-    OrderStatus.PAID,
-    OrderStatus.FULFILLED,
-    OrderStatus.PARTIALLY_REFUNDED,
-    OrderStatus.REFUNDED,
-}
-
-
-def _locked(order: Order) -> Order:
-    return Order.objects.select_for_update().get(pk=order.pk)
 
 
 @transaction.atomic
 def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor: str) -> Order:
     """Record the payment of a pending order. Idempotent: a repeat with the same
     reference is a no-op; the reserved pairs become sold exactly once."""
-    order = _locked(order)
+    order = order_lock(order)
     if order.status in PAID_STATES:
         if order.payment_reference == payment_reference:
             return order
@@ -79,7 +68,7 @@ def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor:
 def order_cancel(*, order: Order, actor: str, reason: str = "canceled") -> Order:
     """Cancel an unpaid order and put its pairs back on sale. Canceling a
     canceled order is a no-op; a paid one must be refunded instead."""
-    order = _locked(order)
+    order = order_lock(order)
     if order.status == OrderStatus.CANCELED:
         return order
     if order.status != OrderStatus.PENDING_PAYMENT:
@@ -93,9 +82,10 @@ def order_cancel(*, order: Order, actor: str, reason: str = "canceled") -> Order
 
 
 @transaction.atomic
-def order_mark_fulfilled(*, order: Order, actor: str) -> Order:
-    order = _locked(order)
-    order_transition(order=order, to_status=OrderStatus.FULFILLED, actor=actor, note="Shipped")
+def order_mark_shipped(*, order: Order, actor: str) -> Order:
+    """Staff sent the pairs of a paid order."""
+    order = order_lock(order)
+    order_transition(order=order, to_status=OrderStatus.SHIPPED, actor=actor, note="Shipped")
     return order
 
 
@@ -105,7 +95,7 @@ def order_record_refund(
 ) -> Order:
     """Record a refund (partial or full); never more than was captured in total.
     Idempotent per `refund_reference`."""
-    order = _locked(order)
+    order = order_lock(order)
     if order.events.filter(reference=refund_reference).exists():
         return order
     if amount <= 0:

@@ -26,7 +26,7 @@ from catalog.models import Variant
 from catalog.services import product_stock_changed
 from orders.exceptions import OutOfStock
 from orders.models import Order, OrderStatus, Reservation, ReservationStatus
-from orders.services.states import order_transition
+from orders.services.states import order_lock, order_transition
 from rdk.rls import rls_service_scope
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def reservation_release_for_order(order: Order, reason: str, *, actor: str = "sy
     Called for a shopper's cancel, reservation expiry, and by payments when a
     Checkout Session expires. Idempotent: a second call releases nothing.
     Returns how many reservations were released."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = order_lock(order)
     now = timezone.now()
     released = sum(
         _finish(r, to=ReservationStatus.RELEASED, reason=reason, now=now) for r in _active(order)

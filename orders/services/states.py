@@ -1,18 +1,22 @@
 """The order state machine: one transition map and the one function that applies it.
 
-    pending_payment ──▶ paid ──▶ fulfilled
+    pending_payment ──▶ paid ──▶ shipped
           │              │  ╲        │
           ▼              ▼   ╲       ▼
       canceled   partially_refunded ──▶ refunded
 
-Every transition writes an OrderEvent (what, when, who, request id)."""
+*Paid* means Stripe took the money; *shipped* means staff sent the pairs.
+
+Every transition writes an OrderEvent (what, when, who, request id) through
+`order_event_write`, the one writer of order events; `order_lock` is the one way
+a service takes the order's row lock."""
 
 from __future__ import annotations
 
 import logging
 
 from orders.exceptions import InvalidTransition
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus
 from rdk.requestid import get_request_id
 
 logger = logging.getLogger(__name__)
@@ -21,12 +25,42 @@ S = OrderStatus
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELED}),
-    S.PAID: frozenset({S.FULFILLED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
-    S.FULFILLED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
-    S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED, S.FULFILLED}),
+    S.PAID: frozenset({S.SHIPPED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED, S.SHIPPED}),
     S.CANCELED: frozenset(),
     S.REFUNDED: frozenset(),
 }
+
+
+def order_lock(order: Order) -> Order:
+    """The order re-read under its row lock (inside the caller's transaction):
+    concurrent writers of one order serialise here."""
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def order_event_write(
+    *,
+    order: Order,
+    actor: str,
+    from_status: str | None = None,
+    kind: str = OrderEventKind.STATUS,
+    note: str = "",
+    reference: str = "",
+) -> OrderEvent:
+    """THE writer of order events: a status change (kind `status`), or something
+    that happened without changing the status (`from_status` defaults to the
+    current one)."""
+    return OrderEvent.objects.create(
+        order=order,
+        kind=kind,
+        from_status=order.status if from_status is None else from_status,
+        to_status=order.status,
+        actor=actor[:150],
+        note=note[:300],
+        reference=reference[:255],
+        request_id=get_request_id() or "",
+    )
 
 
 def transition_allowed(from_status: str, to_status: str) -> bool:
@@ -47,14 +81,8 @@ def order_transition(
         )
     order.status = to_status
     order.save(update_fields=["status", "updated_at"])
-    event = OrderEvent.objects.create(
-        order=order,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor[:150],
-        note=note[:300],
-        reference=reference[:255],
-        request_id=get_request_id() or "",
+    event = order_event_write(
+        order=order, from_status=from_status, actor=actor, note=note, reference=reference
     )
     logger.info(
         "order.transition",
@@ -65,11 +93,6 @@ def order_transition(
 
 def order_created_event(*, order: Order, actor: str) -> OrderEvent:
     """The first event of an order: created in pending_payment."""
-    return OrderEvent.objects.create(
-        order=order,
-        from_status="",
-        to_status=order.status,
-        actor=actor[:150],
-        note="Order placed; stock reserved.",
-        request_id=get_request_id() or "",
+    return order_event_write(
+        order=order, from_status="", actor=actor, note="Order placed; stock reserved."
     )

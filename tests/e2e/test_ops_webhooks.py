@@ -4,7 +4,7 @@ screenshots of the webhooks pages and the ops home (desktop and phone) in
 test-results/ops/.
 
 The handler is registered by this test under its own event type: it marks the
-order named by the session's `client_reference_id` paid through the orders
+order named by the session's reference paid through the orders
 service (`order_mark_paid`), as orders' own checkout handler does, and fails
 while `broken` is set."""
 
@@ -21,6 +21,7 @@ from opsadmin.models import Snapshot, SnapshotCheck
 from orders.models import Order, OrderStatus
 from orders.services.lifecycle import order_mark_paid
 from payments import registry
+from payments.events import WebhookEvent
 from payments.models import StripeEvent
 from payments.services import webhook_receive
 from rdk.rls import rls_service_scope
@@ -43,16 +44,16 @@ def _no_throttle(settings):
 class PayOrder:
     broken = True
 
-    def __call__(self, event: StripeEvent) -> None:
-        session = event.data_object
+    def __call__(self, event: WebhookEvent) -> None:
+        session = event.object
         with rls_service_scope():
-            order = Order.objects.get(public_id=session["client_reference_id"])
+            order = Order.objects.get(public_id=session.reference)
             if self.broken:
                 raise KeyError("payment_intent")  # the bug the fix removes
             order_mark_paid(
                 order=order,
-                payment_reference=session["payment_intent"],
-                amount=session["amount_total"],
+                payment_reference=session.payment_intent,
+                amount=session.amount_total,
                 actor="system:stripe",
             )
 

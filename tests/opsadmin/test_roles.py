@@ -41,7 +41,7 @@ SPOT_CHECKS = {
     ("auth_group_changelist", "get"): {"Owner"},
 }
 ACTION_SPOT_CHECKS = {
-    ("orders.Order", "mark_fulfilled"): {"Fulfilment", "Owner"},
+    ("orders.Order", "mark_shipped"): {"Fulfilment", "Owner"},
     ("orders.Order", "cancel"): {"Support", "Owner"},
     ("orders.Order", "refund_in_full"): {"Support", "Owner"},
     ("auth.User", "issue_enrolment_link"): {"Owner"},
@@ -199,7 +199,7 @@ def test_a_refused_action_changes_nothing(walkers):
     order = _paid_order()
     response = _client(walkers["Support"]).post(
         reverse("admin:orders_order_changelist"),
-        {"action": "mark_fulfilled", "_selected_action": [order.pk]},
+        {"action": "mark_shipped", "_selected_action": [order.pk]},
     )
     assert response.status_code == 403
     assert b"orders.ship_order" in response.content

@@ -116,6 +116,15 @@ def test_the_detail_page_shows_payload_attempts_errors_and_request_ids(ops_clien
     assert "Replay this event" in page
 
 
+def test_the_detail_page_of_a_malformed_event_shows_its_error(ops_client):
+    event = receive("charge.refunded", object="charge", amount_refunded="lots")
+    response = ops_client.get(detail(event))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "StripePayloadInvalid: The charge&#x27;s amount_refunded is not a whole number" in page
+    assert "&quot;amount_refunded&quot;: &quot;lots&quot;" in page
+
+
 def test_an_unknown_event_is_a_404(ops_client):
     assert ops_client.get(reverse("admin:ops_webhook_detail", args=["evt_nope"])).status_code == 404
     replay = reverse("admin:ops_webhook_replay", args=["evt_nope"])

@@ -13,8 +13,8 @@ from orders.exceptions import InvalidTransition, PaymentMismatch, RefundTooLarge
 from orders.models import Order, OrderStatus, ReservationStatus
 from orders.services.lifecycle import (
     order_cancel,
-    order_mark_fulfilled,
     order_mark_paid,
+    order_mark_shipped,
     order_record_refund,
     reservation_release_for_order,
 )
@@ -146,18 +146,18 @@ def test_refunds_partial_then_full_never_more_than_captured(placed):
     assert order.refunded_amount == order.captured_amount == 24000
 
 
-def test_fulfil_then_invalid_transitions_raise(placed):
+def test_ship_then_invalid_transitions_raise(placed):
     order, _ = placed
     with rls_service_scope():
         with pytest.raises(InvalidTransition):
-            order_mark_fulfilled(order=order, actor="staff:1")
+            order_mark_shipped(order=order, actor="staff:1")
         order_mark_paid(order=order, payment_reference="pi", amount=24000, actor="system:t")
-        order_mark_fulfilled(order=order, actor="staff:1")
+        order_mark_shipped(order=order, actor="staff:1")
         order = Order.objects.get(pk=order.pk)
         with pytest.raises(InvalidTransition):
             order_transition(order=order, to_status=OrderStatus.PENDING_PAYMENT, actor="x")
     event = list(_fresh(order).events.all())[-1]
-    assert (event.from_status, event.to_status, event.actor) == ("paid", "fulfilled", "staff:1")
+    assert (event.from_status, event.to_status, event.actor) == ("paid", "shipped", "staff:1")
 
 
 def test_every_state_is_in_the_map_and_terminal_states_lead_nowhere():

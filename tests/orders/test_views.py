@@ -56,7 +56,7 @@ def test_admin_searches_and_acts_through_the_services(admin_client):
         assert order.number in response.text, query
     response = client.post(
         "/admin/orders/order/",
-        {"action": "mark_fulfilled", "_selected_action": [order.pk]},
+        {"action": "mark_shipped", "_selected_action": [order.pk]},
         follow=True,
     )
     assert "cannot become shipped" in response.text

@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from payments import registry
-from payments.gateway import API_VERSION
+from payments.gateway import API_VERSION, client
 from payments.signatures import signature_header
 from payments.standin import StandIn
 from rdk import env
@@ -23,6 +23,13 @@ from rdk import env
 SECRET = "whsec_test_current"
 OLD_SECRET = "whsec_test_previous"
 EFFECT_TYPE = "rdk.test.effect"
+
+
+def stripe_session(session_id: str) -> dict:
+    """The session exactly as the stand-in reports it, line items and payment
+    intent expanded: what these tests check of the stand-in itself."""
+    expand = ["line_items", "payment_intent"]
+    return client().v1.checkout.sessions.retrieve(session_id, params={"expand": expand}).to_dict()
 
 
 def make_event(event_type: str = EFFECT_TYPE, *, event_id: str | None = None, **obj) -> dict:

@@ -104,29 +104,29 @@ def _paid_session(standin, reference: str) -> str:
     return session.id
 
 
-def test_reconcile_lists_paid_sessions_that_are_not_fulfilled(standin, capsys):
-    _paid_session(standin, "ord_paid_not_fulfilled")
-    _paid_session(standin, "ord_fulfilled")
-    registry.register_fulfilment_check(lambda reference: reference == "ord_fulfilled")
+def test_reconcile_lists_paid_sessions_that_are_not_recorded(standin, capsys):
+    _paid_session(standin, "ord_paid_not_recorded")
+    _paid_session(standin, "ord_recorded")
+    registry.register_paid_check(lambda reference: reference == "ord_recorded")
     try:
         with pytest.raises(CommandError, match="1 paid session"):
             call_command("stripe_reconcile", "--since", "1h")
         listed = capsys.readouterr().out
-        registry.register_fulfilment_check(lambda reference: True)
+        registry.register_paid_check(lambda reference: True)
         everything = run("stripe_reconcile", "--since", "1h", "--all")
     finally:
-        registry.unregister_fulfilment_check()
-    assert "ord_paid_not_fulfilled" in listed
-    assert "NOT FULFILLED" in listed
-    assert "ord_fulfilled " not in listed
-    assert "2 paid session(s) listed, 0 not fulfilled." in everything
+        registry.unregister_paid_check()
+    assert "ord_paid_not_recorded" in listed
+    assert "NOT RECORDED" in listed
+    assert "ord_recorded " not in listed
+    assert "2 paid session(s) listed, 0 not recorded." in everything
 
 
-def test_reconcile_without_a_fulfilment_check_says_so(standin):
-    registry.unregister_fulfilment_check()  # orders' check; restored after the test
+def test_reconcile_without_a_paid_check_says_so(standin):
+    registry.unregister_paid_check()  # orders' check; restored after the test
     _paid_session(standin, "ord_x")
     out = run("stripe_reconcile", "--since", "1h")
-    assert "No fulfilment check is registered" in out
+    assert "No paid check is registered" in out
     assert "ord_x" in out
     assert "unknown" in out
 

@@ -14,7 +14,7 @@ from payments.exceptions import (
     StripeRejected,
     StripeUnavailable,
 )
-from tests.payments.conftest import control
+from tests.payments.conftest import control, stripe_session
 
 ITEMS = [
     {"name": "Air Jordan 1 High, EU 42", "unit_amount": 18999, "currency": "eur", "quantity": 1},
@@ -46,7 +46,7 @@ def test_a_checkout_session_carries_the_order_reference_amounts_and_expiry(stand
     assert session.expires_at == expires_at
     assert session.client_reference_id == "ord_01J"
 
-    data = services.checkout_session_retrieve(session.id)
+    data = stripe_session(session.id)
     assert data["mode"] == "payment"
     assert data["metadata"] == {"order_id": "ord_01J"}
     assert data["customer_email"] == "sam@example.com"
@@ -78,7 +78,7 @@ def test_retrieve_expands_the_payment_intent_with_the_order_metadata(standin):
     )
     assert status == 200
     assert [e["type"] for e in body["events"]] == ["checkout.session.completed"]
-    data = services.checkout_session_retrieve(session.id)
+    data = stripe_session(session.id)
     assert (data["status"], data["payment_status"]) == ("complete", "paid")
     intent = data["payment_intent"]
     assert intent["status"] == "succeeded"
@@ -101,7 +101,7 @@ def test_an_open_session_can_be_expired_once(standin):
 def test_refunds_are_partial_or_full_and_never_exceed_the_capture(standin):
     session = create()
     control(standin, f"/_standin/sessions/{session.id}/complete", {"deliver": "hold"})
-    intent = services.checkout_session_retrieve(session.id)["payment_intent"]["id"]
+    intent = stripe_session(session.id)["payment_intent"]["id"]
     total = session.amount_total
 
     partial = services.refund_create(payment_intent=intent, amount=1250, reference="ord_01J-r1")
@@ -121,7 +121,7 @@ def test_refunds_are_partial_or_full_and_never_exceed_the_capture(standin):
 def test_a_payment_without_a_charge_cannot_be_refunded(standin):
     session = create()
     control(standin, f"/_standin/sessions/{session.id}/fail", {"deliver": "hold"})
-    intent = services.checkout_session_retrieve(session.id)["payment_intent"]
+    intent = stripe_session(session.id)["payment_intent"]
     assert intent["last_payment_error"]["code"] == "card_declined"
     with pytest.raises(StripeRejected, match="does not have a successful charge"):
         services.refund_create(payment_intent=intent["id"], amount=100, reference="x-r1")
@@ -133,7 +133,7 @@ def test_paid_sessions_are_listed_since_a_time(standin):
     control(standin, f"/_standin/sessions/{paid.id}/complete", {"deliver": "hold"})
     since = datetime.now(UTC) - timedelta(minutes=5)
     listed = list(services.checkout_sessions_paid_since(since=since))
-    assert [s["client_reference_id"] for s in listed] == ["ord_paid"]
+    assert [s.client_reference_id for s in listed] == ["ord_paid"]
     later = datetime.now(UTC) + timedelta(minutes=5)
     assert list(services.checkout_sessions_paid_since(since=later)) == []
 
@@ -143,7 +143,7 @@ def test_listing_pages_through_every_session(standin):
     for session_id in created:
         control(standin, f"/_standin/sessions/{session_id}/complete", {"deliver": "hold"})
     since = datetime.now(UTC) - timedelta(minutes=5)
-    assert {s["id"] for s in services.checkout_sessions_paid_since(since=since)} == created
+    assert {s.id for s in services.checkout_sessions_paid_since(since=since)} == created
 
 
 def test_a_wrong_key_is_a_configuration_error(standin, settings):

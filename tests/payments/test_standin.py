@@ -11,14 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from payments import services
 from payments.gateway import API_VERSION
 from payments.models import StripeEvent
 from payments.standin.objects import StripeApiError, decode_form
 from payments.standin.server import StandIn
 from payments.standin.store import Store
 from rdk import env
-from tests.payments.conftest import control
+from tests.payments.conftest import control, stripe_session
 from tests.payments.test_gateway import create
 
 
@@ -206,8 +205,8 @@ def test_signed_webhooks_from_the_stand_in_are_accepted_end_to_end(wired, effect
     assert [d["status"] for d in body["deliveries"]] == [200]
     stored = StripeEvent.objects.get(type="checkout.session.completed")
     assert stored.status == StripeEvent.Status.PROCESSED
-    assert stored.data_object["client_reference_id"] == "ord_e2e"
-    assert stored.data_object["payment_status"] == "paid"
+    assert stored.payload["data"]["object"]["client_reference_id"] == "ord_e2e"
+    assert stored.payload["data"]["object"]["payment_status"] == "paid"
     assert effect.count(stored.stripe_id) == 1
 
 
@@ -262,7 +261,7 @@ def test_async_payments_settle_through_the_control_endpoint(wired):
         f"/_standin/sessions/{session.id}/complete",
         {"outcome": "async_succeeds", "deliver": "sync"},
     )
-    data = services.checkout_session_retrieve(session.id)
+    data = stripe_session(session.id)
     assert (data["status"], data["payment_status"]) == ("complete", "unpaid")
     assert data["payment_intent"]["status"] == "processing"
     _status, body = control(wired, f"/_standin/sessions/{session.id}/fail", {"deliver": "sync"})

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from orders.exceptions import OrdersError
 from orders.models import Order
-from orders.services.payments import order_refund
+from orders.services.refunds import order_refund
 from payments.exceptions import PaymentsError
 from payments.gateway import operator_message
 from rdk.money import money_text

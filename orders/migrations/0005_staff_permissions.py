@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0003_checkout_payments'),
+        ('orders', '0004_status_shipped'),
     ]
 
     operations = [
