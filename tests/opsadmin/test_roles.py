@@ -4,6 +4,8 @@ registry, so a page or action added without a permission fails here."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -184,11 +186,15 @@ def test_role_matrix_over_every_admin_action(walkers):
 
 
 def _paid_order():
+    # make_user, not the orders UserFactory: its cached password hash would be
+    # made with this folder's fast test hasher and fail every later shop sign-in.
     from orders.services.lifecycle import order_mark_paid
     from tests.catalog.factories import ProductFactory
-    from tests.orders.factories import UserFactory, order_for
+    from tests.orders.factories import order_for
+    from tests.staff import make_user
 
-    order = order_for(UserFactory(), ProductFactory(with_sizes=1).variants.first())
+    shopper = make_user(f"shopper-{uuid.uuid4().hex[:8]}", staff=False)
+    order = order_for(shopper, ProductFactory(with_sizes=1).variants.first())
     with rls_service_scope():
         return order_mark_paid(
             order=order, payment_reference="pi_roles", amount=order.total_amount, actor="test"
