@@ -34,7 +34,7 @@ echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or 
 exit 1
 endef
 
-.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout pg-setup clean audit bandit
+.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout scaleout pg-setup clean audit bandit
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -98,7 +98,7 @@ fmt: install ## Format and autofix with ruff
 pg-setup: install ## Create the non-superuser role and database RDK connects as (idempotent)
 	$(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(PG_DB)"
 
-test: install ## Run the whole suite: lint, migration check, pytest (PostgreSQL when reachable)
+test: install ## Lint, migration check, pytest (PostgreSQL when reachable), then RLS + concurrency via pgbouncer
 	@$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory bandit
 	# The suite runs as local on PostgreSQL and Redis, which RDK accepts only when said.
@@ -129,7 +129,24 @@ test: install ## Run the whole suite: lint, migration check, pytest (PostgreSQL 
 	status=0
 	$(PY) -m pytest $(PYTEST_ARGS) || status=$$?
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; exit 1; fi
-	exit $$status
+	if [ $$status -ne 0 ]; then exit $$status; fi
+	# The row-security suite and the concurrency tests again, through a real
+	# pgbouncer in transaction mode (docs/scaling.md): a scope leaking across
+	# pooled transactions is the failure row security must never have.
+	if [ -n "$(PYTEST_ARGS)" ] || [[ "$$DATABASE_URL" != postgres* ]]; then exit 0; fi
+	if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+	  if [ "$$(id -u)" = 0 ]; then
+	    echo "make test: apt-get install pgbouncer"
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
+	  elif [ "$${CI:-}" = "true" ]; then
+	    echo "make test: pgbouncer is not installed and CI=true: failing." >&2; exit 1
+	  else
+	    echo "make test: pgbouncer not installed (apt-get install pgbouncer); SKIPPING the pooled pass."
+	    exit 0
+	  fi
+	fi
+	echo "make test: row security and concurrency again through pgbouncer (transaction mode)"
+	$(PY) -m rdk.prodlike through-pgbouncer -- $(PY) -m pytest -m "rls or pooler" -q
 
 # The schema is generated against PostgreSQL's field ranges (what RDK runs on);
 # nothing connects to this database.
@@ -188,6 +205,27 @@ loadtest: install ## Load test production-like RDK with locust (SCALE=2: two pro
 
 loadtest-scaleout: ## The load test against two RDK processes sharing PostgreSQL and Redis, plus cross-process checks
 	@$(MAKE) --no-print-directory loadtest SCALE=2
+
+# make scaleout (docs/scaling.md): three hosts as network namespaces rdkso1..3 on
+# bridge rdkso0 (10.77.0.0/24), HAProxy (deploy/haproxy.cfg), pgbouncer
+# (deploy/pgbouncer.ini) in front of PostgreSQL database SCALEOUT_DB, a Redis of
+# its own; locust through the balancer for SCALEOUT_SECONDS while one host is
+# killed and the others restart one by one. Root only; removes all it created.
+SCALEOUT_DB ?= rdk_scaleout_lb
+SCALEOUT_SECONDS ?= 150
+
+scaleout: install ## Several hosts behind HAProxy + pgbouncer; kill one and roll the rest under load
+	@if [ "$$(id -u)" != 0 ]; then echo "make scaleout: needs root (ip netns)." >&2; exit 2; fi
+	missing=()
+	for tool in haproxy pgbouncer; do [ -x /usr/sbin/$$tool ] || missing+=($$tool); done
+	if [ $${#missing[@]} -gt 0 ]; then
+	  echo "make scaleout: apt-get install $${missing[*]}"
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${missing[@]}" >/dev/null
+	fi
+	RDK_ENV=local DATABASE_URL= CACHE_URL= $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(SCALEOUT_DB)"
+	trap '$(PY) locustfiles/scaleout.py --cleanup' EXIT
+	PG_HOST=$(PG_HOST) PG_PORT=$(PG_PORT) SCALEOUT_DB=$(SCALEOUT_DB) SCALEOUT_SECONDS=$(SCALEOUT_SECONDS) \
+	  timeout --kill-after=30 $$(( $(SCALEOUT_SECONDS) + 600 )) $(PY) locustfiles/scaleout.py
 
 clean: ## Remove .venv, caches and local data under var/
 	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3

@@ -48,6 +48,10 @@ class Shopper(RdkUser):
         self.slugs = discover(self.client)[:HOT_PRODUCTS]
         self.signed_in = self.sign_up() and self.sign_out() and self.sign_in()
 
+    def context(self) -> dict:
+        signed_in = getattr(self, "signed_in", False)
+        return {"kind": self.kind, "shopper": self.number, "signed_in": signed_in}
+
     # Forms -------------------------------------------------------------------------
 
     def headers(self, referer_path: str) -> dict[str, str]:

@@ -43,6 +43,11 @@ PAGE_ROWS = ("/", "/products", "/products?[filters]", "/products/[slug]")
 P95_LIMIT_MS = 200.0
 WEBHOOK_SUCCESS = 0.995
 PROPAGATION_DEADLINE = 1.0
+# Proxies between the runner's checks and RDK that append to X-Forwarded-For:
+# none on loopback; `make scaleout` (locustfiles/scaleout.py), whose hosts trust
+# two hops (an edge in front of its HAProxy), names the balancer's address here
+# when it talks to a host directly, as the balancer would have appended it.
+FORWARDED_VIA: list[str] = []
 
 
 @dataclass
@@ -351,8 +356,17 @@ def _has_model(app: str, model: str) -> bool:
 
 
 class _SecureOverBalancer(http.cookiejar.DefaultCookiePolicy):
+    """One site behind the balancer: its cookies go to every process, whichever
+    address (`make scaleout`: one per host) or port the check reaches it on."""
+
     def return_ok_secure(self, cookie, request) -> bool:
         return True  # the balancer hop is plain HTTP on loopback
+
+    def domain_return_ok(self, domain, request) -> bool:
+        return True
+
+    def return_ok_domain(self, cookie, request) -> bool:
+        return True
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -373,7 +387,8 @@ class Client:
 
     def request(self, url: str, data: dict | None = None) -> tuple[int, dict, str]:
         origin = "https://" + url.split("://", 1)[1].split("/", 1)[0]
-        headers = {**prodlike.FORWARDED_HEADERS, "X-Forwarded-For": self.address}
+        forwarded_for = ", ".join([self.address, *FORWARDED_VIA])
+        headers = {**prodlike.FORWARDED_HEADERS, "X-Forwarded-For": forwarded_for}
         body = None
         if data is not None:
             body = urllib.parse.urlencode(data).encode()
@@ -444,23 +459,23 @@ def _ops_console(host: str) -> Client | None:
 
 
 def scaleout_checks(run: Run) -> None:
-    a, b = run.hosts[0], run.hosts[1]
-    say(f"loadtest: scale-out checks, changes through {a}, seen on {b} …")
+    a, others = run.hosts[0], run.hosts[1:]
+    say(f"loadtest: scale-out checks, changes through {a}, seen on {', '.join(others)} …")
     staff = _ops_console(a)
     if staff is None:
         run.notes.append(
             "no ops console: switch and revalidation made by the runner process (shared "
             "PostgreSQL and Redis), not through an RDK process"
         )
-    _check_revalidation(run, a, b, staff)
-    _check_switch(run, a, b, staff)
-    _check_sessions(run, a, b, staff)
-    _check_shared_rate_limit(run, a, b)
+    _check_revalidation(run, a, others, staff)
+    _check_switch(run, a, others, staff)
+    _check_sessions(run, a, others, staff)
+    _check_shared_rate_limit(run, run.hosts)
 
 
-def _check_revalidation(run: Run, a: str, b: str, staff: Client | None) -> None:
-    """A product changes in the database without a revalidation: both processes
-    keep serving the cached page; a revalidation through A makes B fresh."""
+def _check_revalidation(run: Run, a: str, others: list[str], staff: Client | None) -> None:
+    """A product changes in the database without a revalidation: every process
+    keeps serving the cached page; a revalidation through A makes the others fresh."""
     from django.db import transaction
 
     from catalog.models import Product
@@ -472,13 +487,13 @@ def _check_revalidation(run: Run, a: str, b: str, staff: Client | None) -> None:
         return
     path, tag = f"/products/{product.slug}", f"product:{product.pk}"
     anonymous = Client("10.66.0.2")
-    for host in (a, b):  # both processes hold the page in their caches
+    for host in (a, *others):  # every process holds the page in its caches
         anonymous.request(host + path)
     marker = f"Load check {os.urandom(3).hex()}"
     original = product.colorway
     Product.objects.filter(pk=product.pk).update(colorway=marker)  # no revalidation
     try:
-        stale = marker not in anonymous.request(b + path)[2]
+        stale = all(marker not in anonymous.request(b + path)[2] for b in others)
         if staff is not None:
             status = staff.submit(
                 staff.admin + "ops/cache/", {"tags": tag, "reason": "loadtest scale-out check"}
@@ -488,21 +503,22 @@ def _check_revalidation(run: Run, a: str, b: str, staff: Client | None) -> None:
             with transaction.atomic():
                 revalidate_tag(tag, reason="loadtest scale-out check")
             how = "the runner"
-        seen = _poll(lambda: marker in anonymous.request(b + path)[2])
+        seen = {b: _poll(lambda b=b: marker in anonymous.request(b + path)[2]) for b in others}
     finally:
         with transaction.atomic():
             Product.objects.filter(pk=product.pk).update(colorway=original)
             revalidate_tag(tag, reason="loadtest scale-out check undone")
     run.check(
-        "revalidation through one process seen by the other ≤ 1 s",
-        stale and seen is not None,
-        f"{tag} revalidated by {how}; {b} served the cached page before "
-        f"({'yes' if stale else 'NO'}) and the fresh one after {_ms(seen)}",
+        "revalidation through one process seen by the others ≤ 1 s",
+        stale and all(v is not None for v in seen.values()),
+        f"{tag} revalidated by {how}; the others served the cached page before "
+        f"({'yes' if stale else 'NO'}) and the fresh one after "
+        + ", ".join(f"{b} {_ms(v)}" for b, v in seen.items()),
     )
 
 
-def _check_switch(run: Run, a: str, b: str, staff: Client | None) -> None:
-    """Catalog maintenance (503) switched on and off through A, seen on B."""
+def _check_switch(run: Run, a: str, others: list[str], staff: Client | None) -> None:
+    """Catalog maintenance (503) switched on and off through A, seen on the others."""
     import importlib.util
 
     from rdk.switches import switch_set
@@ -522,15 +538,15 @@ def _check_switch(run: Run, a: str, b: str, staff: Client | None) -> None:
         )
         return f"ops console on {a} (→ {status})"
 
-    before = _status(b + path)
+    before = _status(others[0] + path)
     how = flip(True)
     try:
-        on = {host: _poll(lambda h=host: _status(h + path) == 503) for host in (b, a)}
+        on = {host: _poll(lambda h=host: _status(h + path) == 503) for host in (*others, a)}
     finally:
         flip(False)
-    off = {host: _poll(lambda h=host: _status(h + path) == before) for host in (b, a)}
+    off = {host: _poll(lambda h=host: _status(h + path) == before) for host in (*others, a)}
     run.check(
-        f"switch {name} through one process seen by the other ≤ 1 s",
+        f"switch {name} through one process seen by the others ≤ 1 s",
         all(v is not None for v in [*on.values(), *off.values()]),
         f"set by {how}; on: "
         + ", ".join(f"{h} {_ms(v)}" for h, v in on.items())
@@ -539,9 +555,9 @@ def _check_switch(run: Run, a: str, b: str, staff: Client | None) -> None:
     )
 
 
-def _check_sessions(run: Run, a: str, b: str, staff: Client | None) -> None:
-    """A shopper signed in through A is signed in on B; rotating that shopper's
-    sessions through A's ops console signs them out on B."""
+def _check_sessions(run: Run, a: str, others: list[str], staff: Client | None) -> None:
+    """A shopper signed in through A is signed in on every other process;
+    rotating that shopper's sessions through A's ops console signs them out there."""
     from django.contrib.auth import get_user_model
 
     if staff is None:
@@ -551,17 +567,17 @@ def _check_sessions(run: Run, a: str, b: str, staff: Client | None) -> None:
     user = get_user_model().objects.create_user(username=email, email=email, password=password)
     shopper = Client("10.77.0.1")
     signed = shopper.submit(a + "/account/login/", {"username": email, "password": password})
-    valid = {host: shopper.request(host + "/account/orders")[0] == 200 for host in (a, b)}
+    valid = {host: shopper.request(host + "/account/orders")[0] == 200 for host in (a, *others)}
     status = staff.submit(
         staff.admin + "ops/sessions/",
         {"scope": "user", "user_id": str(user.pk), "reason": "loadtest", "confirm": "on"},
     )
     out = {
         host: _poll(lambda h=host: shopper.request(h + "/account/orders")[0] != 200)
-        for host in (b, a)
+        for host in (*others, a)
     }
     run.check(
-        "session rotation through one process seen by the other ≤ 1 s",
+        "session rotation through one process seen by the others ≤ 1 s",
         signed in (302, 303) and all(valid.values()) and all(v is not None for v in out.values()),
         f"shopper signed in on {a} (→ {signed}), valid on "
         f"{', '.join(h for h, ok in valid.items() if ok) or 'neither'}; rotated on {a}'s ops "
@@ -569,8 +585,8 @@ def _check_sessions(run: Run, a: str, b: str, staff: Client | None) -> None:
     )
 
 
-def _check_shared_rate_limit(run: Run, a: str, b: str) -> None:
-    """Sign-in attempts from one address, alternating between the processes: the
+def _check_shared_rate_limit(run: Run, hosts: list[str]) -> None:
+    """Sign-in attempts from one address, taking turns between the processes: the
     limit counts them together."""
     from rdk.ratelimits import rate_for
 
@@ -579,16 +595,16 @@ def _check_shared_rate_limit(run: Run, a: str, b: str) -> None:
     guesser = Client("10.88.0.1")
     answers = [
         guesser.submit(
-            (a, b)[attempt % 2] + "/account/login/",
+            hosts[attempt % len(hosts)] + "/account/login/",
             {"username": f"nobody-{attempt}@loadtest.example", "password": "wrong"},
         )
         for attempt in range(limit + 3)
     ]
     first = next((i + 1 for i, s in enumerate(answers) if s == 429), None)
     run.check(
-        "rate limit counted across both processes",
+        "rate limit counted across the processes",
         first == limit + 1,
-        f"signin_ip {rate}: attempts alternating {a} / {b} answered {answers}; "
+        f"signin_ip {rate}: attempts taking turns on {' / '.join(hosts)} answered {answers}; "
         f"first 429 at attempt {first}",
     )
 
@@ -604,7 +620,9 @@ def read_stats(results: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def summarise(run: Run, args: argparse.Namespace) -> int:
+def summarise(run: Run, args: argparse.Namespace, *, judge_latency_and_5xx: bool = True) -> int:
+    """Print and keep the summary; 0 when every check passed. `make scaleout`
+    judges 5xx per phase itself and runs on hosts too few cores to judge p95."""
     rows = read_stats(run.results)
     counters_path = run.results / "counters.json"
     counters = json.loads(counters_path.read_text()) if counters_path.exists() else {}
@@ -612,7 +630,7 @@ def summarise(run: Run, args: argparse.Namespace) -> int:
     checks = run.checks
     run.checks = []
 
-    for name in PAGE_ROWS:
+    for name in PAGE_ROWS if judge_latency_and_5xx else ():
         row = by_name.get(name)
         if row is None or not int(row["Request Count"]):
             run.check(f"p95 < {P95_LIMIT_MS:.0f} ms: {name}", None, "no requests")
@@ -624,9 +642,10 @@ def summarise(run: Run, args: argparse.Namespace) -> int:
             f"p50 {row['50%']} ms, p95 {p95:.0f} ms, {row['Request Count']} requests",
         )
     errors = {k: v for k, v in counters.items() if k.startswith(("5xx:", "no_answer:"))}
-    run.check(
-        "no 5xx (and no unanswered request)", not errors, json.dumps(errors) if errors else "0"
-    )
+    if judge_latency_and_5xx:
+        run.check(
+            "no 5xx (and no unanswered request)", not errors, json.dumps(errors) if errors else "0"
+        )
     legit_429 = counters.get("429:legit", 0) + counters.get("429:webhook", 0)
     run.check(
         "no 429 for legitimate shoppers",

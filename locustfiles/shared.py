@@ -101,6 +101,41 @@ def _count_statuses(request_type, name, response, context, exception, **kwargs) 
         count(f"5xx:{kind}" if status else f"no_answer:{kind}")
     elif status == 429:
         count(f"429:{kind}")
+    served_by = _served_by(response)
+    if served_by:
+        count(f"host:{served_by}")
+        if status == 429:
+            count(f"429:{kind}:{served_by}")
+        kept = status == 200 and "/account/login" not in str(getattr(response, "url", ""))
+        _follow_session(name, kept, served_by, context or {})
+
+
+def _served_by(response) -> str | None:
+    """The RDK host that answered, named by the balancer (`make scaleout`'s
+    HAProxy adds X-Served-By); None when RDK is reached directly."""
+    headers = getattr(response, "headers", None)
+    return headers.get("X-Served-By") if headers else None
+
+
+_last_host: dict[int, str] = {}
+# Pages a signed-in shopper gets with 200 and a signed-out one does not (the
+# probes of other shoppers' orders answer 404 whoever asks).
+OWN_ACCOUNT_PAGES = ("/account/orders", "/account/orders/[own]")
+
+
+def _follow_session(name: str, kept: bool, served_by: str, context: dict) -> None:
+    """A signed-in shopper's account page answered by another host than the one
+    before: counted, and whether the session cookie still signed them in there
+    (200, not a redirect to the sign-in page)."""
+    shopper = context.get("shopper")
+    if not shopper or not context.get("signed_in"):
+        return
+    with _lock:
+        previous, _last_host[shopper] = _last_host.get(shopper), served_by
+    if previous is None or previous == served_by or name not in OWN_ACCOUNT_PAGES:
+        return
+    count("session:host_change")
+    count("session:kept_after_host_change" if kept else "session:lost_after_host_change")
 
 
 @events.quitting.add_listener

@@ -206,6 +206,15 @@ def rule_database_url(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, 
     return None
 
 
+def rule_database_pooler(value: str, env: str, values: Mapping[str, Any]) -> tuple[str, str] | None:
+    if value != "none" and _scheme(values.get("DATABASE_URL") or "") not in POSTGRES_SCHEMES:
+        return (
+            f"is {value} but DATABASE_URL is not PostgreSQL",
+            "none, or a postgres:// DATABASE_URL naming the pooler",
+        )
+    return None
+
+
 def rule_cache_url(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
     scheme = _scheme(value)
     if scheme not in CACHE_SCHEMES:
@@ -313,6 +322,7 @@ def rule_admin_path(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, st
 POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "postgis"}
 DATABASE_SCHEMES = POSTGRES_SCHEMES | {"sqlite"}
 REDIS_SCHEMES = {"redis", "rediss"}
+POOLERS = ("none", "pgbouncer-transaction")
 CACHE_SCHEMES = REDIS_SCHEMES | {"locmemcache", "dummycache"}
 
 
@@ -369,6 +379,23 @@ SCHEMA: tuple[Var, ...] = (
         rules=(rule_non_negative,),
         echo=True,
         expected="a whole number of seconds",
+    ),
+    Var(
+        "DATABASE_POOLER",
+        choice(*POOLERS),
+        "What DATABASE_URL points at: PostgreSQL itself (none) or pgbouncer in transaction mode.",
+        default="none",
+        rules=(rule_database_pooler,),
+        echo=True,
+        expected=" or ".join(POOLERS),
+    ),
+    Var(
+        "DATABASE_POOLER_PREPARED_STATEMENTS",
+        parse_bool,
+        "The pooler tracks prepared statements (pgbouncer 1.21+ with max_prepared_statements).",
+        default=False,
+        echo=True,
+        expected="true or false",
     ),
     Var(
         "CACHE_URL",
@@ -659,8 +686,45 @@ def _local_stripe_defaults(config: Config, source: Mapping[str, str]) -> None:
         config.values["STRIPE_API_BASE"] = STANDIN_API_BASE
 
 
-def database_settings(url: str) -> dict[str, Any]:
-    return environ.Env.db_url_config(url)
+def database_settings(
+    url: str,
+    *,
+    conn_max_age: int = 60,
+    pooler: str = "none",
+    pooler_prepared_statements: bool = False,
+) -> dict[str, Any]:
+    """Django's `DATABASES["default"]` for `url`, shaped for what it points at.
+
+    Behind pgbouncer in transaction mode (docs/scaling.md), consecutive
+    transactions of one Django connection may run on different server
+    connections, so nothing may outlive a transaction on the server:
+
+    - no server-side cursors: `.iterator()` would declare a cursor WITH HOLD on
+      one server connection and fetch from another;
+    - no prepared statements, unless the pooler tracks them per client
+      (pgbouncer 1.21+ with `max_prepared_statements`): psycopg prepares a query
+      on the server connection it happens to hold and names it on the next;
+    - Django keeps its connection to the pooler (`conn_max_age`, health-checked):
+      an idle client connection holds no server connection, and re-opening one
+      per request would only add a handshake. The pooler bounds and recycles
+      the server connections (`default_pool_size`, `server_lifetime`).
+
+    Row security is unaffected: `rdk/rls.py` sets its scope with
+    `set_config(…, true)`, which ends with the transaction."""
+    config = environ.Env.db_url_config(url)
+    config["CONN_MAX_AGE"] = conn_max_age
+    config["CONN_HEALTH_CHECKS"] = True
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        config.setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+        return config
+    # Fail fast when the database is down: /readyz must answer, not hang.
+    config.setdefault("OPTIONS", {})["connect_timeout"] = 3
+    config["TEST"] = {"NAME": f"test_{config['NAME']}"}
+    if pooler == "pgbouncer-transaction":
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        if not pooler_prepared_statements:
+            config["OPTIONS"]["prepare_threshold"] = None
+    return config
 
 
 def cache_settings(url: str) -> dict[str, Any]:

@@ -18,13 +18,17 @@ import argparse
 import os
 import secrets
 import shlex
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from rdk.env import BASE_DIR, STANDIN_SECRET_KEY
 
@@ -141,12 +145,20 @@ class Process:
 
 
 def gunicorn(
-    *, port: int, env: dict[str, str], log: Path, workers: int = 3, threads: int = 4
+    *,
+    port: int,
+    env: dict[str, str],
+    log: Path,
+    workers: int = 3,
+    threads: int = 4,
+    host: str = "127.0.0.1",
+    netns: str | None = None,
 ) -> Process:
-    """RDK under gunicorn on 127.0.0.1:`port` (gthread workers when threads > 1)."""
+    """RDK under gunicorn on `host`:`port` (gthread workers when threads > 1),
+    inside the network namespace `netns` when given (`make scaleout`'s hosts)."""
     argv = [
         sys.executable, "-m", "gunicorn", "rdk.wsgi:application",
-        "--bind", f"127.0.0.1:{port}",
+        "--bind", f"{host}:{port}",
         "--workers", str(workers),
         "--worker-class", "gthread" if threads > 1 else "sync",
         "--threads", str(threads),
@@ -154,7 +166,130 @@ def gunicorn(
         "--graceful-timeout", "10",
         "--log-level", "warning",
     ]  # fmt: skip
-    return Process(f"rdk:{port}", argv, env=env, log=log)
+    if netns:
+        argv = ["ip", "netns", "exec", netns, *argv]
+    return Process(f"rdk:{netns or ''}:{port}", argv, env=env, log=log)
+
+
+PGBOUNCER_INI = BASE_DIR / "deploy" / "pgbouncer.ini"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (for a process about to bind it)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def pgbouncer(
+    *,
+    listen: str,
+    port: int,
+    pg_host: str,
+    pg_port: int,
+    state_dir: Path,
+    users: tuple[str, ...] = ("rdk",),
+    pool_size: int | None = None,
+) -> Process:
+    """Debian's pgbouncer in transaction mode on `listen`:`port`, in front of
+    PostgreSQL at `pg_host`:`pg_port`, with the committed `deploy/pgbouncer.ini`.
+
+    Only what differs on this machine is overridden: addresses, files, and
+    `trust` authentication for `users` (the loopback PostgreSQL trusts them too).
+    Started as root, it drops to the `postgres` user (pgbouncer refuses root)."""
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(binary).exists():
+        raise RuntimeError("pgbouncer is not installed (Debian: apt-get install pgbouncer).")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    userlist = state_dir / "userlist.txt"
+    userlist.write_text("".join(f'"{user}" ""\n' for user in users))
+    config = state_dir / "pgbouncer.ini"
+    # The committed settings, then what differs on this machine (a later
+    # setting wins), then the databases.
+    lines = [
+        PGBOUNCER_INI.read_text(),
+        "; make scaleout / make test on this machine:",
+        f"listen_addr = {listen}",
+        f"listen_port = {port}",
+        "unix_socket_dir =",
+        "auth_type = trust",
+        f"auth_file = {userlist}",
+        f"logfile = {state_dir / 'pgbouncer.log'}",
+        f"pidfile = {state_dir / 'pgbouncer.pid'}",
+        "admin_users = " + users[0],
+    ]
+    if pool_size is not None:
+        lines.append(f"default_pool_size = {pool_size}")
+    lines += ["", "[databases]", f"* = host={pg_host} port={pg_port}"]
+    config.write_text("\n".join(lines) + "\n")
+    argv = [binary, str(config)]
+    if os.geteuid() == 0:
+        shutil.chown(state_dir, user="postgres")
+        for path in (userlist, config):
+            shutil.chown(path, user="postgres")
+        argv[1:1] = ["-u", "postgres"]
+    return Process(f"pgbouncer:{port}", argv, env={**os.environ}, log=state_dir / "stdout.log")
+
+
+def wait_for_port(host: str, port: int, *, timeout: float = 20.0, process: Process | None = None):
+    """Poll until `host`:`port` accepts a TCP connection; RuntimeError after
+    `timeout` seconds or when `process` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.popen is not None and process.popen.poll() is not None:
+            raise RuntimeError(f"{process.name} exited with status {process.popen.returncode}.")
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on {host}:{port} within {timeout:.0f}s.")
+
+
+def _raise_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def through_pgbouncer(command: list[str]) -> int:
+    """Run `command` with DATABASE_URL pointing at a pgbouncer (transaction mode)
+    started for it in front of the database DATABASE_URL names, and
+    DATABASE_POOLER=pgbouncer-transaction; stop pgbouncer afterwards, whatever
+    happens. The command's exit status."""
+    direct = urlsplit(os.environ.get("DATABASE_URL", ""))
+    if direct.scheme not in ("postgres", "postgresql") or not direct.hostname:
+        raise RuntimeError(
+            "DATABASE_URL must name a PostgreSQL server to put pgbouncer in front of."
+        )
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)  # stop pgbouncer when stopped
+    state_dir = Path(tempfile.mkdtemp(prefix="rdk-pgbouncer-"))
+    port = free_port()
+    bouncer = pgbouncer(
+        listen="127.0.0.1",
+        port=port,
+        pg_host=direct.hostname,
+        pg_port=direct.port or 5432,
+        state_dir=state_dir,
+        users=(direct.username or "rdk",),
+    )
+    netloc = f"{direct.username or 'rdk'}@127.0.0.1:{port}"
+    pooled_url = urlunsplit(direct._replace(netloc=netloc))
+    try:
+        bouncer.start()
+        wait_for_port("127.0.0.1", port, process=bouncer)
+        print(
+            f"pgbouncer (transaction mode) on 127.0.0.1:{port} in front of "
+            f"{direct.hostname}:{direct.port or 5432}",
+            flush=True,
+        )
+        child_env = {
+            **os.environ,
+            "DATABASE_URL": pooled_url,
+            "DATABASE_POOLER": "pgbouncer-transaction",
+        }
+        return subprocess.run(command, env=child_env, check=False).returncode  # noqa: S603
+    finally:
+        bouncer.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def manage(*args: str, env: dict[str, str], log: Path, name: str | None = None) -> Process:
@@ -164,7 +299,20 @@ def manage(*args: str, env: dict[str, str], log: Path, name: str | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m rdk.prodlike env …`: the environment as shell `export` lines."""
+    """`python -m rdk.prodlike env …`: the environment as shell `export` lines.
+    `python -m rdk.prodlike through-pgbouncer -- COMMAND …`: COMMAND with its
+    database behind a pgbouncer in transaction mode (make test's pooled pass)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["through-pgbouncer"]:
+        command = argv[2:] if argv[1:2] == ["--"] else argv[1:]
+        if not command:
+            print("usage: python -m rdk.prodlike through-pgbouncer -- COMMAND …", file=sys.stderr)
+            return 2
+        try:
+            return through_pgbouncer(command)
+        except RuntimeError as exc:
+            print(f"through-pgbouncer: {exc}", file=sys.stderr)
+            return 1
     parser = argparse.ArgumentParser(prog="python -m rdk.prodlike")
     parser.add_argument("command", choices=["env"])
     parser.add_argument("--database", required=True)

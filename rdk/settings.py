@@ -103,18 +103,13 @@ TEMPLATES = [
 # Database --------------------------------------------------------------------
 
 DATABASES = {
-    "default": env.database_settings(_value("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
-}
-DATABASES["default"]["CONN_MAX_AGE"] = _value("DATABASE_CONN_MAX_AGE", 60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Fail fast when the database is down: /readyz must answer, not hang.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
-    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
-else:
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    "default": env.database_settings(
+        _value("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=_value("DATABASE_CONN_MAX_AGE", 60),
+        pooler=_value("DATABASE_POOLER", "none"),
+        pooler_prepared_statements=_value("DATABASE_POOLER_PREPARED_STATEMENTS", False),
     )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache, sessions ------------------------------------------------------------

@@ -18,7 +18,7 @@ from tests.orders.factories import UserFactory
 
 BUYERS = 12
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.pooler, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("round_", range(5))

@@ -249,6 +249,7 @@ def test_reconcile_lists_paid_unrecorded_sessions_and_apply_records_them(standin
 
 
 @pytest.mark.postgres
+@pytest.mark.pooler
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_deliveries_and_the_success_page_have_one_effect(standin):
     _, variant, order = placed_order(stock=2, quantity=1)

@@ -88,6 +88,7 @@ def test_the_webhook_uses_a_bounded_number_of_queries(
 
 
 @pytest.mark.postgres
+@pytest.mark.pooler
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_deliveries_have_exactly_one_effect(effect):
     event = make_event()

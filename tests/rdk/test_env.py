@@ -75,6 +75,15 @@ RULES = [
     ("TRUSTED_PROXY_COUNT", {}, "2", "-1", "negative"),
     ("TRUSTED_PROXY_COUNT", {}, "1", "two", "whole number"),
     ("DATABASE_CONN_MAX_AGE", {}, "0", "-5", "negative"),
+    ("DATABASE_POOLER", GOOD_STAGING, "pgbouncer-transaction", "pgbouncer", "not one of none"),
+    (
+        "DATABASE_POOLER",
+        {"DATABASE_URL": "sqlite:///tmp/db.sqlite3"},
+        "none",
+        "pgbouncer-transaction",
+        "DATABASE_URL is not PostgreSQL",
+    ),
+    ("DATABASE_POOLER_PREPARED_STATEMENTS", {}, "true", "maybe", "not a boolean"),
     ("RDK_ENV", {}, "staging", "prod", "'prod'"),
 ]
 
@@ -186,3 +195,31 @@ def test_env_example_lists_every_variable():
         if line and not line.startswith("#")
     }
     assert listed == {var.name for var in env.SCHEMA} | {"RDK_ENV"}
+
+
+def test_a_direct_connection_keeps_server_side_cursors_and_prepared_statements():
+    config = env.database_settings("postgres://rdk@db:5432/rdk", conn_max_age=60)
+    assert config["CONN_MAX_AGE"] == 60
+    assert config["CONN_HEALTH_CHECKS"] is True
+    assert "DISABLE_SERVER_SIDE_CURSORS" not in config
+    assert "prepare_threshold" not in config["OPTIONS"]
+
+
+def test_pgbouncer_transaction_mode_turns_off_what_outlives_a_transaction():
+    config = env.database_settings(
+        "postgres://rdk@pooler:6432/rdk", conn_max_age=60, pooler="pgbouncer-transaction"
+    )
+    assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert config["OPTIONS"]["prepare_threshold"] is None
+    assert config["CONN_MAX_AGE"] == 60
+    assert config["CONN_HEALTH_CHECKS"] is True
+
+
+def test_a_pooler_that_tracks_prepared_statements_keeps_them():
+    config = env.database_settings(
+        "postgres://rdk@pooler:6432/rdk",
+        pooler="pgbouncer-transaction",
+        pooler_prepared_statements=True,
+    )
+    assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert "prepare_threshold" not in config["OPTIONS"]
