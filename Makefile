@@ -51,7 +51,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## Create .venv and install RDK with its test tools (quick when nothing changed)
 
-run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memory, with the Stripe stand-in
+run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memory, with the Stripe stand-in, a task worker and the scheduler
 	@export RDK_ENV=local RDK_LOG_FORMAT=$${RDK_LOG_FORMAT:-console}
 	# Stripe sends the shopper back to SITE_URL: the address this server listens on.
 	export SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
@@ -60,13 +60,15 @@ run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memo
 	  echo "make run: empty database; loading the demo catalog (manage.py seed_demo)"
 	  $(PY) manage.py seed_demo
 	fi
+	# Every background process started below dies with this one.
+	children=""
+	trap 'kill $$children 2>/dev/null || true' EXIT INT TERM
 	# The local Stripe stand-in, unless real Stripe keys are configured (docs/payments.md).
 	if [ -z "$${STRIPE_SECRET_KEY:-}" ] && [ -z "$${STRIPE_API_BASE:-}" ]; then
 	  export STRIPE_API_BASE=http://127.0.0.1:$(STANDIN_PORT)
 	  $(PY) manage.py stripe_standin --port $(STANDIN_PORT) \
 	    --webhook-url http://$(HOST):$(PORT)/api/stripe/webhook &
-	  standin_pid=$$!
-	  trap 'kill $$standin_pid 2>/dev/null || true' EXIT INT TERM
+	  children="$$children $$!"
 	  echo "  Stripe stand-in at $$STRIPE_API_BASE (pay with 4242 4242 4242 4242)"
 	else
 	  echo "  Stripe: using STRIPE_SECRET_KEY / STRIPE_API_BASE from the environment"
@@ -74,6 +76,12 @@ run: install ## Start the shop at http://127.0.0.1:8000 on SQLite and local memo
 	echo
 	echo "  Real Deal Kickz is starting at http://$(HOST):$(PORT)/"
 	echo "  Health: http://$(HOST):$(PORT)/healthz  Readiness: http://$(HOST):$(PORT)/readyz"
+	# Background work (docs/operations.md): one task worker and the scheduler.
+	$(PY) manage.py db_worker --queue-name '*' --no-startup-delay -v 0 &
+	children="$$children $$!"
+	$(PY) manage.py crontask --no-heartbeat >/dev/null &
+	children="$$children $$!"
+	echo "  Task worker and scheduler started; emails land in the ops console's Outbox."
 	SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py demo_admin
 	echo
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -146,7 +146,10 @@ def _reservations(health: JobsHealth) -> ChecklistItem:
 
 def _jobs(health: JobsHealth) -> ChecklistItem:
     if health.ok:
-        text = "Webhooks, snapshots and reservations are within their thresholds."
+        text = (
+            "Webhooks, snapshots, reservations, the task queue and the schedule "
+            "are within their thresholds."
+        )
     else:
         text = " ".join(health.problems)
     return ChecklistItem(
@@ -159,10 +162,26 @@ def _jobs(health: JobsHealth) -> ChecklistItem:
     )
 
 
+def _tasks(health: JobsHealth) -> ChecklistItem:
+    queue = health.tasks
+    late = [row["task"] for row in health.schedule if not row["ok"]]
+    text = f"{queue['due']} waiting, {queue['running']} running, {queue['failed']} failed."
+    if queue["oldest_due_age_seconds"] is not None:
+        text += f" Oldest waiting: {_age(queue['oldest_due_age_seconds'])}."
+    if late:
+        text += f" Late or never run: {', '.join(late)}."
+    state = "bad" if not queue["ok"] else "warn" if late else "ok"
+    link = reverse("admin:ops_jobs")
+    if queue["failed"]:
+        link += "?status=failed"
+    return ChecklistItem("Background tasks", state, text, link, "Jobs", "§13")
+
+
 CHECKLIST: list[Callable[[], ChecklistItem]] = [_readiness, _incidents, _switches]
 HEALTH_CHECKLIST: list[Callable[[JobsHealth], ChecklistItem]] = [
     _jobs,
     _webhooks,
+    _tasks,
     _reservations,
     _snapshots,
 ]

@@ -33,3 +33,7 @@ class SnapshotError(OpsError):
 
 class TagInvalid(OpsError):
     code = "tag_invalid"
+
+
+class JobError(OpsError):
+    code = "job_error"

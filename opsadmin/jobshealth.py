@@ -11,7 +11,14 @@ Three areas, each with its figures and the thresholds it is judged by:
   JOBS_HEALTH_RESTORE_CHECK_MAX_AGE_DAYS (8);
 - reservations: no active reservation expired more than
   JOBS_HEALTH_RESERVATION_OVERDUE_MINUTES (10) ago (the release job runs
-  every minute).
+  every minute);
+- tasks (the django.tasks queue, rdk/jobs.py): no more than
+  JOBS_HEALTH_QUEUE_DEPTH_MAX (500) tasks due, none due for longer than
+  JOBS_HEALTH_QUEUE_AGE_MINUTES (5: the workers are not keeping up, or none
+  runs), none running longer than JOBS_HEALTH_RUNNING_MAX_MINUTES (120: its
+  worker probably died), no more than JOBS_HEALTH_FAILED_TASKS_MAX (0) failed;
+- schedule: each scheduled task succeeded within JOBS_HEALTH_SCHEDULE_SLACK
+  (2) of its periods (is `manage.py crontask` running?).
 
 Cross-shopper counts run under the service row-security scope, asked for here
 explicitly: the endpoint has no session and no user.
@@ -29,6 +36,7 @@ from opsadmin import selectors
 from opsadmin.models import SnapshotCheck
 from orders.selectors import reservations_awaiting_release
 from payments.selectors import event_backlog
+from rdk.jobs import jobs_backlog, scheduled_tasks
 from rdk.rls import rls_service_scope
 
 
@@ -39,6 +47,11 @@ def thresholds() -> dict[str, int]:
         "snapshot_max_age_hours": settings.SNAPSHOT_MAX_AGE_HOURS,
         "restore_check_max_age_days": settings.JOBS_HEALTH_RESTORE_CHECK_MAX_AGE_DAYS,
         "reservation_overdue_minutes": settings.JOBS_HEALTH_RESERVATION_OVERDUE_MINUTES,
+        "queue_depth_max": settings.JOBS_HEALTH_QUEUE_DEPTH_MAX,
+        "queue_age_minutes": settings.JOBS_HEALTH_QUEUE_AGE_MINUTES,
+        "running_max_minutes": settings.JOBS_HEALTH_RUNNING_MAX_MINUTES,
+        "failed_tasks_max": settings.JOBS_HEALTH_FAILED_TASKS_MAX,
+        "schedule_slack": settings.JOBS_HEALTH_SCHEDULE_SLACK,
     }
 
 
@@ -52,12 +65,25 @@ def _minutes(seconds: int) -> str:
     return f"{seconds // 60} min"
 
 
+def duration_text(seconds: int | None) -> str:
+    """A duration as a person reads it on the ops pages: 45 s, 12 min, 5.0 h, 7 days."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
+    return _minutes(seconds)
+
+
 @dataclass
 class JobsHealth:
     checked_at: datetime
     webhooks: dict
     snapshots: dict
     reservations: dict
+    tasks: dict
+    schedule: list[dict]
     thresholds: dict
     problems: list[str] = field(default_factory=list)
 
@@ -73,6 +99,8 @@ class JobsHealth:
             "webhooks": self.webhooks,
             "snapshots": self.snapshots,
             "reservations": self.reservations,
+            "tasks": self.tasks,
+            "schedule": self.schedule,
             "thresholds": self.thresholds,
         }
 
@@ -161,15 +189,82 @@ def _reservations(now: datetime, limits: dict, problems: list[str]) -> dict:
     return {"ok": not found, "awaiting_release": backlog.count, "oldest_overdue_seconds": overdue}
 
 
+def _tasks(now: datetime, backlog, limits: dict, problems: list[str]) -> dict:
+    oldest_due = _age(now, backlog.oldest_due_at)
+    oldest_running = _age(now, backlog.oldest_running_at)
+    found = []
+    if backlog.due > limits["queue_depth_max"]:
+        found.append(
+            f"{backlog.due} task(s) are waiting to run, more than {limits['queue_depth_max']}: "
+            "add workers (docs/scaling.md)."
+        )
+    if oldest_due is not None and oldest_due > limits["queue_age_minutes"] * 60:
+        found.append(
+            f"The oldest waiting task has waited {_minutes(oldest_due)}: "
+            "is `manage.py db_worker` running?"
+        )
+    if oldest_running is not None and oldest_running > limits["running_max_minutes"] * 60:
+        found.append(
+            f"A task has been running for {_minutes(oldest_running)}: its worker may have died; "
+            "retry it from the ops console's Jobs page."
+        )
+    if backlog.failed > limits["failed_tasks_max"]:
+        found.append(
+            f"{backlog.failed} task(s) failed: see the ops console's Jobs page "
+            "(or `manage.py tasks_failed`) and retry them."
+        )
+    problems += found
+    return {
+        "ok": not found,
+        "due": backlog.due,
+        "queued": backlog.queued,
+        "oldest_due_age_seconds": oldest_due,
+        "running": backlog.running,
+        "oldest_running_age_seconds": oldest_running,
+        "failed": backlog.failed,
+    }
+
+
+def _schedule(now: datetime, backlog, limits: dict, problems: list[str]) -> list[dict]:
+    rows = []
+    for schedule in scheduled_tasks():
+        last = backlog.last_success.get(schedule.task_path)
+        age = _age(now, last)
+        allowed = int(schedule.every.total_seconds() * limits["schedule_slack"])
+        if age is None:
+            problems.append(
+                f"Scheduled task {schedule.name} has never succeeded: "
+                "is `manage.py crontask` running, with a worker?"
+            )
+        elif age > allowed:
+            problems.append(
+                f"Scheduled task {schedule.name} last succeeded {_minutes(age)} ago, "
+                f"longer than {_minutes(allowed)}."
+            )
+        rows.append(
+            {
+                "task": schedule.name,
+                "cron": schedule.cron,
+                "ok": age is not None and age <= allowed,
+                "last_success_age_seconds": age,
+                "max_age_seconds": allowed,
+            }
+        )
+    return rows
+
+
 def jobs_health(*, now: datetime | None = None) -> JobsHealth:
     now = now or timezone.now()
     limits = thresholds()
     problems: list[str] = []
+    backlog = jobs_backlog(now=now)
     return JobsHealth(
         checked_at=now,
         webhooks=_webhooks(now, limits, problems),
         snapshots=_snapshots(now, limits, problems),
         reservations=_reservations(now, limits, problems),
+        tasks=_tasks(now, backlog, limits, problems),
+        schedule=_schedule(now, backlog, limits, problems),
         thresholds=limits,
         problems=problems,
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from opsadmin.models import (
     Incident,
@@ -292,3 +293,17 @@ def cache_overview(limit: int = 50) -> tuple[dict[str, int], list[dict]]:
     versions = tag_versions(tags)
     entries = [{**entry, "at_dt": datetime.fromtimestamp(entry["at"], tz=UTC)} for entry in log]
     return versions, entries
+
+
+# Background tasks ---------------------------------------------------------------
+
+
+JOB_STATUSES = ("READY", "RUNNING", "FAILED", "SUCCESSFUL")
+
+
+def job_list(*, status: str = "", limit: int = 100) -> list[DBTaskResult]:
+    """The most recent tasks, newest first, optionally of one status."""
+    jobs = DBTaskResult.objects.order_by("-enqueued_at")
+    if status:
+        jobs = jobs.filter(status=status)
+    return list(jobs[:limit])

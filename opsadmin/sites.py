@@ -10,6 +10,7 @@ the shop is therefore sent to this site's login, which asks for a code.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import path, reverse
 from django_otp.admin import OTPAdminSite
 
@@ -46,6 +47,8 @@ class RdkAdminSite(OTPAdminSite):
             cache,
             home,
             incidents,
+            jobs_page,
+            outbox,
             sessions,
             snapshots,
             switches,
@@ -73,6 +76,18 @@ class RdkAdminSite(OTPAdminSite):
             ),
             path("ops/snapshots/", wrap(snapshots.snapshot_list), name="ops_snapshots"),
             path("ops/cache/", wrap(cache.cache_page), name="ops_cache"),
+            path("ops/jobs/", wrap(jobs_page.job_page), name="ops_jobs"),
+            path("ops/outbox/", wrap(outbox.outbox_list), name="ops_outbox"),
+            path(
+                "ops/outbox/<uuid:public_id>/",
+                wrap(outbox.outbox_detail),
+                name="ops_outbox_detail",
+            ),
+            path(
+                "ops/outbox/<uuid:public_id>/html",
+                wrap(outbox.outbox_html),
+                name="ops_outbox_html",
+            ),
             path("ops/webhooks/", wrap(webhooks.webhook_list), name="ops_webhooks"),
             path(
                 "ops/webhooks/replay-failed/",
@@ -108,8 +123,11 @@ class RdkAdminSite(OTPAdminSite):
             ("Switches and maintenance", "Switches", "admin:ops_switches"),
             ("Sessions", "Sessions", "admin:ops_sessions"),
             ("Snapshots", "Snapshots", "admin:ops_snapshots"),
+            ("Jobs", "Jobs", "admin:ops_jobs"),
             ("Cache", "Cache", "admin:ops_cache"),
         ]
+        if settings.EMAIL_OUTBOX_PAGE:
+            pages.append(("Outbox", "Outbox", "admin:ops_outbox"))
         return {
             "name": "Ops console",
             "app_label": "ops",

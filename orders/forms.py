@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.urls import reverse
 
 from orders.models import Profile
-from orders.services.accounts import email_normalize
+from orders.services.accounts import email_normalize, password_reset_email_send
 
 
 class SignupForm(forms.Form):
@@ -88,3 +89,15 @@ class ProfileForm(forms.ModelForm):
         if value and (len(value) != 2 or not value.isalpha()):
             raise forms.ValidationError("Use the two-letter country code, e.g. US.")
         return value
+
+
+class ShopPasswordResetForm(PasswordResetForm):
+    """Django's reset form, sending through RDK's emails (rdk/emails.py): the
+    shop's templates, a link absolute from SITE_URL, delivered by a task."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        reset_path = reverse(
+            "orders:password_reset_confirm",
+            kwargs={"uidb64": context["uid"], "token": context["token"]},
+        )
+        password_reset_email_send(user=context["user"], reset_path=reset_path)

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from orders.exceptions import CartChanged, OrdersError
-from orders.forms import ProfileForm, ShopLoginForm, SignupForm
+from orders.forms import ProfileForm, ShopLoginForm, ShopPasswordResetForm, SignupForm
 from orders.selectors import (
     order_get_for_user,
     order_list_for_user,
@@ -119,8 +119,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "orders/password_reset.html"
-    email_template_name = "orders/email/password_reset.txt"
-    subject_template_name = "orders/email/password_reset_subject.txt"
+    form_class = ShopPasswordResetForm
     success_url = reverse_lazy("orders:password_reset_done")
 
 

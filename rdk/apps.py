@@ -8,9 +8,15 @@ class RdkConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.tasks.signals import task_finished
 
         from rdk import checks  # noqa: F401  (registers the system checks)
         from rdk.observability import sentry_init
+        from rdk.receivers import task_finished_requeue_transient
+
+        task_finished.connect(
+            task_finished_requeue_transient, dispatch_uid="rdk.task_finished_requeue_transient"
+        )
 
         sentry_init(
             dsn=settings.SENTRY_DSN,

@@ -310,6 +310,27 @@ def rule_non_negative(value: int, env: str, _: Mapping[str, Any]) -> tuple[str, 
     return None
 
 
+def rule_email_url(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    scheme = _scheme(value)
+    if scheme not in EMAIL_SCHEMES:
+        return (
+            "has an unsupported scheme",
+            "smtp://, smtp+tls://, smtps:// (or outbox:// locally)",
+        )
+    if env == "production" and scheme not in SMTP_SCHEMES:
+        return (
+            "does not deliver mail, which production requires",
+            "smtp+tls://USER:PASSWORD@HOST:587 or smtps://USER:PASSWORD@HOST:465",
+        )
+    return None
+
+
+def rule_positive(value: float, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if value <= 0:
+        return ("is not above 0", "a number above 0")
+    return None
+
+
 def rule_admin_path(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*/", value):
         return (
@@ -324,6 +345,10 @@ DATABASE_SCHEMES = POSTGRES_SCHEMES | {"sqlite"}
 REDIS_SCHEMES = {"redis", "rediss"}
 POOLERS = ("none", "pgbouncer-transaction")
 CACHE_SCHEMES = REDIS_SCHEMES | {"locmemcache", "dummycache"}
+SMTP_SCHEMES = {"smtp", "smtp+tls", "smtp+ssl", "smtps"}
+# outbox://: every email is kept in the database (the ops console's Outbox) and
+# printed decoded, so a link copied from the terminal works (rdk/mail.py).
+EMAIL_SCHEMES = SMTP_SCHEMES | {"outbox", "consolemail", "filemail", "memorymail", "dummymail"}
 
 
 # The schema -----------------------------------------------------------------
@@ -408,9 +433,10 @@ SCHEMA: tuple[Var, ...] = (
     Var(
         "EMAIL_URL",
         parse_url,
-        "Outgoing mail (password resets).",
-        default={"local": "consolemail://", "staging": "consolemail://"},
-        expected="smtp+tls://USER:PASSWORD@HOST:587 (or consolemail:// outside production)",
+        "Outgoing mail; SMTP in production, outbox:// (kept, shown in the ops console) locally.",
+        default={"local": "outbox://", "staging": "outbox://"},
+        rules=(rule_email_url,),
+        expected="smtp+tls://USER:PASSWORD@HOST:587 (or outbox:// outside production)",
     ),
     Var(
         "DEFAULT_FROM_EMAIL",
@@ -587,6 +613,77 @@ SCHEMA: tuple[Var, ...] = (
         echo=True,
         expected="a whole number of hours",
     ),
+    Var(
+        "TASKS_BACKEND",
+        choice("database", "immediate"),
+        "Where background tasks run: database (a queue in the database, run by "
+        "`manage.py tasks_worker`) or immediate (inside the caller, for tests only).",
+        default="database",
+        echo=True,
+        expected="database or immediate",
+    ),
+    Var(
+        "TASKS_RETRY_BASE_SECONDS",
+        parse_int,
+        "Seconds before a task that failed on a transient error runs again; doubles each try.",
+        default=30,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of seconds",
+    ),
+    Var(
+        "STRIPE_RECONCILE_APPLY",
+        parse_bool,
+        "Whether the hourly Stripe reconcile marks paid sessions' orders paid (else: report).",
+        default=False,
+        echo=True,
+        expected="true or false",
+    ),
+    Var(
+        "JOBS_HEALTH_QUEUE_DEPTH_MAX",
+        parse_int,
+        "/jobs/health fails when more tasks than this are waiting to run.",
+        default=500,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number",
+    ),
+    Var(
+        "JOBS_HEALTH_QUEUE_AGE_MINUTES",
+        parse_int,
+        "/jobs/health fails when a task has waited to run for longer than this.",
+        default=5,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of minutes",
+    ),
+    Var(
+        "JOBS_HEALTH_FAILED_TASKS_MAX",
+        parse_int,
+        "/jobs/health fails when more tasks than this have failed and were not retried.",
+        default=0,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number",
+    ),
+    Var(
+        "JOBS_HEALTH_RUNNING_MAX_MINUTES",
+        parse_int,
+        "/jobs/health fails when a task runs longer than this (its worker may have died).",
+        default=120,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of minutes",
+    ),
+    Var(
+        "JOBS_HEALTH_SCHEDULE_SLACK",
+        parse_float,
+        "A scheduled task is late when its last success is older than this many of its periods.",
+        default=2.0,
+        rules=(rule_positive,),
+        echo=True,
+        expected="a number above 0, 2 by default",
+    ),
 )
 
 SCHEMA_BY_NAME = {var.name: var for var in SCHEMA}
@@ -737,7 +834,9 @@ def cache_settings(url: str) -> dict[str, Any]:
 
 def mailers_settings(url: str) -> dict[str, Any]:
     """Django 6.1's MAILERS from an EMAIL_URL (smtp://, smtp+tls://, smtps://,
-    consolemail://, filemail://, memorymail://, dummymail://)."""
+    outbox://, consolemail://, filemail://, memorymail://, dummymail://)."""
+    if _scheme(url) == "outbox":
+        return {"default": {"BACKEND": "rdk.mail.OutboxConsoleBackend", "OPTIONS": {}}}
     legacy = environ.Env.email_url_config(url)
     options = {
         "host": legacy.get("EMAIL_HOST"),

@@ -1,4 +1,7 @@
+import uuid
+
 from django.db import models
+from django.utils import timezone
 
 
 class Switch(models.Model):
@@ -18,3 +21,36 @@ class Switch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={'on' if self.is_on else 'off'}"
+
+
+class OutboundEmail(models.Model):
+    """One email RDK sends, recorded once per cause (`rdk.emails`).
+
+    `key` names the cause (an order event and the email kind, an account event):
+    a second request for the same key finds this row and sends nothing.
+    `reference` ties the email to what it is about ("order:<public id>"), so
+    the order page can list what was sent."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        SENT = "sent", "sent"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=64)
+    to = models.EmailField()
+    reference = models.CharField(max_length=100, blank=True, db_index=True)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to} ({self.status})"

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks_db",
+    "crontask",
     "rdk",
     "catalog",
     "orders",
@@ -134,6 +136,10 @@ AUTH_PASSWORD_VALIDATORS = [
 MAILERS = env.mailers_settings(_value("EMAIL_URL", "consolemail://"))
 DEFAULT_FROM_EMAIL = _value("DEFAULT_FROM_EMAIL", "shop@realdealkickz.app")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Sent emails' bodies are kept where the ops console's Outbox shows them; in
+# production they are dropped once sent (they can hold one-time links).
+EMAIL_KEEP_BODIES = RDK_ENV != "production"
+EMAIL_OUTBOX_PAGE = RDK_ENV in ("local", "staging")
 
 # Internationalisation ---------------------------------------------------------
 
@@ -380,9 +386,38 @@ MIDDLEWARE.insert(
     "rdk.pagecache.PageCacheMiddleware",
 )
 
+# Background work (docs/operations.md) -------------------------------------------
+# django.tasks on the database backend: a task enqueued inside a transaction is
+# committed, or rolled back, with the change that caused it. `immediate` runs a
+# task inside the caller (tests only; no worker, no retries).
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+        }[_value("TASKS_BACKEND", "database")],
+    }
+}
+TASKS_RETRY_BASE_SECONDS = _value("TASKS_RETRY_BASE_SECONDS", 30)
+STRIPE_RECONCILE_APPLY = _value("STRIPE_RECONCILE_APPLY", False)
+# One scheduler across every host: `manage.py crontask` holds a Redis lock
+# outside local (locally one `make run` starts the only one).
+_CACHE_URL = _value("CACHE_URL", "")
+CRONTASK = {}
+if RDK_ENV != "local" and _CACHE_URL.startswith("redis"):
+    CRONTASK["REDIS_URL"] = _CACHE_URL
+# The worker logs each task it runs; RDK's own lines say what the task did.
+LOGGING["loggers"]["django_tasks_db"] = {"level": "WARNING"}
+LOGGING["loggers"]["apscheduler"] = {"level": "WARNING"}
+
 # Opsadmin: jobs health -----------------------------------------------------------
 # /jobs/health answers 503 beyond these (docs/ops-console.md); the snapshot age
 # limit is SNAPSHOT_MAX_AGE_HOURS.
+JOBS_HEALTH_QUEUE_DEPTH_MAX = _value("JOBS_HEALTH_QUEUE_DEPTH_MAX", 500)
+JOBS_HEALTH_QUEUE_AGE_MINUTES = _value("JOBS_HEALTH_QUEUE_AGE_MINUTES", 5)
+JOBS_HEALTH_FAILED_TASKS_MAX = _value("JOBS_HEALTH_FAILED_TASKS_MAX", 0)
+JOBS_HEALTH_RUNNING_MAX_MINUTES = _value("JOBS_HEALTH_RUNNING_MAX_MINUTES", 120)
+JOBS_HEALTH_SCHEDULE_SLACK = _value("JOBS_HEALTH_SCHEDULE_SLACK", 2.0)
 JOBS_HEALTH_FAILED_EVENT_MINUTES = 15  # a failed Stripe event older than this
 JOBS_HEALTH_RECEIVED_EVENT_MINUTES = 5  # an event received but never finished
 JOBS_HEALTH_RESTORE_CHECK_MAX_AGE_DAYS = 8  # last restore check passed within

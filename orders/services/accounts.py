@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from django.contrib.auth import get_user_model
@@ -9,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from orders.models import Profile
+from rdk.emails import email_send_once
 from rdk.rls import rls_scope
 
 logger = logging.getLogger(__name__)
@@ -20,7 +22,8 @@ def email_normalize(email: str) -> str:
 
 @transaction.atomic
 def user_signup(*, email: str, password: str, full_name: str = "") -> AbstractBaseUser:
-    """Create a shopper (username = normalised email) and their profile.
+    """Create a shopper (username = normalised email) and their profile, and
+    queue the welcome email (sent once, with the account committed).
 
     The profile row is protected by row security; it is written under the new
     shopper's own scope (they have just proven who they are by signing up)."""
@@ -29,8 +32,27 @@ def user_signup(*, email: str, password: str, full_name: str = "") -> AbstractBa
     user = User.objects.create_user(username=email, email=email, password=password)
     with rls_scope(user=user):
         Profile.objects.create(user=user, full_name=full_name.strip())
+    email_send_once(
+        key=f"account:{user.pk}:welcome",
+        kind="welcome",
+        to=email,
+        context={"name": full_name.strip() or email, "email": email},
+    )
     logger.info("account.signup", extra={"user_id": user.pk})
     return user
+
+
+def password_reset_email_send(*, user: AbstractBaseUser, reset_path: str) -> None:
+    """Queue the password-reset email with its one-time link (`reset_path`,
+    made absolute from SITE_URL). One email per link: asking twice within the
+    same second yields the same link, and one email."""
+    link_id = hashlib.sha256(reset_path.encode()).hexdigest()[:24]
+    email_send_once(
+        key=f"account:{user.pk}:password_reset:{link_id}",
+        kind="password_reset",
+        to=user.email,
+        context={"email": user.email, "reset_path": reset_path},
+    )
 
 
 @transaction.atomic

@@ -8,8 +8,11 @@ import re
 import pytest
 from django.urls import reverse
 
+from rdk.tasks import clearsessions
+from tests.jobs import drain_tasks, schedule_on_time
 from tests.opsadmin.test_jobs_health import snapshot
 from tests.opsadmin.webhook_helpers import receive
+from tests.rdk.jobs_tasks import broken
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +27,15 @@ def cards(page: str) -> dict[str, str]:
 
 def test_all_well(ops_client, effect, django_assert_max_num_queries):
     snapshot()
+    schedule_on_time()
     receive()
-    with django_assert_max_num_queries(34):
+    with django_assert_max_num_queries(36):
         page = ops_client.get(HOME).content.decode()
     assert cards(page) == {
         "Readiness (/readyz)": "ok",
         "Jobs health (/jobs/health)": "ok",
         "Stripe webhooks": "ok",
+        "Background tasks": "ok",
         "Stock reservations": "ok",
         "Incidents": "ok",
         "Switches": "ok",
@@ -57,7 +62,20 @@ def test_a_stale_failed_event_turns_webhooks_and_jobs_red(ops_client, effect):
 
 def test_a_fresh_failed_event_is_amber(ops_client, effect):
     snapshot()
+    schedule_on_time()
     effect.failing = True
     receive()
     state = cards(ops_client.get(HOME).content.decode())
     assert (state["Stripe webhooks"], state["Jobs health (/jobs/health)"]) == ("warn", "ok")
+
+
+def test_a_failed_task_turns_background_tasks_red(ops_client):
+    snapshot()
+    schedule_on_time()
+    broken.enqueue()
+    clearsessions.enqueue()
+    drain_tasks(limit=1)
+    page = ops_client.get(HOME).content.decode()
+    assert cards(page)["Background tasks"] == "bad"
+    assert "1 waiting, 0 running, 1 failed." in page
+    assert reverse("admin:ops_jobs") + "?status=failed" in page

@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.tasks.base import TaskResultStatus
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from opsadmin.models import Snapshot, SnapshotCheck
 from orders.models import Reservation
 from rdk.rls import rls_service_scope
 from rdk.switches import switch_set
+from rdk.tasks import clearsessions
 from tests.catalog.factories import ProductFactory
+from tests.jobs import drain_tasks, schedule_on_time, worker_env
 from tests.opsadmin.webhook_helpers import receive
 from tests.orders.factories import order_for
 from tests.staff import make_user
@@ -51,6 +55,7 @@ def snapshot(*, age=dt.timedelta(hours=2), verify=True, restore=True, restore_ag
 @pytest.fixture
 def healthy():
     snapshot()
+    schedule_on_time()
 
 
 def get(client):
@@ -87,7 +92,29 @@ def test_healthy_answers_200_with_every_figure(client, healthy, effect):
         "snapshot_max_age_hours": 26,
         "restore_check_max_age_days": 8,
         "reservation_overdue_minutes": 10,
+        "queue_depth_max": 500,
+        "queue_age_minutes": 5,
+        "running_max_minutes": 120,
+        "failed_tasks_max": 0,
+        "schedule_slack": 2.0,
     }
+    assert body["tasks"] == {
+        "ok": True,
+        "due": 0,
+        "queued": 0,
+        "oldest_due_age_seconds": None,
+        "running": 0,
+        "oldest_running_age_seconds": None,
+        "failed": 0,
+    }
+    assert [row["task"] for row in body["schedule"] if row["ok"]] == [
+        "release_expired_reservations",
+        "stripe_reconcile",
+        "clearsessions",
+        "prune_task_results",
+        "snapshot_create_and_verify",
+        "snapshot_restore_check",
+    ]
     assert "no-store" in response["Cache-Control"]
 
 
@@ -133,6 +160,7 @@ def test_each_snapshot_cause_is_a_503(client, setup, problem):
 
 def test_thresholds_are_settings(client, settings, effect):
     snapshot(age=dt.timedelta(hours=30))
+    schedule_on_time()
     settings.SNAPSHOT_MAX_AGE_HOURS = 48
     settings.JOBS_HEALTH_FAILED_EVENT_MINUTES = 60
     effect.failing = True
@@ -174,5 +202,83 @@ def test_a_bounded_number_of_queries(client, healthy, effect, django_assert_max_
     effect.failing = True
     for _ in range(10):
         receive()
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(11):
         assert client.get(URL).status_code == 200
+
+
+def age_queue(minutes: int) -> None:
+    DBTaskResult.objects.filter(status=TaskResultStatus.READY).update(
+        enqueued_at=timezone.now() - dt.timedelta(minutes=minutes)
+    )
+
+
+def test_a_task_waiting_past_the_queue_age_is_a_503_until_a_worker_runs_it(client, healthy):
+    clearsessions.enqueue()
+    age_queue(4)
+    response, body = get(client)
+    assert response.status_code == 200, body["problems"]
+    assert body["tasks"]["due"] == 1
+    age_queue(6)  # the worker has been stopped for 6 minutes
+    response, body = get(client)
+    assert response.status_code == 503
+    assert body["tasks"]["ok"] is False
+    assert 360 <= body["tasks"]["oldest_due_age_seconds"] < 400
+    assert body["problems"] == [
+        "The oldest waiting task has waited 6 min: is `manage.py db_worker` running?"
+    ]
+    drain_tasks()
+    response, body = get(client)
+    assert response.status_code == 200, body["problems"]
+    assert body["tasks"]["due"] == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_ages_past_its_threshold_and_a_real_worker_catches_up(client, healthy, manage):
+    for _ in range(3):
+        clearsessions.enqueue()
+    age_queue(10)
+    response, body = get(client)
+    assert response.status_code == 503
+    assert body["tasks"]["due"] == 3
+
+    done = manage("db_worker", "--batch", "--no-startup-delay", env=worker_env(), timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    response, body = get(client)
+    assert response.status_code == 200, body["problems"]
+    assert body["tasks"]["due"] == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"status": TaskResultStatus.FAILED}, "1 task(s) failed"),
+        (
+            {"status": TaskResultStatus.RUNNING, "started_at_minutes": 121},
+            "A task has been running for 2.0 h",
+        ),
+    ],
+)
+def test_failed_and_stuck_tasks_are_a_503(client, healthy, change, problem):
+    result = clearsessions.enqueue()
+    minutes = change.pop("started_at_minutes", None)
+    if minutes:
+        change["started_at"] = timezone.now() - dt.timedelta(minutes=minutes)
+    DBTaskResult.objects.filter(id=result.id).update(**change)
+    response, body = get(client)
+    assert response.status_code == 503
+    assert any(problem in p for p in body["problems"]), body["problems"]
+
+
+def test_a_scheduled_task_that_stopped_succeeding_is_a_503(client, healthy, settings):
+    DBTaskResult.objects.filter(task_path="orders.tasks.release_expired_reservations").update(
+        finished_at=timezone.now() - dt.timedelta(minutes=3)
+    )
+    response, body = get(client)
+    assert response.status_code == 503
+    assert body["problems"] == [
+        "Scheduled task release_expired_reservations last succeeded 3 min ago, longer than 2 min."
+    ]
+    settings.JOBS_HEALTH_SCHEDULE_SLACK = 5
+    assert get(client)[0].status_code == 200

@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.tasks.base import TaskResultStatus
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from opsadmin.models import AuditEntry
 from rdk.cachetags import revalidation_log, tag_versions
 from rdk.switches import switch_is_on
+from tests.jobs import drain_tasks
+from tests.rdk.jobs_tasks import broken
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +25,7 @@ PAGES = [
     "admin:ops_incident_new",
     "admin:ops_snapshots",
     "admin:ops_cache",
+    "admin:ops_jobs",
     "admin:ops_webhooks",
     "admin:ops_webhooks_replay_failed",
     "admin:opsadmin_auditentry_changelist",
@@ -30,7 +35,7 @@ PAGES = [
 
 @pytest.mark.parametrize("name", PAGES)
 def test_each_page_renders_in_the_admin(ops_client, name, django_assert_max_num_queries):
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(34):
         response = ops_client.get(reverse(name))
     assert response.status_code == 200
     assert b"Real Deal Kickz \xc2\xb7 staff" in response.content
@@ -47,6 +52,7 @@ def test_admin_index_links_the_ops_console(ops_client):
         "ops_incidents",
         "ops_snapshots",
         "ops_cache",
+        "ops_jobs",
         "ops_webhooks",
     ):
         assert reverse(f"admin:{name}") in content
@@ -169,3 +175,26 @@ def test_demo_admin_creates_a_staff_user_who_can_sign_in(client, capsys):
         },
     )
     assert response.status_code == 302
+
+
+def test_jobs_page_retries_a_failed_task_and_audits_it(ops_client):
+    result = broken.enqueue()
+    drain_tasks()
+    url = reverse("admin:ops_jobs")
+    page = ops_client.get(url + "?status=failed").content.decode()
+    assert "builtins.ValueError" in page
+    assert str(result.id) in page
+    response = ops_client.post(url, {"action": "retry", "task_id": result.id})
+    assert response.status_code == 302
+    assert DBTaskResult.objects.get(id=result.id).status == TaskResultStatus.READY
+    entry = AuditEntry.objects.get(action="job.retry")
+    assert entry.actor == ops_client.staff.user.username
+    refused = ops_client.post(url, {"action": "retry", "task_id": result.id}, follow=True)
+    assert "only failed tasks" in refused.content.decode()
+
+
+def test_jobs_page_runs_a_scheduled_task_now(ops_client):
+    url = reverse("admin:ops_jobs")
+    ops_client.post(url, {"action": "run_now", "name": "clearsessions"})
+    assert DBTaskResult.objects.filter(task_path="rdk.tasks.clearsessions").count() == 1
+    assert AuditEntry.objects.filter(action="job.run_now").exists()

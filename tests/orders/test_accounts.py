@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -7,7 +8,10 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 
 from orders.models import Profile
+from rdk.mail import OutboxConsoleBackend
+from rdk.models import OutboundEmail
 from rdk.rls import rls_scope
+from tests.jobs import drain_tasks
 from tests.orders.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,12 +92,41 @@ def test_staff_cannot_sign_in_through_the_shop_and_it_reads_like_a_wrong_passwor
     assert "do not match an account" in answers.pop()[1]
 
 
-def test_password_reset_by_email(client):
+def test_sign_up_sends_the_welcome_email_once(client):
+    client.post(
+        "/account/signup/",
+        {
+            "full_name": "Jo Runner",
+            "email": "jo@example.com",
+            "password1": "laces-and-soles-42",
+            "password2": "laces-and-soles-42",
+        },
+    )
+    welcome = OutboundEmail.objects.get(kind="welcome")
+    assert (welcome.to, welcome.subject) == ("jo@example.com", "Welcome to Real Deal Kickz")
+    assert "Hello Jo Runner," in welcome.body_text
+    assert drain_tasks() == 1
+    assert [m.to for m in mail.outbox] == [["jo@example.com"]]
+
+
+def test_password_reset_by_email(client, settings):
+    """End to end from the email as stored (the Outbox) and as sent: the link
+    is whole (no quoted-printable wrapping), absolute from SITE_URL, and works."""
+    settings.SITE_URL = "https://shop.example"
     user = UserFactory()
     response = client.post("/account/password-reset/", {"email": user.email})
     assert response.status_code == 302
+    assert mail.outbox == []  # queued with the request, sent by the worker
+    assert drain_tasks() == 1
+    stored = OutboundEmail.objects.get(kind="password_reset", to=user.email)
+    link = re.search(r"https://shop\.example(/account/password-reset/\S+)", stored.body_text)[1]
     assert len(mail.outbox) == 1
-    link = re.search(r"http://testserver(/account/password-reset/\S+)", mail.outbox[0].body)[1]
+    sent = mail.outbox[0]
+    assert f"https://shop.example{link}" in sent.body
+    assert f'href="https://shop.example{link}"' in sent.alternatives[0].content
+    printed = io.StringIO()
+    OutboxConsoleBackend(stream=printed).send_messages([sent])
+    assert f"https://shop.example{link}" in printed.getvalue()
     response = client.get(link, follow=True)
     form_url = response.redirect_chain[-1][0]
     response = client.post(

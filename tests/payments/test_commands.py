@@ -8,6 +8,8 @@ from django.core.management.base import CommandError
 
 from payments import registry
 from payments.models import StripeEvent, StripeEventReplay
+from payments.tasks import stripe_reconcile
+from rdk.jobs import TransientError
 from tests.payments.conftest import control, make_event, post_webhook
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +141,30 @@ def test_an_unreachable_stripe_is_reported_to_the_operator_with_its_address(sett
     message = str(raised.value)
     assert "Stripe at http://127.0.0.1:9 did not answer" in message
     assert "try again in a moment" not in message
+
+
+@pytest.mark.django_db
+def test_the_hourly_reconcile_task_reports_and_applies_only_when_configured(standin, settings):
+    _paid_session(standin, "ord_task_missing")
+    recorded = []
+    registry.register_paid_check(lambda reference: reference in recorded)
+    registry.register_payment_recorder(
+        lambda session: recorded.append(session.client_reference_id) or True
+    )
+    try:
+        settings.STRIPE_RECONCILE_APPLY = False
+        assert stripe_reconcile.call() == {"not_recorded": 1, "applied": 0, "apply_failed": 0}
+        assert recorded == []
+        settings.STRIPE_RECONCILE_APPLY = True
+        assert stripe_reconcile.call() == {"not_recorded": 1, "applied": 1, "apply_failed": 0}
+        assert recorded == ["ord_task_missing"]
+    finally:
+        registry.unregister_paid_check()
+        registry.unregister_payment_recorder()
+
+
+@pytest.mark.django_db
+def test_the_reconcile_task_retries_when_stripe_is_unreachable(settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    with pytest.raises(TransientError, match="StripeUnavailable"):
+        stripe_reconcile.call()

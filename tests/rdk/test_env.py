@@ -85,6 +85,12 @@ RULES = [
     ),
     ("DATABASE_POOLER_PREPARED_STATEMENTS", {}, "true", "maybe", "not a boolean"),
     ("RDK_ENV", {}, "staging", "prod", "'prod'"),
+    ("EMAIL_URL", GOOD_PRODUCTION, "smtps://u:p@smtp.example:465", "outbox://", "production"),
+    ("EMAIL_URL", {}, "outbox://", "pigeon://coop", "unsupported scheme"),
+    ("TASKS_BACKEND", {}, "immediate", "celery", "not one of database, immediate"),
+    ("TASKS_RETRY_BASE_SECONDS", {}, "5", "-1", "negative"),
+    ("JOBS_HEALTH_QUEUE_AGE_MINUTES", {}, "10", "ten", "whole number"),
+    ("JOBS_HEALTH_SCHEDULE_SLACK", {}, "1.5", "0", "not above 0"),
 ]
 
 
@@ -195,6 +201,12 @@ def test_env_example_lists_every_variable():
         if line and not line.startswith("#")
     }
     assert listed == {var.name for var in env.SCHEMA} | {"RDK_ENV"}
+
+
+def test_outbox_mail_locally_prints_decoded_text():
+    assert (
+        env.mailers_settings("outbox://")["default"]["BACKEND"] == "rdk.mail.OutboxConsoleBackend"
+    )
 
 
 def test_a_direct_connection_keeps_server_side_cursors_and_prepared_statements():

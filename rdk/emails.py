@@ -1,0 +1,174 @@
+"""Emails to shoppers: each sent exactly once per cause, from a task.
+
+Call `email_send_once(...)` inside the transaction that makes the change the
+email tells about (an order paid, an account created). It renders the email,
+records it under its `key` and enqueues its delivery, all in that transaction:
+if the change rolls back, no email is recorded or queued; if it commits, the
+email will be sent. A second call with the same key (a replayed Stripe event,
+a retried task) finds the record and does nothing.
+
+Delivery (`email_deliver`, run by the `deliver_email` task below) locks the record,
+sends only if it is not sent yet, and marks it sent in the same transaction:
+a duplicated task or a second worker waits for the lock and then finds it
+sent. An SMTP failure leaves it queued and the task is retried with backoff
+(rdk/jobs.py); it is never dropped.
+
+Templates: `templates/emails/<kind>/subject.txt`, `body.txt` and `body.html`,
+extending `emails/base.txt` and `emails/base.html`. Every template receives
+`site_url` (links are absolute: `{{ site_url }}{% url … %}`) and `site_name`.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Mapping
+from email.utils import parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.tasks import task
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from rdk.exceptions import RdkError
+from rdk.jobs import retry_on
+from rdk.models import OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+
+class EmailError(RdkError):
+    code = "email_error"
+
+
+def email_render(*, kind: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of an email of this kind."""
+    full = {"site_url": settings.SITE_URL, "site_name": "Real Deal Kickz", **context}
+    try:
+        subject = render_to_string(f"emails/{kind}/subject.txt", full)
+        text = render_to_string(f"emails/{kind}/body.txt", full)
+        html = render_to_string(f"emails/{kind}/body.html", full)
+    except TemplateDoesNotExist as exc:
+        raise EmailError(f"No email of kind {kind!r} (missing {exc}).") from None
+    return " ".join(subject.split()), text.strip() + "\n", html
+
+
+@transaction.atomic
+def email_send_once(
+    *, key: str, kind: str, to: str, context: Mapping[str, Any], reference: str = ""
+) -> OutboundEmail:
+    """Record and queue the email for `key`, unless it already is; returns
+    its record either way.
+
+    `key` names the cause, once: `order:<event id>:<kind>` for an order email,
+    `account:<user id>:welcome` for an account one. `reference` is what the
+    email is about (`order:<order public id>`), for the order page to list.
+    `context` is for the templates only and is not stored."""
+    if not key or len(key) > 200:
+        raise EmailError("An email key is required (at most 200 characters).")
+    if not to or "@" not in parseaddr(to)[1]:
+        raise EmailError(f"{to!r} is not an email address.")
+    existing = OutboundEmail.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    subject, text, html = email_render(kind=kind, context=context)
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent first caller may win
+            email = OutboundEmail.objects.create(
+                key=key,
+                kind=kind,
+                to=to,
+                reference=reference,
+                subject=subject[:300],
+                body_text=text,
+                body_html=html,
+            )
+    except IntegrityError:
+        return OutboundEmail.objects.get(key=key)
+    # Enqueued in this transaction (the database task backend): committed or
+    # rolled back with the email's record and the change that caused it.
+    deliver_email.enqueue(email_id=email.pk)
+    logger.info("email.queued", extra={"kind": kind, "email": str(email.public_id)})
+    return email
+
+
+def message_id(email: OutboundEmail) -> str:
+    """The same Message-ID on every attempt, so a mail system can drop a copy."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "rdk.invalid"
+    return f"<{email.public_id}@{domain}>"
+
+
+def email_deliver(*, email_id: int) -> str:
+    """Send the recorded email if it is not sent yet. SMTP errors propagate
+    (the task retries them); the attempt and its error are recorded first."""
+    try:
+        with transaction.atomic():
+            email = OutboundEmail.objects.select_for_update().filter(pk=email_id).first()
+            if email is None:
+                raise EmailError(f"No email {email_id}.")
+            if email.status == OutboundEmail.Status.SENT:
+                return "already sent"
+            message = EmailMultiAlternatives(
+                subject=email.subject,
+                body=email.body_text,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[email.to],
+                headers={"Message-ID": message_id(email)},
+            )
+            message.attach_alternative(email.body_html, "text/html")
+            message.send()
+            email.status = OutboundEmail.Status.SENT
+            email.sent_at = timezone.now()
+            email.attempts += 1
+            email.last_error = ""
+            if not settings.EMAIL_KEEP_BODIES:
+                # Bodies can hold one-time links (password reset): kept only
+                # where the Outbox page shows them, never in production.
+                email.body_text = email.body_html = ""
+            email.save(
+                update_fields=[
+                    "status",
+                    "sent_at",
+                    "attempts",
+                    "last_error",
+                    "body_text",
+                    "body_html",
+                ]
+            )
+    except EmailError:
+        raise
+    except Exception as exc:
+        OutboundEmail.objects.filter(pk=email_id).update(
+            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:500]
+        )
+        logger.warning(
+            "email.send_failed", extra={"email_id": email_id, "error": type(exc).__name__}
+        )
+        raise
+    logger.info("email.sent", extra={"kind": email.kind, "email": str(email.public_id)})
+    return "sent"
+
+
+# SMTP refused or unreachable (OSError covers refused connections and
+# timeouts): retried with backoff for about four hours in all, then left failed
+# on the Jobs page, the email still queued.
+@task
+@retry_on(smtplib.SMTPException, OSError, attempts=10)
+def deliver_email(email_id: int) -> str:
+    return email_deliver(email_id=email_id)
+
+
+def emails_for(*, reference: str) -> list[OutboundEmail]:
+    """The emails about `reference` (`order:<public id>`), oldest first, for
+    the page that shows it. The caller has already decided the reader may see
+    that order (an `orders` selector)."""
+    return list(
+        OutboundEmail.objects.filter(reference=reference)
+        .only("public_id", "kind", "subject", "to", "status", "created_at", "sent_at")
+        .order_by("created_at", "id")
+    )

@@ -1,0 +1,18 @@
+"""Signal receivers of the platform, connected in `RdkConfig.ready()`."""
+
+from __future__ import annotations
+
+from django_tasks_db.backend import TaskResult as DatabaseTaskResult
+
+from rdk.jobs import requeue_transient_failure
+
+
+def task_finished_requeue_transient(sender, task_result, **kwargs) -> None:
+    """A task that failed on a transient error goes back in the queue while it
+    has attempts left. Only the database backend has a queue to go back to.
+
+    Judged by the result, not the sender: django-tasks-db sends the backend
+    instance after a success and its class after a failure. An exception here
+    would mark a successful task failed, so the checks are plain attribute reads."""
+    if isinstance(task_result, DatabaseTaskResult):
+        requeue_transient_failure(task_result=task_result)

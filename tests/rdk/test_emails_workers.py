@@ -1,0 +1,158 @@
+"""Emails with real worker processes on PostgreSQL: a worker killed in the
+middle of a send loses nothing, and two workers on the same email send it once.
+
+A real SMTP server runs on loopback in this process; its handler holds the
+sending worker at a known point (an event, not a sleep) while the test acts."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import connection
+from django.tasks.base import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from opsadmin.services.jobs import job_retry
+from rdk.emails import deliver_email, email_send_once
+from rdk.models import OutboundEmail
+from tests.conftest import BASE_DIR
+from tests.jobs import worker_env
+from tests.rdk.test_emails import free_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+DEADLINE = 60  # seconds any wait below may take before the test fails
+
+
+class HeldInbox:
+    """Accepts mail; the first recipient of the first session is held until
+    `release` is set (the worker is then inside its send, holding the lock)."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.hold_next = True
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.hold_next:
+            self.hold_next = False
+            self.held.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, DEADLINE)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.content)
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def inbox():
+    handler = HeldInbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.email_url = f"smtp://127.0.0.1:{port}"
+    yield handler
+    handler.release.set()
+    controller.stop()
+
+
+def start_worker(inbox: HeldInbox, *extra: str) -> subprocess.Popen:
+    env = {**worker_env(), "EMAIL_URL": inbox.email_url}
+    return subprocess.Popen(
+        [sys.executable, str(BASE_DIR / "manage.py"), "db_worker", "--no-startup-delay", *extra],
+        cwd=BASE_DIR,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def run_batch(inbox: HeldInbox) -> subprocess.CompletedProcess:
+    worker = start_worker(inbox, "--batch")
+    out, _ = worker.communicate(timeout=DEADLINE)
+    return subprocess.CompletedProcess(worker.args, worker.returncode, out)
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)  # polling a condition with a deadline, not timing the test
+
+
+def blocked_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0] > 0
+
+
+def queue_email() -> OutboundEmail:
+    return email_send_once(
+        key="account:42:welcome",
+        kind="welcome",
+        to="ann@rdk.test",
+        context={"name": "Ann", "email": "ann@rdk.test"},
+    )
+
+
+def test_a_worker_killed_mid_send_loses_nothing_and_a_retry_sends_once(inbox, settings):
+    email = queue_email()
+    worker = start_worker(inbox)
+    assert inbox.held.wait(DEADLINE), "the worker never reached the SMTP server"
+
+    worker.send_signal(signal.SIGKILL)  # killed inside the send
+    worker.wait(timeout=DEADLINE)
+    inbox.release.set()
+
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.QUEUED  # its transaction died with it
+    task = DBTaskResult.objects.get(task_path="rdk.emails.deliver_email")
+    assert task.status == TaskResultStatus.RUNNING  # stuck: visible on /jobs/health
+    # Past JOBS_HEALTH_RUNNING_MAX_MINUTES an operator retries it.
+    DBTaskResult.objects.filter(pk=task.pk).update(
+        started_at=timezone.now()
+        - dt.timedelta(minutes=settings.JOBS_HEALTH_RUNNING_MAX_MINUTES + 1)
+    )
+    job_retry(task_id=str(task.pk), actor="ops")
+
+    done = run_batch(inbox)
+
+    assert done.returncode == 0, done.stdout
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.SENT
+    assert len(inbox.messages) == 1
+
+
+def test_two_workers_on_the_same_email_send_it_once(inbox):
+    email = queue_email()
+    deliver_email.enqueue(email_id=email.pk)  # a duplicated delivery task
+    first = start_worker(inbox, "--max-tasks", "1")
+    assert inbox.held.wait(DEADLINE)
+    second = start_worker(inbox, "--max-tasks", "1")
+    wait_for(blocked_on_a_lock, "the second worker to wait for the email's lock")
+    inbox.release.set()
+
+    for worker in (first, second):
+        out, _ = worker.communicate(timeout=DEADLINE)
+        assert worker.returncode == 0, out
+
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.SENT
+    assert len(inbox.messages) == 1
+    results = DBTaskResult.objects.filter(task_path="rdk.emails.deliver_email")
+    assert sorted(r.return_value for r in results) == ["already sent", "sent"]
