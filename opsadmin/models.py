@@ -47,6 +47,9 @@ class AuditEntry(models.Model):
             ("view_webhooks", "Can list Stripe webhook events"),
             ("replay_webhooks", "Can replay Stripe webhook events"),
             ("manage_staff_access", "Can issue enrolment links and clear sign-in limits"),
+            ("view_jobs", "Can see background jobs"),
+            ("run_jobs", "Can retry and run background jobs"),
+            ("view_outbox", "Can read sent emails in the outbox"),
         ]
 
     def __str__(self) -> str:
