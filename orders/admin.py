@@ -1,7 +1,13 @@
 """Staff manage orders here; actions delegate to the services. The admin runs
-under the service row-security scope (rdk.rls.RowSecurityMiddleware)."""
+under the service row-security scope (rdk.rls.RowSecurityMiddleware).
+
+Each action needs its own permission (`allowed_permissions`: `ship` is
+`orders.ship_order`, and so on; the roles are in opsadmin/permissions.py).
+Refunds above `ORDERS_STAFF_REFUND_LIMIT` (minor units) also need
+`orders.refund_order_any_amount`."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.shortcuts import redirect
@@ -29,9 +35,10 @@ class RefundForm(forms.Form):
     )
     confirm = forms.BooleanField(label="Refund this amount to the shopper's card now")
 
-    def __init__(self, *args, order: Order, **kwargs) -> None:
+    def __init__(self, *args, order: Order, limit: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.order = order
+        self.limit = limit
         self.fields["amount"].currency = order.currency
         self.fields["amount"].initial = order.refundable_amount
 
@@ -40,6 +47,11 @@ class RefundForm(forms.Form):
         if amount > self.order.refundable_amount:
             left = money_text(self.order.refundable_amount, self.order.currency, symbol=False)
             raise forms.ValidationError(f"At most {left} is left to refund.")
+        if self.limit is not None and amount > self.limit:
+            most = money_text(self.limit, self.order.currency, symbol=False)
+            raise forms.ValidationError(
+                f"You may refund at most {most}; more needs the permission {REFUND_ANY_AMOUNT}."
+            )
         return amount
 
 
@@ -68,6 +80,16 @@ def _money_column(field: str, description: str):
 
     column.__name__ = f"{field}_text"
     return column
+
+
+REFUND_ANY_AMOUNT = "orders.refund_order_any_amount"
+
+
+def refund_limit_for(user) -> int | None:
+    """The most this user may refund at once (None: no limit)."""
+    if user.has_perm(REFUND_ANY_AMOUNT):
+        return None
+    return settings.ORDERS_STAFF_REFUND_LIMIT
 
 
 class OrderLineInline(admin.TabularInline):
@@ -209,6 +231,13 @@ class OrderAdmin(admin.ModelAdmin):
     refunded_amount_text = _money_column("refunded_amount", "Refunded")
 
     change_form_template = "admin/orders/order/change_form.html"
+    # Custom views and the permission each needs (opsadmin.permissions.guard).
+    url_permissions = {
+        "orders_order_refund": "orders.refund_order",
+        "orders_order_ship": "orders.ship_order",
+        # Printing the slip is part of shipping (the Fulfilment role).
+        "orders_order_packing_slip": "orders.ship_order",
+    }
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -244,6 +273,15 @@ class OrderAdmin(admin.ModelAdmin):
             order.tracking_number,
         )
 
+    def has_ship_permission(self, request) -> bool:
+        return request.user.has_perm("orders.ship_order")
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("orders.cancel_order")
+
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("orders.refund_order")
+
     @admin.display(boolean=True, description="Disputed", ordering="disputed_at")
     def disputed(self, order: Order) -> bool:
         return order.disputed_at is not None
@@ -262,7 +300,7 @@ class OrderAdmin(admin.ModelAdmin):
     def refund_view(self, request, object_id: str):
         """Refund a paid order, in full or in part (never more than is left)."""
         order = self.get_object(request, object_id)
-        if order is None or not self.has_change_permission(request, order):
+        if order is None or not self.has_refund_permission(request):
             return redirect(reverse("admin:orders_order_changelist"))
         change_url = reverse("admin:orders_order_change", args=[order.pk])
         if order.status not in PAID_STATES or order.refundable_amount <= 0:
@@ -270,7 +308,7 @@ class OrderAdmin(admin.ModelAdmin):
                 request, f"Order {order.number} has nothing to refund.", messages.ERROR
             )
             return redirect(change_url)
-        form = RefundForm(request.POST or None, order=order)
+        form = RefundForm(request.POST or None, order=order, limit=refund_limit_for(request.user))
         if request.method == "POST" and form.is_valid():
             try:
                 order = order_refund(
@@ -311,7 +349,7 @@ class OrderAdmin(admin.ModelAdmin):
         """Mark a paid order shipped with carrier and tracking number, or
         correct the tracking of a shipped one (audited)."""
         order = self.get_object(request, object_id)
-        if order is None or not self.has_change_permission(request, order):
+        if order is None or not self.has_ship_permission(request):
             return redirect(reverse("admin:orders_order_changelist"))
         change_url = reverse("admin:orders_order_change", args=[order.pk])
         correcting = order.shipped_at is not None
@@ -357,7 +395,7 @@ class OrderAdmin(admin.ModelAdmin):
         if ok:
             self.message_user(request, f"{ok} order(s) {done}.", messages.SUCCESS)
 
-    @admin.action(description="Mark selected orders shipped…")
+    @admin.action(description="Mark selected orders shipped…", permissions=["ship"])
     def mark_shipped(self, request, queryset):
         """An intermediate page asks for each order's carrier and tracking
         number; orders whose details are valid ship, the others are asked again."""
@@ -406,14 +444,27 @@ class OrderAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, self.ship_template, context)
 
-    @admin.action(description="Cancel selected unpaid orders (release stock)")
+    @admin.action(
+        description="Cancel selected unpaid orders (release stock)", permissions=["cancel"]
+    )
     def cancel(self, request, queryset):
         self._apply(request, queryset, order_cancel, "canceled")
 
-    @admin.action(description="Refund selected paid orders in full (what is left)")
+    @admin.action(
+        description="Refund selected paid orders in full (what is left)", permissions=["refund"]
+    )
     def refund_in_full(self, request, queryset):
         ok = 0
+        limit = refund_limit_for(request.user)
         for order in queryset:
+            if limit is not None and order.refundable_amount > limit:
+                self.message_user(
+                    request,
+                    f"{order.number}: more than you may refund at once; "
+                    f"it needs the permission {REFUND_ANY_AMOUNT}.",
+                    messages.ERROR,
+                )
+                continue
             try:
                 order_refund(order=order, amount=None, actor=f"staff:{request.user.pk}")
                 ok += 1

@@ -51,7 +51,9 @@ class SignupForm(forms.Form):
 
 class ShopLoginForm(AuthenticationForm):
     """Email + password. Staff accounts are refused: they sign in to the
-    OTP-protected admin, so the shop login can never open a staff session."""
+    OTP-protected admin, so the shop login can never open a staff session.
+    The refusal reads exactly like a wrong password, so the form does not
+    tell which emails belong to staff (or that the password was right)."""
 
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
@@ -60,7 +62,6 @@ class ShopLoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "That email and password do not match an account.",
-        "staff": "Staff accounts sign in through the staff admin, not the shop.",
     }
 
     def clean_username(self) -> str:
@@ -69,7 +70,7 @@ class ShopLoginForm(AuthenticationForm):
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
         if user.is_staff or user.is_superuser:
-            raise forms.ValidationError(self.error_messages["staff"], code="staff")
+            raise self.get_invalid_login_error()
 
 
 class ProfileForm(forms.ModelForm):

@@ -152,6 +152,13 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Staff actions beyond Django's add/change/delete/view (docs/ops-console.md).
+        permissions = [
+            ("ship_order", "Can mark paid orders shipped"),
+            ("cancel_order", "Can cancel unpaid orders"),
+            ("refund_order", "Can refund orders up to the staff refund limit"),
+            ("refund_order_any_amount", "Can refund orders above the staff refund limit"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=F("captured_amount")),
