@@ -33,7 +33,9 @@ def seeded(settings, tmp_path):
 def test_filter_by_brand_and_size_then_see_sold_out_sizes_disabled(live_server, page, seeded):
     page.goto(live_server.url + "/products")
     # Each change applies at once (static/rdk/catalog.js).
-    page.get_by_label("Nike", exact=False).first.check()
+    # click, not check(): the page navigates at once, so there is no box left
+    # to read back (and "Remove Nike" then matches the label).
+    page.get_by_role("checkbox", name="Nike").click()
     page.wait_for_url("**/products?*brand=nike*")
     page.get_by_label("Size (US)").select_option("9")
     page.wait_for_url("**/products?*size=9*")
