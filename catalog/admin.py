@@ -31,7 +31,9 @@ def _form_audit(*, request, form, change: bool, name: str, target: str) -> None:
     """Audit one saved admin form: the changed fields before and after, or the
     new row's values; a change to stock on hand is a stock adjustment."""
     fields = form.changed_data if change else list(form.cleaned_data)
-    fields = [f for f in fields if f in form.cleaned_data and f not in ("id", "DELETE")]
+    # Only the row's own fields: a form may carry others (the size run's).
+    model_fields = {field.name for field in form._meta.model._meta.get_fields()}
+    fields = [f for f in fields if f in form.cleaned_data and f in model_fields and f != "id"]
     if not fields:
         return
     before = {f: _plain(form.initial.get(f)) for f in fields} if change else {}
