@@ -17,7 +17,7 @@ from orders.services.checkout import order_place
 from orders.services.lifecycle import order_cancel
 from rdk.rls import rls_scope, rls_service_scope
 from tests.catalog.factories import ProductFactory
-from tests.orders.factories import UserFactory, order_for
+from tests.orders.factories import SHIP_TO, UserFactory, order_for
 
 pytestmark = pytest.mark.django_db
 
@@ -59,11 +59,11 @@ def test_refresh_and_checkout_refuse_a_line_whose_currency_changed():
     second.product.currency = "GBP"
     second.product.save(update_fields=["currency"])
     with rls_scope(user=shopper), pytest.raises(CartChanged, match="now priced in GBP"):
-        order_place(user=shopper, store=store)
+        order_place(user=shopper, store=store, ship_to=SHIP_TO)
     with rls_scope(user=shopper):
         summary = cart_refresh(store=store)
         assert {line.variant.product.currency for line in summary.lines} == {"USD"}
-        assert order_place(user=shopper, store=store).currency == "USD"
+        assert order_place(user=shopper, store=store, ship_to=SHIP_TO).currency == "USD"
 
 
 # Release date ------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def test_a_pair_whose_release_moved_later_leaves_the_cart_before_checkout():
     variant.product.release_date = timezone.now().date() + dt.timedelta(days=1)
     variant.product.save(update_fields=["release_date"])
     with rls_scope(user=shopper), pytest.raises(CartChanged):
-        order_place(user=shopper, store=store)
+        order_place(user=shopper, store=store, ship_to=SHIP_TO)
 
 
 # Per-shopper limit across orders ------------------------------------------------------------
@@ -129,7 +129,7 @@ def order_place_for(shopper, variant) -> Order:
         saved = other.items()
         other.clear()
         cart_add(store=other, variant_id=variant.pk)
-        order = order_place(user=shopper, store=other)
+        order = order_place(user=shopper, store=other, ship_to=SHIP_TO)
         for variant_id, (quantity, seen) in saved.items():
             other.put(variant_id, quantity, seen)
     return order

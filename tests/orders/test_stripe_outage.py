@@ -16,7 +16,7 @@ from payments import gateway
 from rdk import degradations
 from rdk.rls import rls_scope
 from tests.catalog.factories import VariantFactory
-from tests.orders.factories import UserFactory
+from tests.orders.factories import ADDRESS_FORM, UserFactory
 from tests.rdk.servers import TcpProxy
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_a_slow_stripe_keeps_the_order_and_the_retry_makes_no_second_session(
     variant = VariantFactory(stock_on_hand=3)
     client.post("/cart/add", {"variant": variant.pk, "quantity": 1}, **ORIGIN)
 
-    response = client.post("/checkout", follow=True)
+    response = client.post("/checkout", ADDRESS_FORM, follow=True)
     page = response.content.decode()
     assert response.status_code == 200
     assert "We could not open the payment page" in page
