@@ -13,6 +13,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from orders.emails import order_email_confirmed, order_email_refunded, order_email_shipped
 from orders.exceptions import InvalidTransition, PaymentMismatch, RefundTooLarge
 from orders.models import PAID_STATES, Order, OrderStatus
 from orders.services.reservations import (
@@ -58,9 +59,10 @@ def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor:
     order.paid_at = timezone.now()
     order.reserved_until = None
     order.save(update_fields=["payment_reference", "captured_amount", "paid_at", "reserved_until"])
-    order_transition(
+    event = order_transition(
         order=order, to_status=OrderStatus.PAID, actor=actor, reference=payment_reference
     )
+    order_email_confirmed(order=order, event=event)
     return order
 
 
@@ -85,7 +87,10 @@ def order_cancel(*, order: Order, actor: str, reason: str = "canceled") -> Order
 def order_mark_shipped(*, order: Order, actor: str) -> Order:
     """Staff sent the pairs of a paid order."""
     order = order_lock(order)
-    order_transition(order=order, to_status=OrderStatus.SHIPPED, actor=actor, note="Shipped")
+    event = order_transition(
+        order=order, to_status=OrderStatus.SHIPPED, actor=actor, note="Shipped"
+    )
+    order_email_shipped(order=order, event=event)
     return order
 
 
@@ -112,11 +117,12 @@ def order_record_refund(
         else OrderStatus.PARTIALLY_REFUNDED
     )
     order.save(update_fields=["refunded_amount"])
-    order_transition(
+    event = order_transition(
         order=order,
         to_status=to_status,
         actor=actor,
         note=f"Refunded {amount} {order.currency}",
         reference=refund_reference,
     )
+    order_email_refunded(order=order, event=event, amount=amount)
     return order

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from catalog.models import Variant
 from catalog.services import product_stock_changed
+from orders.emails import order_email_not_paid
 from orders.exceptions import OutOfStock
 from orders.models import Order, OrderStatus, Reservation, ReservationStatus
 from orders.services.states import order_lock, order_transition
@@ -118,7 +119,12 @@ def reservation_release_for_order(order: Order, reason: str, *, actor: str = "sy
         _finish(r, to=ReservationStatus.RELEASED, reason=reason, now=now) for r in _active(order)
     )
     if order.status == OrderStatus.PENDING_PAYMENT:
-        order_transition(order=order, to_status=OrderStatus.CANCELED, actor=actor, note=reason)
+        event = order_transition(
+            order=order, to_status=OrderStatus.CANCELED, actor=actor, note=reason
+        )
+        if actor.startswith("system:"):
+            # Stripe or the expiry canceled it, not a person: the shopper is told.
+            order_email_not_paid(order=order, event=event, reason=reason)
     if released:
         logger.info(
             "reservation.released",
