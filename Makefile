@@ -34,7 +34,7 @@ echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or 
 exit 1
 endef
 
-.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout scaleout pg-setup clean audit bandit
+.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout scaleout pg-setup clean audit bandit release-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -235,3 +235,10 @@ scaleout: install ## Several hosts behind HAProxy + pgbouncer; kill one and roll
 
 clean: ## Remove .venv, caches and local data under var/
 	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3
+
+ENV_FILE ?=
+RELEASE_CHECK_ARGS ?=
+
+release-check: install ## The release gate for ENV_FILE=path (env, migrations + dry run on the latest snapshot, OpenAPI, types, tests, check --deploy): one verdict
+	@if [ -z "$(ENV_FILE)" ]; then echo "make release-check: pass ENV_FILE=path/to/the/target.env" >&2; exit 2; fi
+	$(PY) manage.py release_check --env-file "$(ENV_FILE)" $(RELEASE_CHECK_ARGS)

@@ -132,12 +132,21 @@ def _shared_response(request: HttpRequest, entry: dict, *, hit: bool) -> HttpRes
 
 class PageSpec:
     """How one view's pages are cached: a name, tags (or a function of the URL's
-    keyword arguments giving them) and a TTL."""
+    keyword arguments giving them), a TTL, and what to call whenever one of its
+    pages is served (rendered or from the cache), e.g. a funnel counter."""
 
-    def __init__(self, name: str, tags: Tags, ttl: int) -> None:
+    def __init__(
+        self, name: str, tags: Tags, ttl: int, on_serve: Callable[[], None] | None = None
+    ) -> None:
         self.name = name
         self.tags = tags
         self.ttl = ttl
+        self.on_serve = on_serve
+
+    def served(self, response: HttpResponse) -> HttpResponse:
+        if self.on_serve is not None and response.status_code in (200, 304):
+            self.on_serve()
+        return response
 
     def key(self, request: HttpRequest, kwargs: dict) -> str:
         tags = list(self.tags(**kwargs) if callable(self.tags) else self.tags)
@@ -157,19 +166,30 @@ class PageSpec:
         local_entries.set(key, entry, min(self.ttl, S_MAXAGE))
 
 
-def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
+def page_cache(
+    tags: Tags,
+    *,
+    name: str | None = None,
+    ttl: int = PAGE_TTL,
+    on_serve: Callable[[], None] | None = None,
+):
     """Serve a view's page from the shared cache for shareable requests.
 
     `tags` is a list of tags or a function of the view's keyword arguments
     returning them (`lambda slug: ["catalog", ...]`). Only 200 responses that
     set no cookie are stored. `PageCacheMiddleware` serves stored pages before
-    sessions, CSRF and auth run; without it the decorator serves them itself."""
+    sessions, CSRF and auth run; without it the decorator serves them itself.
+    `on_serve` is called for every 200/304 page served, from the cache or not:
+    the view itself runs on misses only, so it cannot count views."""
 
     def decorator(view):
-        spec = PageSpec(name or f"{view.__module__}.{view.__name__}", tags, ttl)
+        spec = PageSpec(name or f"{view.__module__}.{view.__name__}", tags, ttl, on_serve)
 
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            return spec.served(serve(request, *args, **kwargs))
+
+        def serve(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if caching_disabled():
                 response = view(request, *args, **kwargs)
                 if not is_shareable(request):
@@ -249,7 +269,7 @@ class PageCacheMiddleware:
                 key = spec.key(request, match.kwargs)
                 entry = spec.lookup(key)
                 if entry is not None:
-                    return _shared_response(request, entry, hit=True)
+                    return spec.served(_shared_response(request, entry, hit=True))
                 request._rdk_page_key = key
         response = self.get_response(request)
         stored = getattr(request, "_rdk_page_stored", None)

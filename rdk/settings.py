@@ -37,6 +37,7 @@ def _git_release() -> str:
 
 
 SECRET_KEY = _value("SECRET_KEY", env.DEV_SECRET_KEY)
+SECRET_KEY_FALLBACKS = _value("SECRET_KEY_FALLBACKS", [])
 DEBUG = bool(_value("DEBUG", False))
 ALLOWED_HOSTS = _value("ALLOWED_HOSTS", [])
 CSRF_TRUSTED_ORIGINS = _value("CSRF_TRUSTED_ORIGINS", [])
@@ -67,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "rdk.requestid.RequestIdMiddleware",
+    # Inside the request id, so slow requests and queries are logged with it.
+    "rdk.slowlog.SlowRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files in every environment: from the app folders locally, from
     # STATIC_ROOT (collectstatic, hashed names) elsewhere.
@@ -181,6 +184,8 @@ SENTRY_DSN = _value("SENTRY_DSN", "")
 SENTRY_TRACES_SAMPLE_RATE = _value("SENTRY_TRACES_SAMPLE_RATE", 0.0)
 RDK_LOG_FORMAT = _value("RDK_LOG_FORMAT", "json")
 RDK_LOG_LEVEL = _value("RDK_LOG_LEVEL", "info").upper()
+RDK_SLOW_REQUEST_MS = _value("RDK_SLOW_REQUEST_MS", 1000)
+RDK_SLOW_QUERY_MS = _value("RDK_SLOW_QUERY_MS", 200)
 
 LOGGING = {
     "version": 1,
@@ -221,6 +226,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rdk.api.empty_values_hook",
+    ],
 }
 
 # Security ---------------------------------------------------------------------
@@ -406,3 +415,8 @@ JOBS_HEALTH_FAILED_EVENT_MINUTES = 15  # a failed Stripe event older than this
 JOBS_HEALTH_RECEIVED_EVENT_MINUTES = 5  # an event received but never finished
 JOBS_HEALTH_RESTORE_CHECK_MAX_AGE_DAYS = 8  # last restore check passed within
 JOBS_HEALTH_RESERVATION_OVERDUE_MINUTES = 10  # an expired reservation still active
+
+# Checkout funnel (rdk/funnel.py, docs/observability.md) -----------------------------
+FUNNEL_FLUSH_SECONDS = _value("FUNNEL_FLUSH_SECONDS", 30)
+FUNNEL_ALERT_PAID_PERCENT = _value("FUNNEL_ALERT_PAID_PERCENT", 50)
+FUNNEL_ALERT_MIN_HANDOVERS = _value("FUNNEL_ALERT_MIN_HANDOVERS", 5)

@@ -23,6 +23,8 @@ from catalog.models import Variant
 from orders.exceptions import CartError
 from orders.models import Cart, CartItem
 from orders.services.reservations import reservations_release_expired
+from rdk.funnel import funnel_count
+from rdk.models import FunnelStep
 from rdk.money import money_text
 
 logger = logging.getLogger(__name__)
@@ -196,6 +198,7 @@ def cart_add(*, store: CartStore, variant_id, quantity=1) -> str:
         raise CartError(f"Only {variant.stock_available} left of {_label(variant)}.")
     store.put(variant_pk, total, variant.price_amount)
     logger.info("cart.add", extra={"variant_id": variant_pk, "quantity": total})
+    funnel_count(FunnelStep.CART_ADD)
     return f"Added {_label(variant)} to your cart."
 
 

@@ -21,6 +21,8 @@ from orders.services.reservations import (
     reservations_consume_for_order,
 )
 from orders.services.states import order_lock, order_transition
+from rdk.funnel import funnel_count
+from rdk.models import FunnelStep
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor:
     event = order_transition(
         order=order, to_status=OrderStatus.PAID, actor=actor, reference=payment_reference
     )
+    funnel_count(FunnelStep.PAID)
     order_email_confirmed(order=order, event=event)
     return order
 

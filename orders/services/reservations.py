@@ -28,6 +28,8 @@ from orders.emails import order_email_not_paid
 from orders.exceptions import OutOfStock
 from orders.models import Cart, CartItem, Order, OrderStatus, Reservation, ReservationStatus
 from orders.services.states import order_lock, order_transition
+from rdk.funnel import funnel_count
+from rdk.models import FunnelStep
 from rdk.rls import rls_service_scope
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,7 @@ def reservation_release_for_order(order: Order, reason: str, *, actor: str = "sy
             # finds the pairs in the cart again and is told so.
             order_pairs_back_to_cart(order)
             order_email_not_paid(order=order, event=event, reason=reason)
+        funnel_count(FunnelStep.ABANDONED)
     if released:
         logger.info(
             "reservation.released",

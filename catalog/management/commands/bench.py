@@ -52,6 +52,35 @@ class Row:
         return f"{min(values):.0f}–{max(values):.0f}"
 
 
+# Catalog search (catalog/search.py): typo-tolerant queries through the page,
+# the API, and the selector alone (pages are cached, the selector is not).
+SEARCHES = ("jordn", "addidas", "air maxx", "retro high og")
+
+
+def search_rows() -> list[Row]:
+    return [
+        Row("search page “jordn”", "/products?q=jordn"),
+        Row("search + brand “air maxx”", "/products?q=air+maxx&brand=nike"),
+        Row("/api/v1/products?search=addidas", "/api/v1/products?search=addidas"),
+    ]
+
+
+def search_query_report(stdout, *, runs: int = 50) -> None:
+    """Median and worst time of one search page query, uncached, per term."""
+    stdout.write("\nSearch query (selector, uncached):")
+    for term in SEARCHES:
+        filters = selectors.ProductFilters(search=term, sort="relevance")
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            page = selectors.product_card_page(filters=filters, number=1, per_page=24)
+            times.append((time.perf_counter() - started) * 1000)
+        stdout.write(
+            f"  {term!r:<18} {page.count:>3} match(es)  median {statistics.median(times):.2f} ms"
+            f"  max {max(times):.2f} ms  ({runs} runs)"
+        )
+
+
 def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
@@ -116,6 +145,7 @@ class Command(BaseCommand):
             Row("product page", f"/products/{slug}", target=0.6),
             Row("catalog page, force-dynamic", "/products", target=0.05),
             Row("/api/v1/products", "/api/v1/products", target=0.4),
+            *search_rows(),
         ]
         server = self._start(port, workers, threads)
         try:
@@ -138,6 +168,7 @@ class Command(BaseCommand):
         finally:
             server.stop(timeout=20)
         failed = self._report(rows, connections)
+        search_query_report(self.stdout)
         if failed:
             raise CommandError(f"{failed} row(s) missed the issue's targets.")
 
