@@ -272,7 +272,9 @@ class ProductDetailApi(RetrieveAPIView):
         return selectors.product_get(slug=self.kwargs["slug"])
 
 
-product_list_api = page_cache(["catalog"], name="api_product_list")(ProductListApi.as_view())
+product_list_api = page_cache(
+    ["catalog"], name="api_product_list", params=tuple(ProductQuerySerializer().fields)
+)(ProductListApi.as_view())
 product_detail_api = page_cache(
     lambda slug: selectors.product_page_tags(slug=slug), name="api_product_detail"
 )(ProductDetailApi.as_view())

@@ -1,5 +1,6 @@
 """Storefront pages. Anonymous visitors get whole pages from the shared cache
-(rdk.pagecache); everyone else gets a fresh render whose expensive fragments
+(rdk.pagecache), signed-in shoppers the same page with their own header
+filled in; with caching forced off, a fresh render whose expensive fragments
 are still cached under tags."""
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@page_cache(["catalog"], name="product_list")
+@page_cache(["catalog"], name="product_list", params=ProductFilterForm.base_fields)
 def product_list(request: HttpRequest) -> HttpResponse:
     form = ProductFilterForm(request.GET)
     context = {"form": form, "sort_choices": SORT_CHOICES}

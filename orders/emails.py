@@ -83,15 +83,15 @@ def order_email_confirmed(*, order: Order, event: OrderEvent) -> OutboundEmail:
 
 
 def order_email_shipped(*, order: Order, event: OrderEvent) -> OutboundEmail:
-    """The pairs left: carrier, tracking number and link when staff gave them
-    (read from the order; absent until shipping records them)."""
+    """The pairs left: carrier, tracking number and its link, as
+    `order_ship` recorded them on the order."""
     return _send(
         order=order,
         event=event,
         kind=SHIPPED,
-        carrier=getattr(order, "carrier_name", "") or getattr(order, "carrier", ""),
-        tracking_number=getattr(order, "tracking_number", ""),
-        tracking_link=getattr(order, "tracking_link", ""),
+        carrier=order.carrier_name,
+        tracking_number=order.tracking_number,
+        tracking_link=order.tracking_link,
     )
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from payments import registry
@@ -22,7 +24,12 @@ from payments.events import (
     WebhookEvent,
     event_object_parse,
 )
-from payments.exceptions import CheckoutInvalid, EventNotFound, StripePayloadInvalid
+from payments.exceptions import (
+    CheckoutInvalid,
+    EventNotFound,
+    EventNotHandleable,
+    StripePayloadInvalid,
+)
 from payments.gateway import client, stripe_call
 from payments.models import StripeEvent, StripeEventReplay
 from rdk.audit import audit_record
@@ -74,6 +81,13 @@ def _line_item_params(line_items: list[dict]) -> list[dict]:
     if len(currencies) > 1:
         raise CheckoutInvalid("All line items of a checkout must share one currency.")
     return params
+
+
+def stripe_livemode() -> bool:
+    """Whether the configured key is a live one (sk_live_… / rk_live_…): a
+    payment is only believed when Stripe reports the same mode."""
+    key = getattr(settings, "STRIPE_SECRET_KEY", "") or ""
+    return key.startswith(("sk_live_", "rk_live_"))
 
 
 def checkout_idempotency_key(*, reference: str, attempt: int) -> str:
@@ -287,21 +301,28 @@ class WebhookOutcome:
         return self.event.status
 
 
-def _event_store(event: dict, request_id: str | None) -> tuple[StripeEvent, bool]:
-    """Insert the event or find it. Concurrent inserts of one id meet at the unique
-    constraint; get_or_create then reads the row the winner committed."""
+def _event_store(event: dict, request_id: str | None) -> StripeEvent | None:
+    """Insert the event, committed at once (one statement, autocommit). None
+    when it was stored before: a duplicate, or a concurrent delivery of the
+    same id that won the unique constraint."""
     created = event.get("created")
-    defaults = {
-        "type": event["type"],
-        "api_version": str(event.get("api_version") or "")[:64],
-        "livemode": bool(event.get("livemode")),
-        "payload": event,
-        "stripe_created": (
-            datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
-        ),
-        "request_ids": [request_id] if request_id else [],
-    }
-    return StripeEvent.objects.get_or_create(stripe_id=event["id"], defaults=defaults)
+    # Inside a caller's transaction a failed insert must not abort it: a savepoint.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard:
+            return StripeEvent.objects.create(
+                stripe_id=event["id"],
+                type=event["type"],
+                api_version=str(event.get("api_version") or "")[:64],
+                livemode=bool(event.get("livemode")),
+                payload=event,
+                stripe_created=(
+                    datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
+                ),
+                request_ids=[request_id] if request_id else [],
+            )
+    except IntegrityError:
+        return None
 
 
 def _webhook_event(event: StripeEvent) -> WebhookEvent:
@@ -322,8 +343,10 @@ def _failed(event: StripeEvent, exc: Exception) -> None:
 
 def _dispatch(event: StripeEvent) -> bool:
     """Run the handler for a locked event inside a savepoint and record the result.
-    Must be called inside a transaction holding the event's row lock. Returns
-    False when the event failed on a malformed payload (no retry can fix it)."""
+    Must be called inside a transaction under `rls_service_scope` that holds the
+    event's row lock: a webhook acts for the shop, not for one shopper, so
+    handlers see every shopper's rows (rdk.rls). Returns False when the event
+    failed on a malformed payload (no retry can fix it)."""
     handler = registry.handler_for(event.type)
     if handler is None:
         event.status = StripeEvent.Status.IGNORED
@@ -333,9 +356,7 @@ def _dispatch(event: StripeEvent) -> bool:
     event.attempts += 1
     extra = {"stripe_event": event.stripe_id, "type": event.type, "attempts": event.attempts}
     try:
-        # A webhook acts for the shop, not for one shopper: handlers see every
-        # shopper's rows (rdk.rls), and only inside this savepoint.
-        with transaction.atomic(), rls_service_scope():
+        with transaction.atomic():
             handler(_webhook_event(event))
     except StripePayloadInvalid as exc:
         _failed(event, exc)
@@ -358,11 +379,15 @@ _DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
 def webhook_receive(*, event: dict, request_id: str | None) -> WebhookOutcome:
     """Store a verified event (committed before anything else happens), then
     process it once: concurrent deliveries of one event serialise on its row lock,
-    and every delivery after the first that succeeded changes nothing."""
-    stored, created = _event_store(event, request_id)
-    with transaction.atomic():
-        locked = StripeEvent.objects.select_for_update().get(pk=stored.pk)
-        if not created:
+    and every delivery after the first that succeeded changes nothing.
+
+    Round trips for a new event: the insert, then one transaction that sets the
+    service scope once, locks the row, runs the handler in a savepoint and
+    records the result. A duplicate skips the insert's work and the handler."""
+    stored = _event_store(event, request_id)
+    with rls_service_scope():
+        locked = StripeEvent.objects.select_for_update().get(stripe_id=event["id"])
+        if stored is None:
             locked.delivery_count += 1
             if request_id:
                 locked.request_ids = [*locked.request_ids, request_id][-50:]
@@ -387,7 +412,7 @@ def event_replay(*, event: StripeEvent, actor: str) -> StripeEventReplay:
     """Run the same dispatch on the stored payload. A processed event is left
     alone (its effect already happened); received, failed and ignored events are
     dispatched again. Each replay is recorded and audited."""
-    with transaction.atomic():
+    with rls_service_scope():
         locked = StripeEvent.objects.select_for_update().get(pk=event.pk)
         if locked.status == StripeEvent.Status.PROCESSED:
             outcome, error = StripeEventReplay.Outcome.ALREADY_PROCESSED, ""
@@ -420,6 +445,38 @@ def event_replay_by_id(*, stripe_id: str, actor: str) -> StripeEventReplay:
     except StripeEvent.DoesNotExist as exc:
         raise EventNotFound(f"No stored Stripe event {stripe_id!r}.") from exc
     return event_replay(event=event, actor=actor)
+
+
+def event_mark_handled(*, stripe_id: str, reason: str, actor: str) -> StripeEvent:
+    """Close a failed event by hand: one that will never succeed (a poison
+    event) stops holding /jobs/health at 503. Its error stays on record; the
+    reason and who gave it are stored and audited. Replaying it stays possible."""
+    reason = reason.strip()
+    if not reason:
+        raise EventNotHandleable("Say why the event is handled: a reason is required.")
+    with transaction.atomic():
+        try:
+            event = StripeEvent.objects.select_for_update().get(stripe_id=stripe_id)
+        except StripeEvent.DoesNotExist as exc:
+            raise EventNotFound(f"No stored Stripe event {stripe_id!r}.") from exc
+        if event.status != StripeEvent.Status.FAILED:
+            raise EventNotHandleable(
+                f"{stripe_id} is {event.get_status_display().lower()}, not failed: "
+                "only a failed event can be marked handled."
+            )
+        event.status = StripeEvent.Status.HANDLED
+        event.handled_by = actor[:150]
+        event.handled_reason = reason[:2000]
+        event.save(update_fields=["status", "handled_by", "handled_reason"])
+        audit_record(
+            action="stripe.event_handled",
+            actor=actor,
+            target=stripe_id,
+            reason=reason,
+            event_type=event.type,
+        )
+    logger.info("stripe.event_handled", extra={"stripe_id": stripe_id, "actor": actor})
+    return event
 
 
 def events_replay_failed(*, actor: str) -> list[StripeEventReplay]:

@@ -1,17 +1,20 @@
 """RDK's one settings module; every value comes from `rdk.env`.
 
-When the configuration has problems the module still loads with harmless
-placeholders, so that `manage.py check` and `envcheck` can report every problem;
-`manage.py`, WSGI and ASGI refuse to start before serving anything.
+A process whose configuration has problems stops here, with the full list:
+whatever loaded the settings (manage.py, django-admin, `python -m django`,
+WSGI, ASGI, a script). Only `envcheck` and `help` go on, with harmless
+placeholders, so that they can report every problem.
 """
 
 from __future__ import annotations
 
 import subprocess
+import sys
 
 from rdk import env
 
 CONFIG = env.load()
+env.refuse_misconfigured(CONFIG, sys.argv)
 RDK_ENV = CONFIG.env
 BASE_DIR = env.BASE_DIR
 
@@ -190,7 +193,10 @@ RDK_SLOW_QUERY_MS = _value("RDK_SLOW_QUERY_MS", 200)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "rdk.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "rdk.logs.RequestIdFilter"},
+        "redact": {"()": "rdk.logs.RedactFilter"},
+    },
     "formatters": {
         "json": {"()": "rdk.logs.JsonFormatter"},
         "console": {"()": "rdk.logs.ConsoleFormatter"},
@@ -206,7 +212,9 @@ LOGGING = {
     "loggers": {
         # The access line from rdk.requestid replaces Django's own request log.
         "django.server": {"level": "WARNING"},
-        "django.request": {"level": "ERROR"},
+        # Tokens in paths and query strings are redacted (rdk/redaction.py).
+        "django.request": {"level": "ERROR", "filters": ["redact"]},
+        "django.security": {"filters": ["redact"]},
     },
 }
 
@@ -216,6 +224,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "rdk.api.exception_handler",
+    # Session only: DRF's default HTTP Basic would check a password on every
+    # request, outside the sign-in limits, answering 403/200 as a guessing oracle.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -269,7 +280,7 @@ RATE_LIMITS = _value("RATE_LIMITS", {})
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "rdk.clientip.client_ip"
 RATELIMIT_VIEW = "rdk.ratelimits.ratelimited_view"
-RATELIMIT_FAIL_OPEN = True  # a cache outage must not refuse every shopper; /readyz alerts
+RATELIMIT_FAIL_OPEN = True  # an unreadable counter: rdk.ratelimits applies its cache-down policy
 MIDDLEWARE.append("rdk.ratelimits.RatelimitedMiddleware")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rdk.api.RateLimitThrottle"]
 
@@ -308,8 +319,10 @@ if DEBUG:
     # Django's own debug pages are inline-styled: locally, with DEBUG on, the
     # policy reports violations in the console instead of breaking them.
     SECURE_CSP_REPORT_ONLY, SECURE_CSP = SECURE_CSP, {}
+# After the page cache (below): a stored page keeps the policy header it was
+# stored with (never one with a nonce), so a cache hit skips this middleware.
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
@@ -324,6 +337,12 @@ MIDDLEWARE.insert(
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("orders.context_processors.cart")
 ORDERS_RESERVATION_MINUTES = _value("ORDERS_RESERVATION_MINUTES", 30)
+# Carriers staff may ship with, in order (codes from orders/carriers.py).
+SHIPPING_CARRIERS = ["usps", "ups", "fedex", "dhl", "royal_mail", "canada_post"]
+ORDERS_PURCHASE_LIMIT_DAYS = _value("ORDERS_PURCHASE_LIMIT_DAYS", 30)
+# Staff holding orders.refund_order may refund up to this much at once (minor
+# units, any currency); more needs orders.refund_order_any_amount.
+ORDERS_STAFF_REFUND_LIMIT = 200_00
 LOGIN_REDIRECT_URL = "/account/"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
@@ -351,6 +370,7 @@ OTP_TOTP_ISSUER = "Real Deal Kickz"
 OTP_TOTP_THROTTLE_FACTOR = 1  # failed codes wait 1, 2, 4, 8 … seconds (capped by django-otp)
 OTP_STATIC_THROTTLE_FACTOR = 1
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+OTP_ENROLMENT_LINK_HOURS = 24  # an Owner's enrolment link works this long, once
 BACKUP_CODE_SCRYPT_N = 2**14  # scrypt cost for backup-code hashes (about 50 ms each)
 SNAPSHOT_MAX_AGE_HOURS = _value("SNAPSHOT_MAX_AGE_HOURS", 26)
 # Tables whose row counts a snapshot records and a restore check compares; a
@@ -365,17 +385,26 @@ SNAPSHOT_KEY_TABLES = [
 ]
 INCIDENT_EXPORT_DIR = str(BASE_DIR / "docs" / "incidents")
 MAINTENANCE_RETRY_AFTER = 300  # seconds, sent as Retry-After on 503s
+DATABASE_UNAVAILABLE_RETRY_AFTER = 30  # seconds, on the 503 answered while PostgreSQL is down
 SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's activity
 
 # Catalog ----------------------------------------------------------------------
 
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # The same backend, reusing its Redis client (see rdk/cache.py).
-    CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
+# Query variants (filters, searches, pages) one page may store per cache TTL
+# window (rdk/pagecache.py); more are rendered and served, not stored.
+PAGE_CACHE_MAX_VARIANTS = 200
 
-# Stored anonymous pages are served before sessions, CSRF and auth run.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, reusing its Redis client and degrading to misses while
+    # Redis is unreachable, trying again every RETRY_SECONDS (see rdk/cache.py).
+    CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
+    CACHES["default"]["RETRY_SECONDS"] = 5
+
+# Stored anonymous pages are served before the content security policy,
+# sessions, CSRF and auth run: none of them can change a stored page. After
+# SecurityMiddleware (its HTTPS redirect) and WhiteNoise (static files).
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    MIDDLEWARE.index("django.middleware.csp.ContentSecurityPolicyMiddleware"),
     "rdk.pagecache.PageCacheMiddleware",
 )
 

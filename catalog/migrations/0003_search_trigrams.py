@@ -31,6 +31,9 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    rollback_safe = True
+    rollback_note = "Adds the pg_trgm extension and indexes only; the previous code ignores them."
+
     dependencies = [("catalog", "0002_image_validation")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]

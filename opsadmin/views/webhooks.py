@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from opsadmin.forms import ReplayFailedForm, WebhookFilterForm
+from opsadmin.permissions import STRIPE_PAYLOAD
 from opsadmin.selectors import webhook_event_order, webhook_events_search
 from opsadmin.views.common import actor, render_ops
 from payments import selectors, services
-from payments.exceptions import EventNotFound
+from payments.exceptions import EventNotFound, EventNotHandleable
 from payments.models import StripeEvent, StripeEventReplay
 
 PAGE_SIZE = 50
@@ -94,12 +95,34 @@ def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
             "title": event.stripe_id,
             "event": event,
             "replays": event.replays.all(),
-            "payload": json.dumps(event.payload, indent=2, sort_keys=True),
+            # Shoppers' personal data: only for those allowed to read it.
+            "payload": (
+                json.dumps(event.payload, indent=2, sort_keys=True)
+                if request.user.has_perm(STRIPE_PAYLOAD)
+                else None
+            ),
+            "payload_permission": STRIPE_PAYLOAD,
             "reference": reference,
             "can_replay": event.status != StripeEvent.Status.PROCESSED,
             "order": webhook_event_order(reference=reference),
+            "can_mark_handled": event.status == StripeEvent.Status.FAILED,
         },
     )
+
+
+@require_POST
+def webhook_mark_handled(request: HttpRequest, stripe_id: str) -> HttpResponse:
+    try:
+        services.event_mark_handled(
+            stripe_id=stripe_id, reason=request.POST.get("reason", ""), actor=actor(request)
+        )
+    except EventNotFound as exc:
+        raise Http404(str(exc)) from None
+    except EventNotHandleable as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{stripe_id} marked handled; it no longer counts as failed.")
+    return redirect("admin:ops_webhook_detail", stripe_id=stripe_id)
 
 
 @require_POST

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from orders.services.lifecycle import order_mark_shipped
+from orders.services.shipping import order_ship
 from rdk.models import OutboundEmail
 from rdk.rls import rls_service_scope
 from tests.e2e.test_emails import SHOTS
@@ -48,7 +48,9 @@ def test_order_emails_read_well_in_the_outbox_and_on_the_order_page(
     shopper, _, order = paid_order(client, standin, price=18500, quantity=2)
     refund(order, 5000)
     with rls_service_scope():
-        order_mark_shipped(order=order, actor="staff:1")
+        order_ship(
+            order=order, carrier="ups", tracking_number="1Z999AA10123456784", actor="staff:1"
+        )
     _, _, lapsed = placed_order()
     control(standin, f"/_standin/sessions/{handover(lapsed)}/expire", {"deliver": "hold"})
     assert deliver(client, standin_events(standin, "checkout.session.expired")[0]) == 200

@@ -23,7 +23,7 @@ from orders.emails import (
 from orders.models import CartItem, Order, OrderStatus
 from orders.services.accounts import password_reset_email_send, user_signup
 from orders.services.checkout import checkout_abandon
-from orders.services.lifecycle import order_mark_shipped
+from orders.services.shipping import order_ship
 from payments import services as payments
 from payments.models import StripeEvent
 from payments.services import event_replay
@@ -142,9 +142,15 @@ def test_a_shopper_who_cancels_gets_no_email(standin):
 def test_shipping_sends_one_email(client, standin):
     _, _, order = paid_order(client, standin)
     with rls_service_scope():
-        order_mark_shipped(order=order, actor="staff:1")
+        order_ship(
+            order=order, carrier="ups", tracking_number="1Z999AA10123456784", actor="staff:1"
+        )
     (email,) = emails_of(order, SHIPPED)
     assert email.subject == f"Order {order.number} has shipped"
+    for body in (email.body_text, email.body_html):
+        assert "UPS" in body
+        assert "1Z999AA10123456784" in body
+        assert "https://www.ups.com/track?tracknum=1Z999AA10123456784" in body
 
 
 def test_the_order_page_lists_the_emails_sent_only_to_its_owner(client, standin):
