@@ -11,7 +11,10 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from orders.emails import order_reference
 from orders.models import Order, OrderStatus, Profile, Reservation, ReservationStatus
+from rdk.emails import emails_for
+from rdk.models import OutboundEmail
 
 
 def order_list_for_user(*, user) -> QuerySet[Order]:
@@ -40,6 +43,12 @@ def orders_awaiting_payment_for_user(*, user) -> list[Order]:
         return []
     pending = Order.objects.filter(user=user, status="pending_payment")
     return list(pending.order_by("-created_at")[:5])
+
+
+def order_emails(*, order: Order) -> list[OutboundEmail]:
+    """The emails sent (or queued) about `order`, oldest first. Only for an
+    order the reader may see: one `order_get_for_user` returned."""
+    return emails_for(reference=order_reference(order))
 
 
 def order_get_for_user(*, user, public_id) -> Order:

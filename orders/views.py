@@ -26,6 +26,7 @@ from orders.forms import (
 )
 from orders.selectors import (
     abandoned_attempt_count_for_user,
+    order_emails,
     order_get_for_user,
     order_list_for_user,
     orders_awaiting_payment_for_user,
@@ -357,7 +358,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def order_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     order = order_get_for_user(user=request.user, public_id=public_id)
-    return render(request, "orders/order_detail.html", {"order": order})
+    emails = order_emails(order=order)
+    return render(request, "orders/order_detail.html", {"order": order, "emails": emails})
 
 
 @login_required

@@ -27,10 +27,11 @@ from orders.addresses import ShippingAddress
 from orders.exceptions import CartChanged, CartEmpty, CheckoutUnavailable
 from orders.models import Order, OrderLine, OrderStatus, ReservationStatus
 from orders.selectors import order_get_for_user
-from orders.services.cart import CartStore, DbCartStore, cart_refresh
+from orders.services.cart import CartStore, cart_refresh
 from orders.services.lifecycle import order_cancel
 from orders.services.payments import order_mark_paid_from_checkout
 from orders.services.reservations import (
+    order_pairs_back_to_cart,
     reservation_expiry,
     reservation_release_for_order,
     stock_reserve,
@@ -297,9 +298,5 @@ def checkout_abandon(*, user, public_id: str) -> CheckoutAbandoned:
                     f"{error} Your order {order.number} is still reserved; cancel it from the cart."
                 ) from error
         order = order_cancel(order=order, actor=actor, reason="payment canceled by shopper")
-        store = DbCartStore(user)
-        in_cart = store.items()
-        for line in order.lines.all():
-            if line.variant_id not in in_cart:
-                store.put(line.variant_id, line.quantity, line.unit_amount)
+        order_pairs_back_to_cart(order)
     return CheckoutAbandoned(order=order, canceled=True)

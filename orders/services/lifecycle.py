@@ -14,6 +14,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from orders.emails import order_email_confirmed, order_email_refunded
 from orders.exceptions import InvalidTransition, PaymentMismatch, RefundTooLarge
 from orders.models import PAID_STATES, Order, OrderStatus
 from orders.services.reservations import (
@@ -63,10 +64,11 @@ def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor:
     order.paid_at = timezone.now()
     order.reserved_until = None
     order.save(update_fields=["payment_reference", "captured_amount", "paid_at", "reserved_until"])
-    order_transition(
+    event = order_transition(
         order=order, to_status=OrderStatus.PAID, actor=actor, reference=payment_reference
     )
     funnel_count(FunnelStep.PAID)
+    order_email_confirmed(order=order, event=event)
     return order
 
 
@@ -119,7 +121,7 @@ def order_record_refund(
         else OrderStatus.PARTIALLY_REFUNDED
     )
     order.save(update_fields=["refunded_amount"])
-    order_transition(
+    event = order_transition(
         order=order,
         to_status=to_status,
         actor=actor,
@@ -135,4 +137,5 @@ def order_record_refund(
         before=before,
         after={"status": order.status, "refunded_amount": order.refunded_amount},
     )
+    order_email_refunded(order=order, event=event, amount=amount)
     return order

@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from catalog.models import Variant
 from catalog.services import product_stock_changed
+from orders.emails import order_email_not_paid
 from orders.exceptions import OutOfStock
-from orders.models import Order, OrderStatus, Reservation, ReservationStatus
+from orders.models import Cart, CartItem, Order, OrderStatus, Reservation, ReservationStatus
 from orders.services.states import order_lock, order_transition
 from rdk.funnel import funnel_count
 from rdk.models import FunnelStep
@@ -120,7 +121,14 @@ def reservation_release_for_order(order: Order, reason: str, *, actor: str = "sy
         _finish(r, to=ReservationStatus.RELEASED, reason=reason, now=now) for r in _active(order)
     )
     if order.status == OrderStatus.PENDING_PAYMENT:
-        order_transition(order=order, to_status=OrderStatus.CANCELED, actor=actor, note=reason)
+        event = order_transition(
+            order=order, to_status=OrderStatus.CANCELED, actor=actor, note=reason
+        )
+        if actor.startswith("system:"):
+            # Stripe or the expiry canceled it, not a person: the shopper
+            # finds the pairs in the cart again and is told so.
+            order_pairs_back_to_cart(order)
+            order_email_not_paid(order=order, event=event, reason=reason)
         funnel_count(FunnelStep.ABANDONED)
     if released:
         logger.info(
@@ -128,6 +136,26 @@ def reservation_release_for_order(order: Order, reason: str, *, actor: str = "sy
             extra={"order": order.number, "reason": reason, "count": released},
         )
     return released
+
+
+def order_pairs_back_to_cart(order: Order) -> int:
+    """Put a canceled unpaid order's pairs back in its shopper's cart, to check
+    out again (stock and prices are re-checked when the cart is shown); a size
+    already in the cart is left as it is. Returns how many sizes were added."""
+    cart, _ = Cart.objects.get_or_create(user_id=order.user_id)
+    in_cart = set(cart.items.values_list("variant_id", flat=True))
+    added = [
+        CartItem(
+            cart=cart,
+            variant_id=line.variant_id,
+            quantity=line.quantity,
+            unit_amount_seen=line.unit_amount,
+        )
+        for line in order.lines.all()
+        if line.variant_id not in in_cart
+    ]
+    CartItem.objects.bulk_create(added)
+    return len(added)
 
 
 def reservations_release_expired(

@@ -11,8 +11,9 @@ import logging
 from django.db import transaction
 
 from orders.carriers import carrier_get, tracking_number_clean
+from orders.emails import order_email_shipped
 from orders.exceptions import InvalidTransition
-from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus
+from orders.models import Order, OrderEventKind, OrderStatus
 from orders.services.states import order_event_write, order_lock, order_transition
 from rdk.audit import audit_record
 
@@ -46,7 +47,7 @@ def order_ship(*, order: Order, carrier: str, tracking_number: str, actor: str) 
         target=order.number,
         after={"carrier": chosen.code, "tracking_number": number},
     )
-    order_shipped_email_enqueue(order=order, event=event)
+    order_email_shipped(order=order, event=event)
     return order
 
 
@@ -83,17 +84,3 @@ def order_tracking_correct(
     )
     logger.info("order.tracking_corrected", extra={"order": order.number, "actor": actor})
     return order
-
-
-def order_shipped_email_enqueue(*, order: Order, event: OrderEvent) -> None:
-    """THE call site of the "your pairs shipped" email (carrier, number, link).
-
-    The email outbox is being built on the `tasks` branch (django.tasks +
-    `email_send_once`); when it lands, this calls
-    `email_send_once(kind="order_shipped", order=order, cause=event)` inside this
-    transaction, keyed by the event so a retry never sends it twice. Until then
-    it only logs that the email is due."""
-    logger.info(
-        "order.shipped_email_due",
-        extra={"order": order.number, "event": event.pk, "carrier": order.carrier},
-    )
