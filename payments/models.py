@@ -30,8 +30,10 @@ class StripeEvent(models.Model):
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     request_ids = models.JSONField(default=list, blank=True)
-    handled_by = models.CharField(max_length=150, blank=True)
-    handled_reason = models.TextField(blank=True)
+    # Database defaults: the previous release inserts events without these
+    # columns, so a rollback across this migration stays safe (rdk/rollback.py).
+    handled_by = models.CharField(max_length=150, blank=True, default="", db_default="")
+    handled_reason = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-received_at", "-id"]

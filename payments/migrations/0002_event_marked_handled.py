@@ -13,12 +13,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='stripeevent',
             name='handled_by',
-            field=models.CharField(blank=True, max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', max_length=150),
         ),
         migrations.AddField(
             model_name='stripeevent',
             name='handled_reason',
-            field=models.TextField(blank=True),
+            field=models.TextField(blank=True, db_default='', default=''),
         ),
         migrations.AlterField(
             model_name='stripeevent',
