@@ -34,7 +34,7 @@ echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or 
 exit 1
 endef
 
-.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout scaleout chaos pg-setup clean audit bandit
+.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout scaleout chaos pg-setup clean audit bandit release-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -181,11 +181,12 @@ BENCH_REDIS_DB ?= 10
 BENCH_PORT ?= 8190
 BENCH_ARGS ?=
 
-bench: install ## Benchmark under gunicorn (staging settings, PostgreSQL, Redis) with wrk; prints a table
+bench: install ## Benchmark RDK against a bare-Django floor (gunicorn, staging settings, wrk); targets and PASS/FAIL
 	@# Production-like settings from rdk/prodlike.py, shared with make loadtest.
 	eval "$$($(PY) -m rdk.prodlike env --database $(BENCH_DB) --redis-db $(BENCH_REDIS_DB) \
 	  --pg-host $(PG_HOST) --pg-port $(PG_PORT) --redis-host $(REDIS_HOST) --redis-port $(REDIS_PORT) \
-	  --site-url https://127.0.0.1:$(BENCH_PORT) --state-dir "$(CURDIR)/var/bench")"
+	  --site-url https://127.0.0.1:$(BENCH_PORT) --state-dir "$(CURDIR)/var/bench" \
+	  --stripe-api-base http://127.0.0.1:$$(($(BENCH_PORT) + 1)))"
 	RDK_ENV=local DATABASE_URL= CACHE_URL= $(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(BENCH_DB)"
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo
@@ -248,3 +249,10 @@ chaos: install ## Stop and restart Redis, PostgreSQL, Stripe, a web worker and t
 
 clean: ## Remove .venv, caches and local data under var/
 	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3
+
+ENV_FILE ?=
+RELEASE_CHECK_ARGS ?=
+
+release-check: install ## The release gate for ENV_FILE=path (env, migrations + dry run on the latest snapshot, OpenAPI, types, tests, check --deploy): one verdict
+	@if [ -z "$(ENV_FILE)" ]; then echo "make release-check: pass ENV_FILE=path/to/the/target.env" >&2; exit 2; fi
+	$(PY) manage.py release_check --env-file "$(ENV_FILE)" $(RELEASE_CHECK_ARGS)

@@ -3,10 +3,20 @@ cache tags it touches through `catalog.receivers`."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, Exists, F, OuterRef, Sum
+from django.utils.html import format_html
 
+from catalog.forms import SizeRunForm
 from catalog.models import Brand, Product, ProductImage, Variant
+from catalog.services import (
+    pending_image_keep,
+    pending_image_open,
+    variant_sku,
+    variants_add_size_run,
+)
 from rdk.money import money_text
 
 
@@ -24,8 +34,41 @@ class BrandAdmin(admin.ModelAdmin):
         return brand._product_count
 
 
+class VariantFormSet(forms.BaseInlineFormSet):
+    """Sizes of a product; a size left without a SKU gets one from the
+    product's style code and its size (`catalog.services.variant_sku`)."""
+
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        form.fields["sku"].required = False
+        form.fields["sku"].help_text = "Empty: made from the style code and size."
+
+    def clean(self) -> None:
+        super().clean()
+        product = self.instance
+        taken: dict[str, forms.Form] = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or data.get("size") is None:
+                continue
+            sku = data.get("sku") or variant_sku(
+                style_code=product.style_code or "",
+                slug=product.slug or "",
+                size_scheme=data.get("size_scheme") or "US",
+                size=data["size"],
+            )
+            others = Variant.objects.filter(sku=sku).exclude(pk=form.instance.pk)
+            if sku in taken or others.exists():
+                form.add_error("sku", f"SKU {sku} is already used; type another.")
+                continue
+            taken[sku] = form
+            form.cleaned_data["sku"] = sku
+            form.instance.sku = sku
+
+
 class VariantInline(admin.TabularInline):
     model = Variant
+    formset = VariantFormSet
     extra = 0
     fields = [
         "size_scheme",
@@ -39,10 +82,62 @@ class VariantInline(admin.TabularInline):
     ordering = ["size_scheme", "size"]
 
 
+class KeptImageInput(forms.ClearableFileInput):
+    """The file input, with a line saying so when an earlier upload is kept."""
+
+    kept = False
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        html = super().render(name, value, attrs, renderer)
+        if self.kept:
+            html += format_html('<p class="help pending-image-note">{}</p>', KEPT_NOTE)
+        return html
+
+
+KEPT_NOTE = "Image kept from your last try; choose another file to change it."
+
+
+class ProductImageForm(forms.ModelForm):
+    """An image row that keeps its upload when the page comes back with an
+    error elsewhere: the file waits in storage (`catalog.services.
+    pending_image_keep`) and a signed token in a hidden field brings it back."""
+
+    pending_image = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = ProductImage
+        fields = ["image", "alt_text", "position"]
+        widgets = {"image": KeptImageInput}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["image"].required = False
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload = data.get("image")
+        token = data.get("pending_image")
+        if isinstance(upload, UploadedFile):
+            token = pending_image_keep(upload)
+            self.data = self.data.copy()
+            self.data[self.add_prefix("pending_image")] = token
+        elif not upload and token:
+            kept = pending_image_open(token)
+            if kept is None:
+                self.add_error("image", "The image chosen before has expired; choose it again.")
+            else:
+                data["image"] = kept
+        self.fields["image"].widget.kept = bool(token)
+        if not data.get("image") and not data.get("DELETE") and self.has_changed():
+            self.add_error("image", "Choose an image file.")
+        return data
+
+
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
+    form = ProductImageForm
     extra = 0
-    fields = ["image", "alt_text", "position"]
+    fields = ["image", "alt_text", "position", "pending_image"]
 
 
 class InStockFilter(admin.SimpleListFilter):
@@ -63,8 +158,28 @@ class InStockFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ProductAdminForm(SizeRunForm, forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = [
+            "brand",
+            "name",
+            "slug",
+            "colorway",
+            "style_code",
+            "description",
+            "price_amount",
+            "currency",
+            "max_per_size",
+            "release_date",
+            "is_active",
+            "is_featured",
+        ]
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
     list_display = [
         "name",
         "brand",
@@ -87,8 +202,30 @@ class ProductAdmin(admin.ModelAdmin):
         (None, {"fields": ["brand", "name", "slug", "colorway", "style_code", "description"]}),
         ("Selling", {"fields": ["price_amount", "currency", "max_per_size", "release_date"]}),
         ("Visibility", {"fields": ["is_active", "is_featured"]}),
+        (
+            "Add a size run",
+            {
+                "fields": [
+                    "run_scheme",
+                    ("run_from", "run_to", "run_step"),
+                    "run_stock",
+                    "run_stock_by_size",
+                ],
+                "description": "Adds every size in the range at once, each with its "
+                "SKU made from the style code and size. Sizes the pair already has "
+                "are left as they are.",
+            },
+        ),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        run = form.size_run()
+        if run is not None:
+            added = variants_add_size_run(product=form.instance, **run)
+            if added:
+                self.message_user(request, f"Added {len(added)} size(s) with generated SKUs.")
 
     def get_queryset(self, request):
         return (

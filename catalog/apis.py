@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.files.storage import default_storage
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import PageNumberPagination
@@ -15,9 +15,17 @@ from catalog import selectors
 from catalog.forms import SLUG
 from catalog.models import Product, ProductImage, Variant
 from catalog.selectors import ProductFilters
+from rdk.api import EMPTY_MEANS_ABSENT, error_responses
 from rdk.pagecache import page_cache
 
-ORDERING = {"newest": "newest", "price": "price_asc", "-price": "price_desc"}
+ORDERING = {
+    "newest": "newest",
+    "price": "price_asc",
+    "-price": "price_desc",
+    "relevance": "relevance",
+}
+MAX_AMOUNT = 2_147_483_647  # PostgreSQL integer, the price column's type
+MAX_PAGE = 100_000
 
 
 class ProductQuerySerializer(serializers.Serializer):
@@ -32,14 +40,14 @@ class ProductQuerySerializer(serializers.Serializer):
         required=False, max_digits=3, decimal_places=1, min_value=Decimal(1), max_value=Decimal(20)
     )
     min_price = serializers.IntegerField(
-        required=False, min_value=0, help_text="Lowest price in minor units (cents)."
+        required=False, min_value=0, max_value=MAX_AMOUNT, help_text="Lowest price in cents."
     )
     max_price = serializers.IntegerField(
-        required=False, min_value=0, help_text="Highest price in minor units (cents)."
+        required=False, min_value=0, max_value=MAX_AMOUNT, help_text="Highest price in cents."
     )
     in_stock = serializers.BooleanField(required=False, default=False)
     ordering = serializers.ChoiceField(choices=list(ORDERING), required=False, default="newest")
-    page = serializers.IntegerField(required=False, min_value=1)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
     def validate_size(self, value: Decimal) -> Decimal:
@@ -64,6 +72,76 @@ class ProductQuerySerializer(serializers.Serializer):
             in_stock=data["in_stock"],
             sort=ORDERING[data["ordering"]],
         )
+
+
+# The query parameters as the server treats them: an empty value (`?size=`)
+# means the parameter was not given, except for `brand`, whose items may not
+# be empty.
+def _query(name: str, schema: dict, description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        type=schema,
+        location=OpenApiParameter.QUERY,
+        description=description,
+        extensions={EMPTY_MEANS_ABSENT: True},
+    )
+
+
+PRODUCT_QUERY_PARAMETERS = [
+    _query(
+        "search",
+        {"type": "string", "maxLength": 100, "pattern": "^[^\\u0000]*$"},
+        "Words to find in the name, colourway, brand or style code, in any order; "
+        "small typos are forgiven. Empty: no search.",
+    ),
+    OpenApiParameter(
+        "brand",
+        type={
+            "type": "array",
+            "items": {"type": "string", "pattern": f"^{SLUG.pattern}$", "maxLength": 80},
+            "maxItems": 20,
+        },
+        location=OpenApiParameter.QUERY,
+        description="Brand slug; repeat for several brands (at most 20).",
+        explode=True,
+    ),
+    _query(
+        "size",
+        {"type": "number", "minimum": 1, "maximum": 20, "multipleOf": 0.5},
+        "US size with an available or sold-out variant; whole and half sizes.",
+    ),
+    _query(
+        "min_price",
+        {"type": "integer", "minimum": 0, "maximum": MAX_AMOUNT},
+        "Lowest price in cents. A min_price above max_price is a 400.",
+    ),
+    _query(
+        "max_price",
+        {"type": "integer", "minimum": 0, "maximum": MAX_AMOUNT},
+        "Highest price in cents.",
+    ),
+    _query(
+        "in_stock",
+        {"type": "boolean", "default": False},
+        "Only products with at least one size available.",
+    ),
+    _query(
+        "ordering",
+        {"type": "string", "enum": list(ORDERING), "default": "newest"},
+        "`newest` first, `price` low to high, `-price` high to low, or `relevance` "
+        "(best match first when searching).",
+    ),
+    _query(
+        "page",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+        "Page number; a page past the last is a 404.",
+    ),
+    _query(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 100, "default": 24},
+        "Products per page.",
+    ),
+]
 
 
 class ProductPagination(PageNumberPagination):
@@ -155,7 +233,10 @@ class ProductListApi(ListAPIView):
     authentication_classes: list = []
     permission_classes: list = []
 
-    @extend_schema(parameters=[ProductQuerySerializer])
+    @extend_schema(
+        parameters=PRODUCT_QUERY_PARAMETERS,
+        responses={200: ProductListSerializer(many=True), **error_responses(400, 404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -172,11 +253,28 @@ class ProductDetailApi(RetrieveAPIView):
     authentication_classes: list = []
     permission_classes: list = []
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "slug",
+                str,
+                OpenApiParameter.PATH,
+                pattern=r"^[-a-zA-Z0-9_]+$",
+                description="The product's slug, as in its `url`.",
+            )
+        ],
+        responses={200: ProductDetailSerializer, **error_responses(404)},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_object(self) -> Product:
         return selectors.product_get(slug=self.kwargs["slug"])
 
 
-product_list_api = page_cache(["catalog"], name="api_product_list")(ProductListApi.as_view())
+product_list_api = page_cache(
+    ["catalog"], name="api_product_list", params=tuple(ProductQuerySerializer().fields)
+)(ProductListApi.as_view())
 product_detail_api = page_cache(
     lambda slug: selectors.product_page_tags(slug=slug), name="api_product_detail"
 )(ProductDetailApi.as_view())

@@ -14,7 +14,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TypedDict
 
@@ -27,10 +27,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Brand, Product, ProductImage, Variant
+from catalog.search import product_search
 from rdk.cachetags import tagged_key
 from rdk.switches import switch_is_on
 
 SORTS = {
+    # Best match first when searching; newest first otherwise.
+    "relevance": ("-release_date", "name", "id"),
     "newest": ("-release_date", "name", "id"),
     "price_asc": ("price_amount", "name", "id"),
     "price_desc": ("-price_amount", "name", "id"),
@@ -92,29 +95,39 @@ def _card_queryset() -> QuerySet[Product]:
 
 def product_list(*, filters: ProductFilters) -> QuerySet[Product]:
     """Active products matching `filters`, ordered, annotated for cards."""
-    products = _card_queryset()
-    if filters.search:
-        term = filters.search
-        products = products.filter(
-            Q(name__icontains=term)
-            | Q(colorway__icontains=term)
-            | Q(style_code__icontains=term)
-            | Q(brand__name__icontains=term)
-        )
+    products = _matching(_card_queryset(), filters=filters)
     if filters.brands:
         products = products.filter(brand__slug__in=filters.brands)
+    order = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
+    if filters.search and filters.sort == "relevance":
+        order = ("-search_rank", *order)
+    return products.order_by(*order)
+
+
+def _matching(products: QuerySet[Product], *, filters: ProductFilters) -> QuerySet[Product]:
+    """`products` narrowed by every filter but the brand (see brand_counts)."""
+    if filters.search:
+        products = product_search(products, term=filters.search)
     if filters.size is not None:
         sized = Variant.objects.filter(product=OuterRef("pk"), size=filters.size)
         if filters.in_stock:
             sized = sized.filter(stock_on_hand__gt=F("stock_reserved"))
         products = products.filter(Exists(sized))
     if filters.in_stock:
-        products = products.filter(in_stock=True)
+        products = products.filter(Exists(_available_variants()))
     if filters.min_price is not None:
         products = products.filter(price_amount__gte=filters.min_price)
     if filters.max_price is not None:
         products = products.filter(price_amount__lte=filters.max_price)
-    return products.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
+    return products
+
+
+def brand_counts(*, filters: ProductFilters) -> dict[str, int]:
+    """Active products per brand slug matching every filter but the brand
+    itself, so each brand's count says what ticking it would add."""
+    products = _matching(Product.objects.filter(is_active=True), filters=filters)
+    rows = products.order_by().values("brand__slug").annotate(count=Count("pk"))
+    return {row["brand__slug"]: row["count"] for row in rows}
 
 
 class ProductCard(TypedDict):
@@ -360,3 +373,27 @@ def catalog_facets() -> Facets:
         facets = load()
         cache.set(key, facets, FACETS_TTL)
     return facets
+
+
+def product_thumbnails(*, product_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """(url, alt text) of the first image of each product that has one."""
+    rows = (
+        ProductImage.objects.filter(product_id__in=set(product_ids))
+        .order_by("product_id", "position", "id")
+        .values_list("product_id", "image", "alt_text")
+    )
+    thumbnails: dict[int, tuple[str, str]] = {}
+    for product_id, path, alt in rows:
+        thumbnails.setdefault(product_id, (default_storage.url(path), alt))
+    return thumbnails
+
+
+def catalog_facets_for(*, filters: ProductFilters) -> Facets:
+    """The facets, with each brand's count under the other active filters
+    (the cached counts when only brands or the sort are chosen)."""
+    facets = catalog_facets()
+    if not replace(filters, brands=(), sort="").is_filtered:
+        return facets
+    counts = brand_counts(filters=filters)
+    brands = [(slug, name, counts.get(slug, 0)) for slug, name, _ in facets.brands]
+    return replace(facets, brands=brands)

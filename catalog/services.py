@@ -3,9 +3,15 @@ changes, once its transaction commits (see docs/catalog.md for the tag map)."""
 
 from __future__ import annotations
 
+import io
 import logging
+import uuid
+from decimal import Decimal
 
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -96,3 +102,82 @@ def brand_rename(*, brand_id: int, name: str) -> Brand:
     brand.full_clean()
     brand.save(update_fields=["name"])
     return brand
+
+
+def variant_sku(*, style_code: str, slug: str, size_scheme: str, size: Decimal) -> str:
+    """The SKU a size gets unless staff type one: the style code (or the slug
+    when there is none), the scheme when not US, and the size, e.g.
+    `DZ5485-612-9.5` or `DZ5485-612-EU-42`."""
+    base = style_code.strip().upper() if style_code.strip() else slug
+    scheme = "" if size_scheme == "US" else f"-{size_scheme}"
+    return f"{base}{scheme}-{size.normalize():f}"[:64]
+
+
+def size_run(*, first: Decimal, last: Decimal, step: Decimal) -> list[Decimal]:
+    """Every size from `first` to `last` inclusive, `step` apart."""
+    if step <= 0 or last < first:
+        return []
+    count = int((last - first) / step) + 1
+    return [first + step * index for index in range(count)]
+
+
+@transaction.atomic
+def variants_add_size_run(
+    *, product: Product, size_scheme: str, sizes: list[Decimal], stock: dict[Decimal, int]
+) -> list[Variant]:
+    """Add each size of `sizes` the product does not have yet, with its SKU
+    generated (`variant_sku`) and `stock[size]` pairs on hand (0 if absent).
+    Returns the sizes added; existing sizes are left as they are."""
+    existing = set(
+        Variant.objects.filter(product=product, size_scheme=size_scheme).values_list(
+            "size", flat=True
+        )
+    )
+    added = []
+    for size in sizes:
+        if size in existing:
+            continue
+        variant = Variant(
+            product=product,
+            size_scheme=size_scheme,
+            size=size,
+            sku=variant_sku(
+                style_code=product.style_code,
+                slug=product.slug,
+                size_scheme=size_scheme,
+                size=size,
+            ),
+            stock_on_hand=stock.get(size, 0),
+        )
+        variant.full_clean()
+        variant.save()
+        added.append(variant)
+    logger.info("catalog.size_run_added", extra={"product_id": product.pk, "sizes": len(added)})
+    return added
+
+
+PENDING_IMAGES = "products/pending/"
+PENDING_SALT = "catalog.pending-image"
+PENDING_MAX_AGE = 24 * 3600
+
+
+def pending_image_keep(upload: UploadedFile) -> str:
+    """Store an upload whose form came back with errors; returns a signed token
+    naming it, for the form to carry until it is saved."""
+    upload.seek(0)
+    name = default_storage.save(f"{PENDING_IMAGES}{uuid.uuid4().hex}/{upload.name}", upload)
+    upload.seek(0)
+    return signing.dumps(name, salt=PENDING_SALT)
+
+
+def pending_image_open(token: str) -> File | None:
+    """The upload kept under `token`, or None when the token is forged,
+    expired or its file gone."""
+    try:
+        name = signing.loads(token, salt=PENDING_SALT, max_age=PENDING_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not name.startswith(PENDING_IMAGES) or not default_storage.exists(name):
+        return None
+    content = default_storage.open(name).read()
+    return File(io.BytesIO(content), name=name.rsplit("/", 1)[-1])

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -657,6 +658,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
         say("chaos: needs root (pg_createcluster for a PostgreSQL of its own).")
+        return 2
+    # One run at a time: a run's clean-up kills every process group listed in
+    # PIDS, so a second run (or `--cleanup`) would take the first one's away.
+    PIDS.parent.mkdir(parents=True, exist_ok=True)
+    lock = (PIDS.parent / "chaos.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        say("chaos: another make chaos is running (var/chaos.lock); not touching it.")
         return 2
     leftovers = cleanup()
     if args.cleanup:

@@ -120,6 +120,9 @@ class WebhookFilterForm(forms.Form):
     """Filters of the webhooks page; every field optional. `type` choices are the
     stored event types (set by the view)."""
 
+    q = forms.CharField(
+        required=False, max_length=255, strip=True, label="Order number, email or Stripe id"
+    )
     status = forms.ChoiceField(required=False)
     type = forms.ChoiceField(required=False, label="Event type")
     since = forms.DateField(

@@ -207,6 +207,13 @@ class Snapshot(models.Model):
     row_counts = models.JSONField(default=dict)
     duration_ms = models.PositiveIntegerField(default=0)
     created_by = models.CharField(max_length=150)
+    # Uploaded files (MEDIA_ROOT) archived beside the dump (RUNBOOK §5.1
+    # "storage versioning"); blank on snapshots taken before media was archived.
+    # Database defaults: the previous release's code inserts snapshots without them.
+    media_file_name = models.CharField(max_length=200, blank=True, db_default="")
+    media_size_bytes = models.PositiveBigIntegerField(db_default=0)
+    media_sha256 = models.CharField(max_length=64, blank=True, db_default="")
+    media_file_count = models.PositiveIntegerField(db_default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -219,6 +226,7 @@ class SnapshotCheck(models.Model):
     class Kind(models.TextChoices):
         VERIFY = "verify", "Verify"
         RESTORE_CHECK = "restore_check", "Restore check"
+        RESTORE = "restore", "Restore into an instance"
 
     snapshot = models.ForeignKey(
         Snapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="checks"
@@ -236,3 +244,29 @@ class SnapshotCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {'ok' if self.ok else 'FAILED'} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+# Slow requests ------------------------------------------------------------------------
+
+
+class SlowRequest(models.Model):
+    """A request over RDK_SLOW_REQUEST_MS, or one that ran a query over
+    RDK_SLOW_QUERY_MS (rdk/slowlog.py), kept SLOW_REQUEST_KEEP_DAYS."""
+
+    at = models.DateTimeField(db_index=True)
+    request_id = models.CharField(max_length=128)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField()
+    duration_ms = models.FloatField()
+    slow_queries = models.PositiveIntegerField(default=0)
+    slowest_query_ms = models.FloatField(default=0)
+    slowest_query = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        # The Operations role's page (RUNBOOK §8); see docs/ops-console.md.
+        permissions = [("view_slow_queries", "Can see slow queries and slow requests")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.duration_ms:.0f} ms ({self.request_id})"

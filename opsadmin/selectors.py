@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
@@ -18,7 +20,11 @@ from opsadmin.models import (
     Snapshot,
     SnapshotCheck,
 )
+from orders.models import Order
+from payments.models import StripeEvent
 from rdk.cachetags import revalidation_log, tag_versions
+from rdk.funnel import funnel_rows, funnel_totals
+from rdk.models import FunnelStep
 from rdk.switches import SWITCHES, switch_states
 
 # Incidents -------------------------------------------------------------------------
@@ -267,6 +273,13 @@ def snapshot_list(limit: int = 50) -> list[Snapshot]:
     return list(Snapshot.objects.all()[:limit])
 
 
+def snapshot_by_name(name: str) -> Snapshot | None:
+    """A snapshot by its file name, or the newest for 'latest'."""
+    if name == "latest":
+        return Snapshot.objects.first()
+    return Snapshot.objects.filter(file_name=name).first()
+
+
 def snapshot_latest() -> Snapshot | None:
     return Snapshot.objects.first()
 
@@ -307,3 +320,116 @@ def job_list(*, status: str = "", limit: int = 100) -> list[DBTaskResult]:
     if status:
         jobs = jobs.filter(status=status)
     return list(jobs[:limit])
+
+
+# Checkout funnel ------------------------------------------------------------------------
+
+FUNNEL_PATH = [
+    FunnelStep.PRODUCT_VIEW,
+    FunnelStep.CART_ADD,
+    FunnelStep.CHECKOUT_START,
+    FunnelStep.STRIPE_HANDOVER,
+    FunnelStep.PAID,
+]
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    label: str
+    count: int
+    kept_percent: int | None  # of the previous step; None for the first
+    drop_percent: int | None
+
+
+@dataclass(frozen=True)
+class FunnelWindow:
+    label: str
+    since: datetime
+    rows: list[FunnelRow]
+    abandoned: int
+
+
+@dataclass(frozen=True)
+class FunnelSummary:
+    windows: list[FunnelWindow]
+    paid_percent: int | None  # paid / handed to Stripe in the alert window
+    threshold: int
+    min_handovers: int
+    alert: str  # empty when quiet
+
+
+def _percent(part: int, whole: int) -> int | None:
+    return round(100 * part / whole) if whole else None
+
+
+def _funnel_window(label: str, since: datetime, rows: list) -> FunnelWindow:
+    totals = funnel_totals(since=since, rows=rows)
+    rows, previous = [], None
+    for step in FUNNEL_PATH:
+        count = totals[step]
+        kept = None if previous is None else _percent(count, previous)
+        rows.append(
+            FunnelRow(step.label, count, kept, None if kept is None else max(0, 100 - kept))
+        )
+        previous = count
+    return FunnelWindow(label, since, rows, totals[FunnelStep.ABANDONED])
+
+
+def funnel_summary(*, now: datetime | None = None) -> FunnelSummary:
+    """The funnel for the current hour (and the one before) and the last 24 hours,
+    with the paid-rate alert: paid / handed to Stripe below FUNNEL_ALERT_PAID_PERCENT
+    once at least FUNNEL_ALERT_MIN_HANDOVERS hand-overs happened."""
+    now = now or timezone.now()
+    rows = funnel_rows(since=now - timedelta(hours=24))
+    recent = _funnel_window("Last hour", now - timedelta(hours=1), rows)
+    day = _funnel_window("Last 24 hours", now - timedelta(hours=24), rows)
+    counts = {row.label: row.count for row in recent.rows}
+    handed = counts[FunnelStep.STRIPE_HANDOVER.label]
+    paid_percent = _percent(counts[FunnelStep.PAID.label], handed)
+    threshold = settings.FUNNEL_ALERT_PAID_PERCENT
+    alert = ""
+    enough = handed >= settings.FUNNEL_ALERT_MIN_HANDOVERS
+    if paid_percent is not None and enough and paid_percent < threshold:
+        alert = (
+            f"Paid / handed to Stripe is {paid_percent} % since {recent.since:%H}:00 UTC, "
+            f"below the {threshold} % alert threshold: check the Stripe webhooks and "
+            "/readyz, then open an incident if shoppers cannot pay."
+        )
+    return FunnelSummary(
+        [recent, day], paid_percent, threshold, settings.FUNNEL_ALERT_MIN_HANDOVERS, alert
+    )
+
+
+# Webhook events and orders ------------------------------------------------------------
+
+
+# Where an event's object carries the order's public id (payments' handover).
+ORDER_REFERENCE_PATHS = ("client_reference_id", "metadata__order_id")
+
+
+def webhook_events_search(events: QuerySet[StripeEvent], *, query: str) -> QuerySet[StripeEvent]:
+    """`events` about the order numbered or emailed `query`, or carrying the
+    Stripe id `query` (the event's, or its object's: session, payment intent)."""
+    query = query.strip()
+    orders = Order.objects.filter(Q(number__iexact=query) | Q(email__iexact=query))
+    order_ids = [str(public_id) for public_id in orders.values_list("public_id", flat=True)[:200]]
+    return events.filter(
+        Q(stripe_id=query)
+        | Q(payload__data__object__id=query)
+        | Q(payload__data__object__payment_intent=query)
+        | Q.create(
+            [(f"payload__data__object__{path}__in", order_ids) for path in ORDER_REFERENCE_PATHS],
+            connector=Q.OR,
+        )
+    )
+
+
+def webhook_event_order(*, reference: str | None) -> Order | None:
+    """The order a webhook event is about, from the reference RDK gave Stripe
+    (`payments.selectors.event_reference`)."""
+    if reference is None:
+        return None
+    try:
+        return Order.objects.filter(public_id=uuid.UUID(str(reference))).first()
+    except ValueError:
+        return None

@@ -43,6 +43,7 @@ class RdkAdminSite(OTPAdminSite):
             jobs_page,
             outbox,
             sessions,
+            slowqueries,
             snapshots,
             switches,
             webhooks,
@@ -75,6 +76,7 @@ class RdkAdminSite(OTPAdminSite):
                 wrap(outbox.outbox_html),
                 name="ops_outbox_html",
             ),
+            path("ops/slow-queries/", wrap(slowqueries.slow_queries), name="ops_slow_queries"),
             path("ops/webhooks/", wrap(webhooks.webhook_list), name="ops_webhooks"),
             path(
                 "ops/webhooks/replay-failed/",
@@ -110,6 +112,7 @@ class RdkAdminSite(OTPAdminSite):
             ("Snapshots", "Snapshots", "admin:ops_snapshots"),
             ("Jobs", "Jobs", "admin:ops_jobs"),
             ("Cache", "Cache", "admin:ops_cache"),
+            ("Slow queries", "SlowQueries", "admin:ops_slow_queries"),
         ]
         if settings.EMAIL_OUTBOX_PAGE:
             pages.append(("Outbox", "Outbox", "admin:ops_outbox"))

@@ -1,6 +1,7 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from rdk.rls import rls_scope
 from rdk.visitors import has_session
 
 
@@ -11,8 +12,20 @@ def cart(request: HttpRequest) -> dict[str, object]:
         return {"cart_count": 0, "has_session": False}
 
     def count() -> int:
-        from orders.services.cart import cart_store_for
+        from orders.services.cart import DbCartStore, cart_store_for
 
-        return cart_store_for(request).count()
+        store = cart_store_for(request)
+        if not isinstance(store, DbCartStore):
+            return store.count()
+        cached = store.cached_count()
+        if cached is not None:
+            return cached
+        if getattr(request, "rls_scoped", False):
+            number = store.count()
+        else:  # a view outside the request's scoped transaction (a cached catalog page)
+            with rls_scope(user=request.user):
+                number = store.count()
+        store.remember_count(number)
+        return number
 
     return {"cart_count": SimpleLazyObject(count), "has_session": True}

@@ -156,6 +156,11 @@ class Order(models.Model):
         return reverse("orders:order_detail", kwargs={"public_id": self.public_id})
 
     @property
+    def pair_count(self) -> int:
+        """Pairs in the order (uses prefetched lines when there are some)."""
+        return sum(line.quantity for line in self.lines.all())
+
+    @property
     def is_pending(self) -> bool:
         return self.status == OrderStatus.PENDING_PAYMENT
 

@@ -7,17 +7,31 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from orders.models import Order, Profile, Reservation, ReservationStatus
+from orders.models import Order, OrderStatus, Profile, Reservation, ReservationStatus
 
 
 def order_list_for_user(*, user) -> QuerySet[Order]:
+    """The shopper's orders, without payment attempts canceled before any
+    payment (see `abandoned_attempt_count_for_user`)."""
     if not user.is_authenticated:
         return Order.objects.none()
-    return Order.objects.filter(user=user).prefetch_related("lines")
+    orders = Order.objects.filter(user=user).exclude(_abandoned_attempt())
+    return orders.prefetch_related("lines")
+
+
+def _abandoned_attempt() -> Q:
+    return Q(status=OrderStatus.CANCELED, paid_at__isnull=True)
+
+
+def abandoned_attempt_count_for_user(*, user) -> int:
+    """How many of the shopper's checkouts were canceled before payment."""
+    if not user.is_authenticated:
+        return 0
+    return Order.objects.filter(_abandoned_attempt(), user=user).count()
 
 
 def orders_awaiting_payment_for_user(*, user) -> list[Order]:

@@ -12,11 +12,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from catalog.selectors import product_thumbnails
 from orders.exceptions import CartChanged, OrdersError
 from orders.forms import ProfileForm, ShopLoginForm, ShopPasswordResetForm, SignupForm
 from orders.selectors import (
+    abandoned_attempt_count_for_user,
     order_get_for_user,
     order_list_for_user,
     orders_awaiting_payment_for_user,
@@ -144,7 +146,11 @@ def cart(request: HttpRequest) -> HttpResponse:
     for notice in summary.notices:
         messages.warning(request, notice)
     awaiting = orders_awaiting_payment_for_user(user=request.user)
-    return render(request, "orders/cart.html", {"summary": summary, "awaiting": awaiting})
+    thumbnails = product_thumbnails(product_ids=[line.variant.product_id for line in summary.lines])
+    lines = [(line, thumbnails.get(line.variant.product_id)) for line in summary.lines]
+    return render(
+        request, "orders/cart.html", {"summary": summary, "lines": lines, "awaiting": awaiting}
+    )
 
 
 @same_origin_required
@@ -197,14 +203,26 @@ def cart_remove_view(request: HttpRequest) -> HttpResponse:
 
 
 @rls_request_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 @rate_limit("checkout")
 def checkout(request: HttpRequest) -> HttpResponse:
-    """Own transactions (not the request's): the order commits, releasing its row
+    """GET: review the cart before paying (where a shopper lands after signing
+    in to check out). POST: place the order and hand over to payment, in own
+    transactions (not the request's): the order commits, releasing its row
     locks, before the shopper is handed to payments."""
     if not request.user.is_authenticated:
         messages.info(request, "Sign in or create an account to check out; your cart is kept.")
-        return redirect(f"{reverse('orders:login')}?next={reverse('orders:cart')}")
+        return redirect(f"{reverse('orders:login')}?next={reverse('orders:checkout')}")
+    if request.method == "GET":
+        # The page renders inside the scope: the header's cart count reads
+        # the shopper's cart too.
+        with rls_scope(user=request.user):
+            summary = cart_refresh(store=DbCartStore(request.user))
+            for notice in summary.notices:
+                messages.warning(request, notice)
+            if not summary.lines:
+                return redirect("orders:cart")
+            return render(request, "orders/checkout.html", {"summary": summary})
     try:
         with rls_scope(user=request.user):
             order = order_place(
@@ -307,7 +325,8 @@ def checkout_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse:
     orders = order_list_for_user(user=request.user)
-    return render(request, "orders/order_list.html", {"orders": orders})
+    abandoned = abandoned_attempt_count_for_user(user=request.user)
+    return render(request, "orders/order_list.html", {"orders": orders, "abandoned": abandoned})
 
 
 @login_required

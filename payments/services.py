@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from payments import registry
@@ -287,21 +288,28 @@ class WebhookOutcome:
         return self.event.status
 
 
-def _event_store(event: dict, request_id: str | None) -> tuple[StripeEvent, bool]:
-    """Insert the event or find it. Concurrent inserts of one id meet at the unique
-    constraint; get_or_create then reads the row the winner committed."""
+def _event_store(event: dict, request_id: str | None) -> StripeEvent | None:
+    """Insert the event, committed at once (one statement, autocommit). None
+    when it was stored before: a duplicate, or a concurrent delivery of the
+    same id that won the unique constraint."""
     created = event.get("created")
-    defaults = {
-        "type": event["type"],
-        "api_version": str(event.get("api_version") or "")[:64],
-        "livemode": bool(event.get("livemode")),
-        "payload": event,
-        "stripe_created": (
-            datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
-        ),
-        "request_ids": [request_id] if request_id else [],
-    }
-    return StripeEvent.objects.get_or_create(stripe_id=event["id"], defaults=defaults)
+    # Inside a caller's transaction a failed insert must not abort it: a savepoint.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard:
+            return StripeEvent.objects.create(
+                stripe_id=event["id"],
+                type=event["type"],
+                api_version=str(event.get("api_version") or "")[:64],
+                livemode=bool(event.get("livemode")),
+                payload=event,
+                stripe_created=(
+                    datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
+                ),
+                request_ids=[request_id] if request_id else [],
+            )
+    except IntegrityError:
+        return None
 
 
 def _webhook_event(event: StripeEvent) -> WebhookEvent:
@@ -322,8 +330,10 @@ def _failed(event: StripeEvent, exc: Exception) -> None:
 
 def _dispatch(event: StripeEvent) -> bool:
     """Run the handler for a locked event inside a savepoint and record the result.
-    Must be called inside a transaction holding the event's row lock. Returns
-    False when the event failed on a malformed payload (no retry can fix it)."""
+    Must be called inside a transaction under `rls_service_scope` that holds the
+    event's row lock: a webhook acts for the shop, not for one shopper, so
+    handlers see every shopper's rows (rdk.rls). Returns False when the event
+    failed on a malformed payload (no retry can fix it)."""
     handler = registry.handler_for(event.type)
     if handler is None:
         event.status = StripeEvent.Status.IGNORED
@@ -333,9 +343,7 @@ def _dispatch(event: StripeEvent) -> bool:
     event.attempts += 1
     extra = {"stripe_event": event.stripe_id, "type": event.type, "attempts": event.attempts}
     try:
-        # A webhook acts for the shop, not for one shopper: handlers see every
-        # shopper's rows (rdk.rls), and only inside this savepoint.
-        with transaction.atomic(), rls_service_scope():
+        with transaction.atomic():
             handler(_webhook_event(event))
     except StripePayloadInvalid as exc:
         _failed(event, exc)
@@ -358,11 +366,15 @@ _DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
 def webhook_receive(*, event: dict, request_id: str | None) -> WebhookOutcome:
     """Store a verified event (committed before anything else happens), then
     process it once: concurrent deliveries of one event serialise on its row lock,
-    and every delivery after the first that succeeded changes nothing."""
-    stored, created = _event_store(event, request_id)
-    with transaction.atomic():
-        locked = StripeEvent.objects.select_for_update().get(pk=stored.pk)
-        if not created:
+    and every delivery after the first that succeeded changes nothing.
+
+    Round trips for a new event: the insert, then one transaction that sets the
+    service scope once, locks the row, runs the handler in a savepoint and
+    records the result. A duplicate skips the insert's work and the handler."""
+    stored = _event_store(event, request_id)
+    with rls_service_scope():
+        locked = StripeEvent.objects.select_for_update().get(stripe_id=event["id"])
+        if stored is None:
             locked.delivery_count += 1
             if request_id:
                 locked.request_ids = [*locked.request_ids, request_id][-50:]
@@ -387,7 +399,7 @@ def event_replay(*, event: StripeEvent, actor: str) -> StripeEventReplay:
     """Run the same dispatch on the stored payload. A processed event is left
     alone (its effect already happened); received, failed and ignored events are
     dispatched again. Each replay is recorded and audited."""
-    with transaction.atomic():
+    with rls_service_scope():
         locked = StripeEvent.objects.select_for_update().get(pk=event.pk)
         if locked.status == StripeEvent.Status.PROCESSED:
             outcome, error = StripeEventReplay.Outcome.ALREADY_PROCESSED, ""

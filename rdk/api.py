@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils.cache import add_never_cache_headers
 from django_ratelimit.exceptions import Ratelimited
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
@@ -16,13 +17,89 @@ from rdk.exceptions import RdkError
 from rdk.ratelimits import RAISED_RETRY_AFTER, Exceeded, enforce, log_exceeded
 
 
+def _messages(value: Any) -> list[str]:
+    """Plain messages from a field's errors; a list field's errors come keyed
+    by item index, worded here as "Item 1: …"."""
+    if isinstance(value, dict):
+        return [
+            f"Item {int(index) + 1}: {message}" if str(index).isdigit() else str(message)
+            for index, inner in value.items()
+            for message in _messages(inner)
+        ]
+    if isinstance(value, list):
+        return [message for item in value for message in _messages(item)]
+    return [str(value)]
+
+
 def _fields(detail: Any) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {
-            str(name): [str(item) for item in (value if isinstance(value, list) else [value])]
-            for name, value in detail.items()
-        }
+        return {str(name): _messages(value) for name, value in detail.items()}
     return {}
+
+
+# Every API error body, as the schema documents it (see `error_responses`).
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "string",
+            "description": "A stable code: invalid, not_found, rate_limited, …",
+        },
+        "message": {"type": "string", "description": "What went wrong, in words for people."},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Per parameter, its problems; empty when not about a parameter.",
+        },
+    },
+    "required": ["error", "message", "fields"],
+    "additionalProperties": False,
+}
+# What rdk.maintenance answers while the API is closed.
+MAINTENANCE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "enum": ["maintenance"]},
+        "message": {"type": "string"},
+        "retry_after": {"type": "integer", "description": "Seconds; also in Retry-After."},
+    },
+    "required": ["error", "message", "retry_after"],
+    "additionalProperties": False,
+}
+ERROR_DESCRIPTIONS = {
+    400: "A parameter is not valid (`error` is `invalid`; `fields` names each one).",
+    404: "No such resource, or a page past the last (`error` is `not_found`).",
+    429: "Too many requests (`error` is `rate_limited`); see the Retry-After header.",
+}
+
+
+# Marks a query parameter whose empty value (`?size=`) the server reads as
+# absent; `empty_values_hook` turns the mark into OpenAPI's allowEmptyValue.
+EMPTY_MEANS_ABSENT = "x-rdk-empty-means-absent"
+
+
+def empty_values_hook(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook (SPECTACULAR_SETTINGS)."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.pop(EMPTY_MEANS_ABSENT, False):
+                    parameter["allowEmptyValue"] = True
+    return result
+
+
+def error_responses(*codes: int) -> dict:
+    """`extend_schema(responses=…)` entries for the errors an endpoint answers,
+    with their body shapes; 429 and 503 apply to every endpoint."""
+    responses = {
+        code: OpenApiResponse(response=ERROR_SCHEMA, description=ERROR_DESCRIPTIONS[code])
+        for code in (*codes, 429)
+    }
+    responses[503] = OpenApiResponse(
+        response=MAINTENANCE_SCHEMA,
+        description="The API is closed for maintenance; see the Retry-After header.",
+    )
+    return responses
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

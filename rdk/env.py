@@ -172,6 +172,27 @@ def rule_secret_key(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, st
     return None
 
 
+def rule_secret_key_fallbacks(
+    value: list[str], env: str, parsed: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    if parsed.get("SECRET_KEY") in value:
+        return ("contains SECRET_KEY itself", "only the previous key(s), never the current one")
+    if _outside_local(env):
+        short = sum(1 for key in value if len(key) < 50 or key == DEV_SECRET_KEY)
+        if short:
+            return (
+                f"has {short} key(s) shorter than 50 characters or the development default",
+                "previous keys of at least 50 random characters, comma-separated",
+            )
+    return None
+
+
+def rule_percent(value: int, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
+    if not 0 <= value <= 100:
+        return ("is outside 0 to 100", "a percentage between 0 and 100")
+    return None
+
+
 def rule_debug(value: bool, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
     if value and _outside_local(env):
         return (f"is on, which {env} refuses", "false (DEBUG is for local only)")
@@ -359,6 +380,15 @@ SCHEMA: tuple[Var, ...] = (
         expected="at least 50 random characters",
     ),
     Var(
+        "SECRET_KEY_FALLBACKS",
+        parse_list,
+        "Previous SECRET_KEYs, comma-separated: still accepted for sessions, password resets "
+        "and signed values while a new SECRET_KEY rolls out (docs/operations.md).",
+        default=[],
+        rules=(rule_secret_key_fallbacks,),
+        expected="previous keys, comma-separated (empty when not rotating)",
+    ),
+    Var(
         "DEBUG",
         parse_bool,
         "Django debug pages; local only.",
@@ -520,6 +550,26 @@ SCHEMA: tuple[Var, ...] = (
         expected="debug, info, warning or error",
     ),
     Var(
+        "RDK_SLOW_REQUEST_MS",
+        parse_int,
+        "A request slower than this is logged as request.slow with its request id "
+        "(0 turns it off).",
+        default=1000,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of milliseconds",
+    ),
+    Var(
+        "RDK_SLOW_QUERY_MS",
+        parse_int,
+        "A database query slower than this is logged as query.slow with its request id "
+        "(0 turns it off).",
+        default=200,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of milliseconds",
+    ),
+    Var(
         "RDK_ADMIN_PATH",
         parse_str,
         "URL path of the staff admin.",
@@ -657,6 +707,33 @@ SCHEMA: tuple[Var, ...] = (
         rules=(rule_positive,),
         echo=True,
         expected="a number above 0, 2 by default",
+    ),
+    Var(
+        "FUNNEL_FLUSH_SECONDS",
+        parse_int,
+        "Seconds a process buffers product-view counts before writing them to PostgreSQL.",
+        default=30,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of seconds",
+    ),
+    Var(
+        "FUNNEL_ALERT_PAID_PERCENT",
+        parse_int,
+        "The ops home alerts when paid / handed to Stripe in the last hour falls below this.",
+        default=50,
+        rules=(rule_percent,),
+        echo=True,
+        expected="a percentage between 0 and 100",
+    ),
+    Var(
+        "FUNNEL_ALERT_MIN_HANDOVERS",
+        parse_int,
+        "Hand-overs to Stripe in the last hour below which the paid-rate alert stays quiet.",
+        default=5,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number",
     ),
 )
 
@@ -825,6 +902,38 @@ def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
             value = value[1:-1]
         result[name] = value
     return result
+
+
+# How each secret rotates without downtime (docs/operations.md, "Secret rotation").
+ROTATION = {
+    "SECRET_KEY": "SECRET_KEY_FALLBACKS",
+    "STRIPE_WEBHOOK_SECRETS": "STRIPE_WEBHOOK_SECRETS",
+    "DATABASE_URL": None,
+    "CACHE_URL": None,
+}
+ROTATION_OUTSIDE = {
+    "DATABASE_URL": "two login roles acting as one (docs/operations.md)",
+    "CACHE_URL": "two passwords on one Redis ACL user (docs/operations.md)",
+}
+
+
+def secret_fallbacks(config: Config) -> list[tuple[str, str]]:
+    """(secret, what is accepted besides its current value) for each rotatable
+    secret; counts only, never values."""
+    lines = []
+    for name, fallback in ROTATION.items():
+        if fallback == "SECRET_KEY_FALLBACKS":
+            previous = len(config.values.get(fallback) or [])
+            state = f"{previous} previous key(s) accepted" if previous else "no fallback"
+        elif fallback == name:
+            accepted = len(config.values.get(name) or [])
+            state = f"{accepted} secret(s) accepted" + (
+                " (rotating)" if accepted > 1 else ", no fallback"
+            )
+        else:
+            state = f"no fallback in RDK; rotate with {ROTATION_OUTSIDE[name]}"
+        lines.append((name, state))
+    return lines
 
 
 def format_problems(config: Config) -> str:

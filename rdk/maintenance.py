@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 # anything below it ("/cart" matches "/cart" and "/cart/add", not "/cartoon").
 AREAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "maintenance.catalog": (("/",), ("/products", "/api/v1/products")),
-    "maintenance.checkout": ((), ("/cart", "/checkout")),
+    # The cart page itself stays open (read-only, with a notice) so shoppers
+    # see what they hold; changing the cart and checking out are closed.
+    "maintenance.checkout": ((), ("/cart/add", "/cart/update", "/cart/remove", "/checkout")),
     "maintenance.account": ((), ("/account",)),
     "maintenance.api": ((), ("/api/v1",)),
 }

@@ -1,13 +1,28 @@
-"""Whole-page caching for anonymous visitors under cache tags (the page half of
-RDK's ISR), plus the HTTP caching headers that go with it.
+"""Whole-page caching under cache tags (the page half of RDK's ISR), for
+anonymous visitors and, as shells with per-visitor slots, for signed-in ones;
+plus the HTTP caching headers that go with it.
 
 A request is *shareable* when it is a GET/HEAD that carries no session or
 messages cookie: nobody is signed in and there is no cart, so the page holds
-nothing personal. Shareable responses are stored under a tagged key built from
-the path and query string, sent with `Cache-Control: public, s-maxage,
-stale-while-revalidate` and an ETag, and answered with 304 when the ETag
-matches. Anything else is rendered per request and marked `private, no-store`.
-The `cache.force_dynamic` switch turns all page caching off.
+nothing personal. Shareable responses are stored under a tagged key, sent with
+`Cache-Control: public, s-maxage, stale-while-revalidate` and an ETag, and
+answered with 304 when the ETag matches.
+
+The key is built from the path and only the query parameters the page
+understands (`page_cache(params=...)`), in a canonical order: `?utm=1` and
+`?b=2&a=1` do not make new entries, and the view renders from that canonical
+query too, so what it renders is exactly what the key says. A page stores at
+most `PAGE_CACHE_MAX_VARIANTS` query variants per TTL window; past that, the
+variant is rendered and served but not stored.
+
+Signed-in visitors get the same page from a *shell*: the page rendered once
+for nobody in particular, with `{% personal %}` slots (header, messages, CSRF
+token; rdk/templatetags/personal.py) left as markers. Each request renders only
+the slots and splices them in. The shell is rendered with an anonymous user,
+and is not stored when its render touched the CSRF token or set a cookie, so
+nothing personal can end up under the shared key. Such responses are marked
+`private, no-store`, as is anything rendered per request. The
+`cache.force_dynamic` switch turns all page caching off.
 """
 
 from __future__ import annotations
@@ -15,14 +30,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+from django.template.loader import get_template
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
@@ -38,6 +56,10 @@ PERSONAL_COOKIES = ("messages",)
 STORED_HEADERS = ("Content-Type", "Content-Language")
 
 LOCAL_ENTRIES = 256
+PERSONAL_PREFIX = "rdk/personal/"
+# Autoescaping turns "<" in any data into "&lt;", so no catalog text can forge one.
+_SLOT = "<!--rdk:slot:{}-->"
+_SLOT_SPLIT = re.compile(r"<!--rdk:slot:(" + re.escape(PERSONAL_PREFIX) + r"[\w/.-]+)-->")
 
 Tags = Iterable[str] | Callable[..., Iterable[str]]
 
@@ -88,6 +110,33 @@ def is_shareable(request: HttpRequest) -> bool:
     return not any(name in request.COOKIES for name in personal)
 
 
+def is_rendering_shell(request: HttpRequest | None) -> bool:
+    return getattr(request, "_rdk_shell", False)
+
+
+def slot_marker(name: str) -> str:
+    return _SLOT.format(name)
+
+
+def shell_fill(parts: list[str], request: HttpRequest) -> str:
+    """The shell's text with each slot (odd items of `parts`) rendered for this request."""
+    out = []
+    for index, part in enumerate(parts):
+        out.append(get_template(part).render({}, request) if index % 2 else part)
+    return "".join(out)
+
+
+def canonical_query(request: HttpRequest, params: tuple[str, ...]) -> QueryDict:
+    """The understood parameters of the request's query, sorted; everything else dropped."""
+    query = QueryDict(mutable=True)
+    for name in sorted(params):
+        values = request.GET.getlist(name)
+        if values:
+            query.setlist(name, sorted(values))
+    query._mutable = False
+    return query
+
+
 def caching_disabled() -> bool:
     return switch_is_on("cache.force_dynamic")
 
@@ -132,16 +181,65 @@ def _shared_response(request: HttpRequest, entry: dict, *, hit: bool) -> HttpRes
 
 class PageSpec:
     """How one view's pages are cached: a name, tags (or a function of the URL's
-    keyword arguments giving them) and a TTL."""
+    keyword arguments giving them), a TTL, the query parameters it reads, and
+    what to call whenever one of its pages is served (rendered or from the
+    cache), e.g. a funnel counter."""
 
-    def __init__(self, name: str, tags: Tags, ttl: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        tags: Tags,
+        ttl: int,
+        params: tuple[str, ...] = (),
+        on_serve: Callable[[], None] | None = None,
+    ) -> None:
         self.name = name
         self.tags = tags
         self.ttl = ttl
+        self.params = params
+        self.on_serve = on_serve
 
-    def key(self, request: HttpRequest, kwargs: dict) -> str:
+    def served(self, response: HttpResponse) -> HttpResponse:
+        if self.on_serve is not None and response.status_code in (200, 304):
+            self.on_serve()
+        return response
+
+    def canonicalize(self, request: HttpRequest) -> str:
+        """Make the request's query canonical (the view renders from it) and
+        return it encoded, for the key."""
+        if request.GET:
+            request.GET = canonical_query(request, self.params)
+            # Links the page builds from the full path (pagination) match the key too.
+            request.META["QUERY_STRING"] = request.GET.urlencode()
+        return request.GET.urlencode()
+
+    def key(self, request: HttpRequest, kwargs: dict, *, kind: str = "page") -> str:
+        """The entry's key: `kind` "page" for the public page, "shell" for the
+        signed-in visitors' shell."""
         tags = list(self.tags(**kwargs) if callable(self.tags) else self.tags)
-        return tagged_key("page:" + self.name, tags, request.get_full_path())
+        query = self.canonicalize(request)
+        return tagged_key(f"{kind}:{self.name}", tags, request.path, query)
+
+    def may_store(self, request: HttpRequest) -> bool:
+        """False once this page stored its share of query variants for the
+        current window: junk queries cannot fill the cache."""
+        if not request.GET:
+            return True  # the page itself, one entry
+        window = int(time.time() // self.ttl)
+        path = hashlib.blake2b(request.path.encode(), digest_size=8).hexdigest()
+        counter = f"pagevariants:{self.name}:{path}:{window}"
+        cache.add(counter, 0, self.ttl * 2)
+        try:
+            stored = cache.incr(counter)
+        except ValueError:  # expired between add and incr
+            return False
+        if stored > settings.PAGE_CACHE_MAX_VARIANTS:
+            if stored == settings.PAGE_CACHE_MAX_VARIANTS + 1:
+                logger.warning(
+                    "pagecache.variants_full", extra={"page": self.name, "path": request.path}
+                )
+            return False
+        return True
 
     def lookup(self, key: str) -> dict | None:
         entry = local_entries.get(key)
@@ -152,24 +250,78 @@ class PageSpec:
                 local_entries.set(key, entry, min(self.ttl, S_MAXAGE))
         return entry
 
-    def store(self, key: str, entry: dict) -> None:
+    def store(self, key: str, entry: dict, request: HttpRequest) -> None:
+        if not self.may_store(request):
+            return
         cache.set(key, entry, self.ttl)
         local_entries.set(key, entry, min(self.ttl, S_MAXAGE))
 
+    def shell_response(self, request: HttpRequest, view, args, kwargs) -> HttpResponse:
+        """A signed-in visitor's page: the shared shell with their slots filled."""
+        key = self.key(request, kwargs, kind="shell")
+        entry = self.lookup(key)
+        if entry is None:
+            entry = self._render_shell(request, view, args, kwargs)
+            if entry is None:  # not shareable after all: render it for this visitor
+                return mark_private(view(request, *args, **kwargs))
+            self.store(key, entry, request)
+        response = HttpResponse(shell_fill(entry["parts"], request), status=entry["status"])
+        for name, value in entry["headers"].items():
+            response[name] = value
+        return mark_private(response)
 
-def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
-    """Serve a view's page from the shared cache for shareable requests.
+    def _render_shell(self, request: HttpRequest, view, args, kwargs) -> dict | None:
+        user, csrf_before = request.user, request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        request._rdk_shell, request.user = True, AnonymousUser()
+        try:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        finally:
+            request._rdk_shell, request.user = False, user
+        touched_csrf = request.META.get("CSRF_COOKIE_NEEDS_UPDATE") != csrf_before
+        if response.status_code != 200 or response.streaming or response.cookies or touched_csrf:
+            if touched_csrf:
+                logger.warning("pagecache.shell_personal", extra={"page": self.name})
+            return None
+        return {
+            "parts": _SLOT_SPLIT.split(response.content.decode(response.charset)),
+            "status": response.status_code,
+            "headers": {h: response[h] for h in STORED_HEADERS if h in response},
+        }
+
+
+def page_cache(
+    tags: Tags,
+    *,
+    name: str | None = None,
+    ttl: int = PAGE_TTL,
+    params: Iterable[str] = (),
+    on_serve: Callable[[], None] | None = None,
+):
+    """Serve a view's page from the shared cache: whole for shareable requests,
+    as a shell with personal slots for signed-in ones.
 
     `tags` is a list of tags or a function of the view's keyword arguments
-    returning them (`lambda slug: ["catalog", ...]`). Only 200 responses that
-    set no cookie are stored. `PageCacheMiddleware` serves stored pages before
-    sessions, CSRF and auth run; without it the decorator serves them itself."""
+    returning them (`lambda slug: ["catalog", ...]`); `params` names the query
+    parameters the view reads (the others are ignored). Only 200 responses
+    that set no cookie are stored. `PageCacheMiddleware` serves stored pages
+    before sessions, CSRF and auth run; without it the decorator serves them
+    itself. Such views read no shopper rows, so they run outside the request's
+    row-security transaction (the header's cart count opens its own).
+    `on_serve` is called for every 200/304 page served, from the cache or not:
+    the view itself runs on misses only, so it cannot count views."""
 
     def decorator(view):
-        spec = PageSpec(name or f"{view.__module__}.{view.__name__}", tags, ttl)
+        spec = PageSpec(
+            name or f"{view.__module__}.{view.__name__}", tags, ttl, tuple(params), on_serve
+        )
 
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            return spec.served(serve(request, *args, **kwargs))
+
+        def serve(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if caching_disabled():
                 response = view(request, *args, **kwargs)
                 if not is_shareable(request):
@@ -178,6 +330,8 @@ def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
                 response["X-RDK-Cache"] = "bypass"
                 return response
             if not is_shareable(request):
+                if request.method in ("GET", "HEAD"):
+                    return spec.shell_response(request, view, args, kwargs)
                 return mark_private(view(request, *args, **kwargs))
             key = getattr(request, "_rdk_page_key", None)
             by_middleware = key is not None
@@ -205,10 +359,11 @@ def page_cache(tags: Tags, *, name: str | None = None, ttl: int = PAGE_TTL):
                 # middleware below it adds on the way out.
                 request._rdk_page_stored = (spec, key, entry)
             else:
-                spec.store(key, entry)
+                spec.store(key, entry, request)
             return _shared_response(request, entry, hit=False)
 
         wrapped.page_cache_spec = spec
+        wrapped.rls_request_exempt = True
         return wrapped
 
     return decorator
@@ -227,13 +382,14 @@ _NOT_STORED = {
 
 
 class PageCacheMiddleware:
-    """Serves stored anonymous pages early, before sessions, CSRF, auth and
-    messages run: those have nothing to do for a visitor without cookies.
+    """Serves stored anonymous pages early, before the content security policy,
+    sessions, CSRF, auth and messages run: those have nothing to do for a
+    visitor without cookies.
 
     On a miss the view renders the page (`page_cache`) and this middleware
     stores it on the way out, once, with the headers that middleware below it
-    set (frame options, a content security policy), so a page served from the
-    cache carries the same headers as a rendered one."""
+    set (frame options, the content security policy), so a page served from
+    the cache carries the same headers as a rendered one."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -249,17 +405,19 @@ class PageCacheMiddleware:
                 key = spec.key(request, match.kwargs)
                 entry = spec.lookup(key)
                 if entry is not None:
-                    return _shared_response(request, entry, hit=True)
+                    return spec.served(_shared_response(request, entry, hit=True))
                 request._rdk_page_key = key
         response = self.get_response(request)
         stored = getattr(request, "_rdk_page_stored", None)
-        if stored is not None and response.status_code in (200, 304):
+        # A policy with a nonce belongs to one response; such a page is not shared.
+        nonce = "'nonce-" in response.get("Content-Security-Policy", "")
+        if stored is not None and response.status_code in (200, 304) and not nonce:
             spec, key, entry = stored
             # The view's stored headers win: a 304 answer carries no Content-Type.
             headers = {
                 name: value for name, value in response.items() if name.lower() not in _NOT_STORED
             }
-            spec.store(key, {**entry, "headers": {**headers, **entry["headers"]}})
+            spec.store(key, {**entry, "headers": {**headers, **entry["headers"]}}, request)
         return response
 
 

@@ -153,11 +153,15 @@ def gunicorn(
     threads: int = 4,
     host: str = "127.0.0.1",
     netns: str | None = None,
+    app: str = "rdk.wsgi:application",
+    chdir: Path | None = None,
 ) -> Process:
-    """RDK under gunicorn on `host`:`port` (gthread workers when threads > 1),
-    inside the network namespace `netns` when given (`make scaleout`'s hosts)."""
+    """RDK (or another WSGI `app`, imported from `chdir`) under gunicorn on
+    `host`:`port` (gthread workers when threads > 1), inside the network
+    namespace `netns` when given (`make scaleout`'s hosts)."""
     argv = [
-        sys.executable, "-m", "gunicorn", "rdk.wsgi:application",
+        sys.executable, "-m", "gunicorn", app,
+        "--chdir", str(chdir or BASE_DIR),
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
         "--worker-class", "gthread" if threads > 1 else "sync",
@@ -323,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-host", default="127.0.0.1")
     parser.add_argument("--redis-port", type=int, default=6379)
     parser.add_argument("--state-dir", type=Path, default=None)
+    parser.add_argument("--stripe-api-base", default="")
     args = parser.parse_args(argv)
     values = environment(
         database=args.database,
@@ -333,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         redis_host=args.redis_host,
         redis_port=args.redis_port,
         state_dir=args.state_dir,
+        stripe_api_base=args.stripe_api_base,
     )
     for name, value in values.items():
         print(f"export {name}={shlex.quote(value)}")

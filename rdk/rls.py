@@ -21,9 +21,11 @@ opened the transaction needs no restoring, its commit or rollback ends it.
 - `rls_service_scope()`: everything; only code that asks for it gets it
   (admin, webhooks, management commands, cross-shopper maintenance).
 - `RowSecurityMiddleware`: one transaction per request that carries a session,
-  scoped to the signed-in shopper; the admin runs under the service scope for
-  active staff. Requests with no session cookie open no transaction and have
-  no scope: they cannot read shopper data at all.
+  scoped to the signed-in shopper (`request.rls_scoped` says so); the admin
+  runs under the service scope for active staff. Requests with no session
+  cookie open no transaction and have no scope: they cannot read shopper data
+  at all. Views marked `rls_request_exempt` (cached catalog pages among them)
+  run outside it and scope what they read themselves.
 
 On SQLite these are no-ops; the selectors' ownership filters still apply.
 """
@@ -152,6 +154,7 @@ class RowSecurityMiddleware:
         if not _enabled("default") or not has_session(request) or _exempt(request):
             return self.get_response(request)
         with rls_scope(user=request.user):
+            request.rls_scoped = True
             response = self.get_response(request)
             if response.status_code >= 500:
                 # Django turns a view's exception into a 500 response before it

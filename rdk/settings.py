@@ -37,6 +37,7 @@ def _git_release() -> str:
 
 
 SECRET_KEY = _value("SECRET_KEY", env.DEV_SECRET_KEY)
+SECRET_KEY_FALLBACKS = _value("SECRET_KEY_FALLBACKS", [])
 DEBUG = bool(_value("DEBUG", False))
 ALLOWED_HOSTS = _value("ALLOWED_HOSTS", [])
 CSRF_TRUSTED_ORIGINS = _value("CSRF_TRUSTED_ORIGINS", [])
@@ -67,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "rdk.requestid.RequestIdMiddleware",
+    # Inside the request id, so slow requests and queries are logged with it.
+    "rdk.slowlog.SlowRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files in every environment: from the app folders locally, from
     # STATIC_ROOT (collectstatic, hashed names) elsewhere.
@@ -181,6 +184,8 @@ SENTRY_DSN = _value("SENTRY_DSN", "")
 SENTRY_TRACES_SAMPLE_RATE = _value("SENTRY_TRACES_SAMPLE_RATE", 0.0)
 RDK_LOG_FORMAT = _value("RDK_LOG_FORMAT", "json")
 RDK_LOG_LEVEL = _value("RDK_LOG_LEVEL", "info").upper()
+RDK_SLOW_REQUEST_MS = _value("RDK_SLOW_REQUEST_MS", 1000)
+RDK_SLOW_QUERY_MS = _value("RDK_SLOW_QUERY_MS", 200)
 
 LOGGING = {
     "version": 1,
@@ -221,6 +226,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rdk.api.empty_values_hook",
+    ],
 }
 
 # Security ---------------------------------------------------------------------
@@ -299,8 +308,10 @@ if DEBUG:
     # Django's own debug pages are inline-styled: locally, with DEBUG on, the
     # policy reports violations in the console instead of breaking them.
     SECURE_CSP_REPORT_ONLY, SECURE_CSP = SECURE_CSP, {}
+# After the page cache (below): a stored page keeps the policy header it was
+# stored with (never one with a nonce), so a cache hit skips this middleware.
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
@@ -360,13 +371,19 @@ SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's ac
 
 # Catalog ----------------------------------------------------------------------
 
+# Query variants (filters, searches, pages) one page may store per cache TTL
+# window (rdk/pagecache.py); more are rendered and served, not stored.
+PAGE_CACHE_MAX_VARIANTS = 200
+
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # The same backend, reusing its Redis client (see rdk/cache.py).
     CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
 
-# Stored anonymous pages are served before sessions, CSRF and auth run.
+# Stored anonymous pages are served before the content security policy,
+# sessions, CSRF and auth run: none of them can change a stored page. After
+# SecurityMiddleware (its HTTPS redirect) and WhiteNoise (static files).
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    MIDDLEWARE.index("django.middleware.csp.ContentSecurityPolicyMiddleware"),
     "rdk.pagecache.PageCacheMiddleware",
 )
 
@@ -406,3 +423,8 @@ JOBS_HEALTH_FAILED_EVENT_MINUTES = 15  # a failed Stripe event older than this
 JOBS_HEALTH_RECEIVED_EVENT_MINUTES = 5  # an event received but never finished
 JOBS_HEALTH_RESTORE_CHECK_MAX_AGE_DAYS = 8  # last restore check passed within
 JOBS_HEALTH_RESERVATION_OVERDUE_MINUTES = 10  # an expired reservation still active
+
+# Checkout funnel (rdk/funnel.py, docs/observability.md) -----------------------------
+FUNNEL_FLUSH_SECONDS = _value("FUNNEL_FLUSH_SECONDS", 30)
+FUNNEL_ALERT_PAID_PERCENT = _value("FUNNEL_ALERT_PAID_PERCENT", 50)
+FUNNEL_ALERT_MIN_HANDOVERS = _value("FUNNEL_ALERT_MIN_HANDOVERS", 5)

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from rdk.audit import audit_record
+from rdk.cachetags import revalidate_tag
 from rdk.exceptions import UnknownSwitch
 from rdk.models import Switch
 
@@ -73,6 +74,10 @@ SWITCHES: dict[str, SwitchSpec] = {
 
 _local: dict[str, object] = {"states": None, "read_at": 0.0}
 
+CHECKOUT_MAINTENANCE = "maintenance.checkout"
+# The cache tag of pages that say whether checkout is open (product pages).
+CHECKOUT_MAINTENANCE_TAG = "checkout-maintenance"
+
 
 def _from_database() -> dict[str, bool]:
     states = {spec.name: spec.default for spec in SWITCHES.values()}
@@ -128,6 +133,9 @@ def switch_set(*, name: str, on: bool, actor: str, reason: str = "") -> Switch:
         name=name, defaults={"is_on": on, "reason": reason[:500], "updated_by": actor[:150]}
     )
     transaction.on_commit(_forget)
+    if name == CHECKOUT_MAINTENANCE:
+        # Product pages, cached whole, warn shoppers while checkout is closed.
+        revalidate_tag(CHECKOUT_MAINTENANCE_TAG, reason=f"switch {name} {'on' if on else 'off'}")
     audit_record(
         action="switch.set", actor=actor, target=name, outcome="on" if on else "off", reason=reason
     )

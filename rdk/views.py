@@ -1,6 +1,6 @@
 """Shop-wide pages: home and the error pages."""
 
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
@@ -15,6 +15,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # A path under /api/ that no route matches (a slug with characters no slug
+    # has) answers like every other API error, as openapi.yaml documents.
+    if request.path.startswith("/api/"):
+        body = {"error": "not_found", "message": "No such API resource.", "fields": {}}
+        return JsonResponse(body, status=404)
     return render(request, "404.html", status=404)
 
 

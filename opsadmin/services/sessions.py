@@ -113,6 +113,26 @@ def on_user_logged_out(sender, request, user, **kwargs) -> None:
         )
 
 
+def on_user_pre_save(sender, instance, update_fields=None, **kwargs) -> None:
+    """Note whether this save changes the password (reset, change, admin)."""
+    instance._rdk_password_changed = False
+    if instance.pk is None or (update_fields is not None and "password" not in update_fields):
+        return
+    stored = sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    instance._rdk_password_changed = stored is not None and stored != instance.password
+
+
+def on_user_post_save(sender, instance, created, **kwargs) -> None:
+    """A new password signs out every session of the user (Django checks the
+    session's password hash), so their activity records end with it; the
+    session that changed it, if kept, is recorded again on its next request."""
+    if created or not getattr(instance, "_rdk_password_changed", False):
+        return
+    SessionActivity.objects.filter(user=instance, ended_at=None).update(
+        ended_at=timezone.now(), ended_reason="password changed"
+    )
+
+
 @transaction.atomic
 def sessions_rotate(
     *, scope: Scope, actor: str, user_id: int | None = None, reason: str = ""

@@ -10,6 +10,14 @@
   (PostgreSQL: CREATE DATABASE as RDK's own role; SQLite: a temporary file),
   runs every check in `rdk.integrity`, drops the copy and records the result
   with its timings.
+- restore into an instance (RUNBOOK §5.2): restores a snapshot into the
+  PostgreSQL database an operator names (never the live one; an empty one
+  unless forced), puts its uploaded files back, runs the integrity checks and
+  the row-security audit there, and says what to re-point at it.
+
+Uploaded product images (MEDIA_ROOT) are part of a snapshot: `create` archives
+them beside the dump (tar.gz, SHA-256 recorded), `verify` checks that checksum
+too, and a restore unpacks them into the restored instance's media folder.
 """
 
 from __future__ import annotations
@@ -22,11 +30,15 @@ import secrets
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 from django.conf import settings
@@ -36,7 +48,9 @@ from psycopg import sql
 
 from opsadmin.exceptions import SnapshotError
 from opsadmin.models import Snapshot, SnapshotCheck
+from orders.rowsecurity import rls_audit
 from rdk.audit import audit_record
+from rdk.env import POSTGRES_SCHEMES, database_settings
 from rdk.integrity import RestoredDatabase, integrity_checks
 
 logger = logging.getLogger(__name__)
@@ -144,6 +158,12 @@ def snapshot_path(snapshot: Snapshot) -> Path:
     return Path(settings.SNAPSHOT_DIR) / snapshot.file_name
 
 
+def media_path(snapshot: Snapshot) -> Path | None:
+    if not snapshot.media_file_name:
+        return None
+    return Path(settings.SNAPSHOT_DIR) / snapshot.media_file_name
+
+
 # Create -------------------------------------------------------------------------------
 
 
@@ -164,12 +184,16 @@ def snapshot_create(*, actor: str, progress: Progress = _quiet) -> Snapshot:
         else:
             raise SnapshotError(f"Snapshots support PostgreSQL and SQLite, not {vendor}.")
         partial.rename(final)
+        progress("archive media")
+        media = _media_archive(folder / (name.rsplit(".", 1)[0] + ".media.tar.gz"))
     except BaseException:
         partial.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
         audit_record(action="snapshot.create", actor=actor, target=name, outcome="failed")
         raise
     progress("checksum")
     snapshot = Snapshot.objects.create(
+        **media,
         created_at=timezone.now(),
         file_name=name,
         engine=vendor,
@@ -185,8 +209,33 @@ def snapshot_create(*, actor: str, progress: Progress = _quiet) -> Snapshot:
         target=name,
         size_bytes=snapshot.size_bytes,
         sha256=snapshot.sha256,
+        media_files=snapshot.media_file_count,
     )
     return snapshot
+
+
+def _media_archive(path: Path) -> dict:
+    """Archive MEDIA_ROOT (every regular file, paths relative to it) into `path`."""
+    root = Path(settings.MEDIA_ROOT)
+    partial = path.with_name(path.name + ".partial")
+    count = 0
+    try:
+        with tarfile.open(partial, "w:gz") as archive:
+            if root.is_dir():
+                for file in sorted(root.rglob("*")):
+                    if file.is_file() and not file.is_symlink():
+                        archive.add(file, arcname=str(file.relative_to(root)), recursive=False)
+                        count += 1
+        partial.rename(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise SnapshotError(f"Archiving MEDIA_ROOT failed: {exc.strerror or exc}.") from None
+    return {
+        "media_file_name": path.name,
+        "media_size_bytes": path.stat().st_size,
+        "media_sha256": sha256_file(path),
+        "media_file_count": count,
+    }
 
 
 def _pg_dump(path: Path, progress: Progress) -> dict[str, int | None]:
@@ -238,6 +287,8 @@ def snapshot_prune(*, keep: int, actor: str) -> int:
     old = list(Snapshot.objects.all()[keep:])
     for snapshot in old:
         snapshot_path(snapshot).unlink(missing_ok=True)
+        if media := media_path(snapshot):
+            media.unlink(missing_ok=True)
         snapshot.delete()
     if old:
         audit_record(action="snapshot.prune", actor=actor, target=f"{len(old)} snapshot(s)")
@@ -281,6 +332,20 @@ def _file_problems(snapshot: Snapshot) -> list[str]:
         ]
     if sha256_file(path) != snapshot.sha256:
         return ["The checksum does not match what was recorded: the file is corrupted."]
+    return _media_problems(snapshot)
+
+
+def _media_problems(snapshot: Snapshot) -> list[str]:
+    media = media_path(snapshot)
+    if media is None:
+        return []
+    if not media.exists():
+        return [f"The media archive {snapshot.media_file_name} is missing from the snapshots."]
+    if (
+        media.stat().st_size != snapshot.media_size_bytes
+        or sha256_file(media) != snapshot.media_sha256
+    ):
+        return ["The media archive's checksum does not match what was recorded: it is corrupted."]
     return []
 
 
@@ -385,40 +450,16 @@ def _run_checks(target: RestoredDatabase, details: dict, progress: Progress) -> 
 
 
 def _pg_restore_check(snapshot: Snapshot, details: dict, progress: Progress) -> list[str]:
-    db = _db()
-    temp_name = f"rdk_restorecheck_{secrets.token_hex(4)}"
-    details["database"] = temp_name
-    problems: list[str] = []
-    with _pg_connect(db, db["NAME"], autocommit=True) as admin:
-        progress(f"create database {temp_name}")
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(temp_name)))
-        try:
-            began = time.perf_counter()
-            progress("pg_restore")
-            result = _run(
-                [
-                    PG_RESTORE,
-                    *_pg_args(db),
-                    "--no-owner",
-                    "--no-privileges",
-                    "--exit-on-error",
-                    f"--dbname={temp_name}",
-                    str(snapshot_path(snapshot)),
-                ],
-                _pg_env(db),
-            )
-            details["restore_ms"] = int((time.perf_counter() - began) * 1000)
-            if result.returncode != 0:
-                return [f"pg_restore failed: {_last_line(result.stderr)}"]
-            with _pg_connect(db, temp_name, autocommit=True) as restored:
-                target = RestoredDatabase(restored, "postgresql", dict(snapshot.row_counts))
-                problems += _run_checks(target, details, progress)
-        finally:
-            progress(f"drop database {temp_name}")
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(temp_name))
-            )
-            details["dropped"] = True
+    with scratch_database("rdk_restorecheck", progress) as target:
+        details["database"] = target["NAME"]
+        problem = pg_restore_into(snapshot, target, details, progress)
+        if problem:
+            problems = [problem]
+        else:
+            with _pg_connect(target, target["NAME"], autocommit=True) as restored:
+                checked = RestoredDatabase(restored, "postgresql", dict(snapshot.row_counts))
+                problems = _run_checks(checked, details, progress)
+    details["dropped"] = True
     return problems
 
 
@@ -439,3 +480,213 @@ def _sqlite_restore_check(snapshot: Snapshot, details: dict, progress: Progress)
         finally:
             restored.close()
             details["dropped"] = True
+
+
+# Restore into an instance ---------------------------------------------------------------
+
+
+@dataclass
+class RestoreResult:
+    """What `snapshot_restore` did, and what to point at the restored instance."""
+
+    check: SnapshotCheck
+    database_url: str  # the target, password masked
+    media_root: Path
+    media_files: int
+    rls: list = field(default_factory=list)
+
+    def repoint(self) -> list[str]:
+        """The runbook's "update .env.staging, redeploy" as lines to act on."""
+        return [
+            f"DATABASE_URL={self.database_url}  (with its real password)",
+            f"MEDIA_ROOT={self.media_root}",
+            "Put both in the instance's environment file (e.g. .env.staging), then run "
+            "`manage.py envcheck --env-file …`, redeploy, and check /readyz and `rls_audit`.",
+        ]
+
+
+def _masked(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _same_database(a: dict, b: dict) -> bool:
+    def where(db: dict) -> tuple:
+        host = str(db.get("HOST") or "localhost")
+        host = "localhost" if host in ("127.0.0.1", "::1", "") else host
+        return host, str(db.get("PORT") or "5432"), str(db.get("NAME"))
+
+    return where(a) == where(b)
+
+
+def _target_settings(url: str) -> dict:
+    if urlsplit(url).scheme.lower() not in POSTGRES_SCHEMES:
+        raise SnapshotError(
+            "The target must be a PostgreSQL URL: postgres://USER:PASSWORD@HOST:PORT/NAME."
+        )
+    try:
+        target = database_settings(url)
+    except Exception:  # a malformed URL; the message must not echo it (password)
+        raise SnapshotError("The target URL could not be parsed.") from None
+    if not target.get("NAME"):
+        raise SnapshotError("The target URL names no database.")
+    if _vendor() == "postgresql" and _same_database(target, _db()):
+        raise SnapshotError(
+            "The target is the live database this RDK uses: restoring there would overwrite "
+            "production data. Restore into a separate database and re-point to it."
+        )
+    return target
+
+
+def _user_tables(conn: psycopg.Connection) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM pg_tables"
+        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+    ).fetchone()[0]
+
+
+def _media_target(media_root: str | None, database: str, *, force: bool) -> Path:
+    path = Path(media_root) if media_root else Path(settings.SNAPSHOT_DIR) / f"media-{database}"
+    if path.resolve() == Path(settings.MEDIA_ROOT).resolve():
+        raise SnapshotError(
+            "The media folder is this RDK's live MEDIA_ROOT: restore uploads into the "
+            "restored instance's own folder (--media-root)."
+        )
+    if path.exists() and any(path.iterdir()) and not force:
+        raise SnapshotError(f"The media folder {path} is not empty; pass --force to replace it.")
+    return path
+
+
+def _media_restore(snapshot: Snapshot, folder: Path) -> int:
+    archive = media_path(snapshot)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    if archive is None:
+        return 0
+    with tarfile.open(archive, "r:gz") as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+        # The "data" filter refuses absolute paths, "..", links and devices.
+        tar.extractall(folder, members=members, filter="data")  # nosec B202
+    return len(members)
+
+
+def snapshot_restore(
+    *,
+    snapshot: Snapshot,
+    into: str,
+    actor: str,
+    force: bool = False,
+    media_root: str | None = None,
+    progress: Progress = _quiet,
+) -> RestoreResult:
+    """Restore `snapshot` into the PostgreSQL database at `into` (RUNBOOK §5.2).
+
+    Refuses the live database outright and a target holding tables unless
+    `force` (its public schema is then dropped and recreated). Restores the
+    uploads into `media_root` (by default a folder beside the snapshots named
+    for the target), runs every integrity check and the row-security audit on
+    the target, and records the result as a `restore` check."""
+    if snapshot.engine != "postgresql":
+        raise SnapshotError("Restoring into an instance needs a PostgreSQL snapshot.")
+    target = _target_settings(into)
+    media_folder = _media_target(media_root, str(target["NAME"]), force=force)
+    started, started_at = time.perf_counter(), timezone.now()
+    details: dict = {"database": str(target["NAME"]), "media_root": str(media_folder)}
+    problems = _file_problems(snapshot)
+    audits: list = []
+    media_files = 0
+    if not problems:
+        try:
+            with _pg_connect(target, str(target["NAME"]), autocommit=True) as conn:
+                tables = _user_tables(conn)
+                if tables and not force:
+                    raise SnapshotError(
+                        f"The target database holds {tables} table(s); "
+                        "pass --force to replace them."
+                    )
+                if tables:
+                    progress("empty the target's public schema")
+                    conn.execute("DROP SCHEMA public CASCADE")
+                    conn.execute("CREATE SCHEMA public")
+        except psycopg.Error as exc:
+            raise SnapshotError(f"Cannot use the target database: {_last_line(str(exc))}") from None
+        problems, audits = _restore_into(snapshot, target, details, progress)
+        progress("restore media")
+        media_files = _media_restore(snapshot, media_folder)
+        details["media_files"] = media_files
+    check = _record(
+        kind=SnapshotCheck.Kind.RESTORE,
+        snapshot=snapshot,
+        started_at=started_at,
+        started=started,
+        problems=problems,
+        details=details,
+        actor=actor,
+    )
+    return RestoreResult(
+        check=check,
+        database_url=_masked(into),
+        media_root=media_folder,
+        media_files=media_files,
+        rls=audits,
+    )
+
+
+def _restore_into(
+    snapshot: Snapshot, target: dict, details: dict, progress: Progress
+) -> tuple[list[str], list]:
+    problem = pg_restore_into(snapshot, target, details, progress)
+    if problem:
+        return [problem], []
+    with _pg_connect(target, str(target["NAME"]), autocommit=True) as restored:
+        checked = RestoredDatabase(restored, "postgresql", dict(snapshot.row_counts))
+        problems = _run_checks(checked, details, progress)
+        progress("rls_audit")
+        audits = rls_audit(connection=restored)
+    details["rls_audit"] = {a.table: a.problems for a in audits}
+    problems += [f"rls_audit {a.table}: {'; '.join(a.problems)}" for a in audits if a.problems]
+    return problems, audits
+
+
+def pg_restore_into(snapshot: Snapshot, target: dict, details: dict, progress: Progress) -> str:
+    """pg_restore `snapshot` into the (empty) database `target`; a problem or ""."""
+    began = time.perf_counter()
+    progress("pg_restore")
+    result = _run(
+        [
+            PG_RESTORE,
+            *_pg_args(target),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            f"--dbname={target['NAME']}",
+            str(snapshot_path(snapshot)),
+        ],
+        _pg_env(target),
+    )
+    details["restore_ms"] = int((time.perf_counter() - began) * 1000)
+    if result.returncode != 0:
+        return f"pg_restore failed: {_last_line(result.stderr)}"
+    return ""
+
+
+@contextmanager
+def scratch_database(prefix: str, progress: Progress = _quiet) -> Iterator[dict]:
+    """A fresh database beside RDK's own (created as RDK's role), dropped on exit;
+    yields its connection settings."""
+    db = _db()
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with _pg_connect(db, db["NAME"], autocommit=True) as admin:
+        progress(f"create database {name}")
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield {**db, "NAME": name}
+        finally:
+            progress(f"drop database {name}")
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

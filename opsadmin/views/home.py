@@ -2,6 +2,7 @@ from django.http import HttpRequest, HttpResponse
 
 from opsadmin.checklist import checklist
 from opsadmin.models import AuditEntry
+from opsadmin.selectors import funnel_summary
 from opsadmin.views.common import render_ops
 
 
@@ -13,5 +14,6 @@ def ops_home(request: HttpRequest) -> HttpResponse:
             "title": "Ops console",
             "items": checklist(),
             "recent_audit": AuditEntry.objects.all()[:10],
+            "funnel": funnel_summary(),
         },
     )

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from opsadmin.forms import ReplayFailedForm, WebhookFilterForm
+from opsadmin.selectors import webhook_event_order, webhook_events_search
 from opsadmin.views.common import actor, render_ops
 from payments import selectors, services
 from payments.exceptions import EventNotFound
@@ -55,6 +56,8 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
             since=_day_start(data["since"]) if data["since"] else None,
             until=_day_start(data["until"] + timedelta(days=1)) if data["until"] else None,
         )
+        if data["q"]:
+            events = webhook_events_search(events, query=data["q"])
     else:
         status = 400
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -83,6 +86,7 @@ def _event_or_404(stripe_id: str) -> StripeEvent:
 
 def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
     event = _event_or_404(stripe_id)
+    reference = selectors.event_reference(event=event)
     return render_ops(
         request,
         "opsadmin/webhook_detail.html",
@@ -91,8 +95,9 @@ def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
             "event": event,
             "replays": event.replays.all(),
             "payload": json.dumps(event.payload, indent=2, sort_keys=True),
-            "reference": selectors.event_reference(event=event),
+            "reference": reference,
             "can_replay": event.status != StripeEvent.Status.PROCESSED,
+            "order": webhook_event_order(reference=reference),
         },
     )
 

@@ -17,6 +17,11 @@ def uninstall(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    rollback_safe = False
+    rollback_note = (
+        "Turns on forced row security: code older than it sets no row-security scope and "
+        "would see no order rows. It shipped in the first release; nothing precedes it."
+    )
     dependencies = [("orders", "0001_initial")]
 
     operations = [migrations.RunPython(install, uninstall, elidable=False)]

@@ -4,6 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    rollback_safe = False
+    rollback_note = (
+        "Adds NOT NULL columns without database defaults, which code older than it does "
+        "not fill. Before rolling back across it: ALTER TABLE orders_order ALTER COLUMN "
+        "checkout_attempt SET DEFAULT 0, ALTER COLUMN checkout_session_id SET DEFAULT '', "
+        "ALTER COLUMN dispute_reference SET DEFAULT ''; ALTER TABLE orders_orderevent "
+        "ALTER COLUMN kind SET DEFAULT 'status'."
+    )
 
     dependencies = [
         ('orders', '0002_row_security'),

@@ -37,6 +37,13 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [("orders", "0003_checkout_payments")]
+    rollback_safe = False
+    rollback_note = (
+        "Renames the status fulfilled to shipped in orders and their events; code older "
+        "than it does not know shipped. Before deploying the previous release, run "
+        "`manage.py migrate orders 0003` with the current code (the reverse renames "
+        "shipped back to fulfilled)."
+    )
 
     operations = [
         migrations.AlterField(

@@ -17,17 +17,22 @@ import logging
 from dataclasses import dataclass, field
 
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.cache import cache
 from django.db import transaction
 
 from catalog.models import Variant
 from orders.exceptions import CartError
 from orders.models import Cart, CartItem
 from orders.services.reservations import reservations_release_expired
+from rdk.funnel import funnel_count
+from rdk.models import FunnelStep
 from rdk.money import money_text
 
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "cart"
+COUNT_KEY_PREFIX = "cart-count:"
+COUNT_TTL = 300  # bounds a count left stale by a change outside DbCartStore (admin)
 
 
 class SessionCartStore:
@@ -58,10 +63,23 @@ class SessionCartStore:
 
 
 class DbCartStore:
-    """The signed-in shopper's cart rows (protected by row security)."""
+    """The signed-in shopper's cart rows (protected by row security).
+
+    The pair count the header shows is also kept in the shared cache, under
+    this shopper's own key, and dropped after every change commits: pages
+    served from a shared shell (rdk.pagecache) fill the header without a
+    scoped transaction."""
 
     def __init__(self, user) -> None:
         self.user = user
+
+    @property
+    def _count_key(self) -> str:
+        return f"{COUNT_KEY_PREFIX}{self.user.pk}"
+
+    def _changed(self) -> None:
+        key = self._count_key
+        transaction.on_commit(lambda: cache.delete(key))
 
     def _cart(self) -> Cart:
         cart, _ = Cart.objects.get_or_create(user=self.user)
@@ -79,15 +97,26 @@ class DbCartStore:
             variant_id=variant_id,
             defaults={"quantity": quantity, "unit_amount_seen": unit_amount_seen},
         )
+        self._changed()
 
     def remove(self, variant_id: int) -> None:
         CartItem.objects.filter(cart__user=self.user, variant_id=variant_id).delete()
+        self._changed()
 
     def clear(self) -> None:
         CartItem.objects.filter(cart__user=self.user).delete()
+        self._changed()
 
     def count(self) -> int:
         return sum(q for q, _ in self.items().values())
+
+    def cached_count(self) -> int | None:
+        """The count kept in the shared cache, or None (then `count()` under a
+        row-security scope, and `remember_count`)."""
+        return cache.get(self._count_key)
+
+    def remember_count(self, count: int) -> None:
+        cache.set(self._count_key, count, COUNT_TTL)
 
 
 CartStore = SessionCartStore | DbCartStore
@@ -196,6 +225,7 @@ def cart_add(*, store: CartStore, variant_id, quantity=1) -> str:
         raise CartError(f"Only {variant.stock_available} left of {_label(variant)}.")
     store.put(variant_pk, total, variant.price_amount)
     logger.info("cart.add", extra={"variant_id": variant_pk, "quantity": total})
+    funnel_count(FunnelStep.CART_ADD)
     return f"Added {_label(variant)} to your cart."
 
 

@@ -38,6 +38,8 @@ from orders.services.states import order_created_event, order_lock
 from payments import services as payments
 from payments.events import CheckoutSessionResult
 from payments.exceptions import PaymentsError, StripeRejected
+from rdk.funnel import funnel_count
+from rdk.models import FunnelStep
 from rdk.rls import rls_scope, rls_service_scope
 from rdk.switches import switch_is_on
 
@@ -91,6 +93,7 @@ def order_place(*, user, store: CartStore, expected_fingerprint: str | None = No
         )
     order_created_event(order=order, actor=f"user:{user.pk}")
     store.clear()
+    funnel_count(FunnelStep.CHECKOUT_START)
     logger.info(
         "order.placed",
         extra={"order": order.number, "lines": len(summary.lines), "total": order.total_amount},
@@ -151,6 +154,7 @@ def payment_handover(order: Order) -> str:
     )
     with rls_service_scope():
         checkout_session_record(order=order, attempt=order.checkout_attempt, session_id=result.id)
+    funnel_count(FunnelStep.STRIPE_HANDOVER)
     logger.info(
         "order.payment_handover",
         extra={"order": order.number, "attempt": order.checkout_attempt, "session_id": result.id},

@@ -20,6 +20,8 @@ from orders.services.reservations import (
     reservations_consume_for_order,
 )
 from orders.services.states import order_lock, order_transition
+from rdk.funnel import funnel_count
+from rdk.models import FunnelStep
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor:
     order_transition(
         order=order, to_status=OrderStatus.PAID, actor=actor, reference=payment_reference
     )
+    funnel_count(FunnelStep.PAID)
     return order
 
 

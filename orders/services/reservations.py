@@ -27,6 +27,8 @@ from catalog.services import product_stock_changed
 from orders.exceptions import OutOfStock
 from orders.models import Order, OrderStatus, Reservation, ReservationStatus
 from orders.services.states import order_lock, order_transition
+from rdk.funnel import funnel_count
+from rdk.models import FunnelStep
 from rdk.rls import rls_service_scope
 
 logger = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ def reservation_release_for_order(order: Order, reason: str, *, actor: str = "sy
     )
     if order.status == OrderStatus.PENDING_PAYMENT:
         order_transition(order=order, to_status=OrderStatus.CANCELED, actor=actor, note=reason)
+        funnel_count(FunnelStep.ABANDONED)
     if released:
         logger.info(
             "reservation.released",

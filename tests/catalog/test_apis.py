@@ -98,3 +98,20 @@ def test_schema_and_docs_are_served_locally(client):
     assert "swagger-ui" in html
     assert "cdn." not in html
     assert "unpkg" not in html
+
+
+def test_unroutable_api_paths_answer_json_404(client):
+    response = client.get("/api/v1/products/%C2%84")
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "not_found",
+        "message": "No such API resource.",
+        "fields": {},
+    }
+    assert "<!doctype html>" in client.get("/no-such-page").content.decode()
+
+
+def test_list_field_errors_name_the_item(client):
+    response = client.get("/api/v1/products?brand=nike&brand=")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"brand": ["Item 2: This field may not be blank."]}

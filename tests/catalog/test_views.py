@@ -93,3 +93,28 @@ def test_unknown_and_inactive_products_are_404(client, shop):
     assert client.get("/products/no-such-pair").status_code == 404
     hidden = ProductFactory(inactive=True)
     assert client.get(hidden.get_absolute_url()).status_code == 404
+
+
+def test_product_page_warns_while_checkout_is_paused(
+    client, shop, django_capture_on_commit_callbacks
+):
+    from rdk.switches import switch_set
+
+    url = shop["dunk"].get_absolute_url()
+    assert b"Checkout is paused" not in client.get(url).content  # now cached whole
+    with django_capture_on_commit_callbacks(execute=True):
+        switch_set(name="maintenance.checkout", on=True, actor="test", reason="test")
+    html = client.get(url).content.decode()
+    assert "Checkout is paused for maintenance" in html
+    assert '<button type="submit" disabled>Checkout paused</button>' in html
+    with django_capture_on_commit_callbacks(execute=True):
+        switch_set(name="maintenance.checkout", on=False, actor="test", reason="test")
+    html = client.get(url).content.decode()
+    assert "Checkout is paused" not in html
+    assert '<button type="submit">Add to cart</button>' in html
+
+
+def test_product_page_explains_the_per_size_limit(client, shop):
+    html = client.get(shop["dunk"].get_absolute_url()).content.decode()
+    assert 'aria-describedby="quantity-limit"' in html
+    assert "Up to 2 pairs per size per order" in html

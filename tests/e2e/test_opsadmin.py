@@ -146,3 +146,45 @@ def test_screenshots_of_every_ops_page(live_server, page, browser, is_postgres, 
         assert errors == []
         context.close()
     assert page is not None
+
+
+def test_the_funnel_alert_and_the_slow_queries_page(live_server, page):
+    from opsadmin.models import SlowRequest
+    from rdk.models import FunnelCount
+
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    steps = {
+        "product_view": 420,
+        "cart_add": 96,
+        "checkout_start": 41,
+        "stripe_handover": 30,
+        "paid": 9,
+        "abandoned": 12,
+    }
+    FunnelCount.objects.bulk_create(
+        FunnelCount(hour=hour, step=s, count=n) for s, n in steps.items()
+    )
+    SlowRequest.objects.create(
+        at=timezone.now(),
+        request_id="4f1c9e0d2b7a4c1e9d3f5a6b7c8d9e0f",
+        method="GET",
+        path="/products",
+        status=200,
+        duration_ms=1840,
+        slow_queries=1,
+        slowest_query_ms=1620,
+        slowest_query='SELECT "catalog_product"."id" FROM "catalog_product" ORDER BY …',
+    )
+    staff = Staff("ops")
+    sign_in(page, live_server.url, "ops", staff.code())
+    page.goto(live_server.url + "/admin/ops/")
+    alert = page.locator("#funnel [role=alert]")
+    assert "Paid / handed to Stripe is 30 %" in alert.inner_text()
+    assert page.locator("#funnel table").first.is_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#funnel").screenshot(path=str(SHOTS / "funnel.png"))
+    page.goto(live_server.url + "/admin/ops/slow-queries/")
+    assert "pg_stat_statements is not available" in page.locator("#content-main").inner_text()
+    assert page.get_by_text("4f1c9e0d2b7a4c1e9d3f5a6b7c8d9e0f").is_visible()
+    page.screenshot(path=str(SHOTS / "slow-queries.png"), full_page=True)
+    assert page.console_errors == []

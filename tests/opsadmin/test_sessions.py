@@ -123,3 +123,23 @@ def test_sessions_rotate_command():
 
     with pytest.raises(CommandError):
         call_command("sessions_rotate", "--user", "nobody")
+
+
+def test_a_password_reset_ends_the_users_sessions_on_the_sessions_page(ops_client):
+    shopper = make_user("resetme", staff=False)
+    other = make_user("keepme", staff=False)
+    browser = signed_in(shopper)
+    browser.get("/healthz")
+    signed_in(other).get("/healthz")
+    shopper.last_login = None
+    shopper.save(update_fields=["last_login"])  # not a password change
+    assert SessionActivity.objects.filter(ended_at=None).count() == 2
+    # What the reset page's SetPasswordForm does.
+    shopper.set_password("a-brand-new-Password-9")
+    shopper.save()
+    assert not is_signed_in(browser)
+    ended = SessionActivity.objects.get(user=shopper)
+    assert ended.ended_reason == "password changed"
+    page = ops_client.get(reverse("admin:ops_sessions")).content.decode()
+    assert "keepme" in page
+    assert "resetme" not in page

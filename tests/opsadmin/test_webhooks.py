@@ -199,3 +199,33 @@ def test_replay_all_failed_reports_the_ones_still_failing(ops_client, effect):
 def test_with_nothing_failed_the_confirmation_page_says_so(ops_client):
     page = ops_client.get(reverse("admin:ops_webhooks_replay_failed")).content.decode()
     assert "No failed event: nothing to replay." in page
+
+
+def test_events_link_to_their_order_and_are_found_by_number_email_or_stripe_id(ops_client, effect):
+    from tests.catalog.factories import VariantFactory
+    from tests.orders.factories import UserFactory, order_for
+
+    shopper = UserFactory()
+    order = order_for(shopper, VariantFactory())
+    about = receive(
+        id="cs_test_about", client_reference_id=str(order.public_id), payment_intent="pi_123"
+    )
+    other = receive(id="cs_test_other", metadata={"order_id": "not-an-order"})
+    by_metadata = receive(id="cs_test_meta", metadata={"order_id": str(order.public_id)})
+
+    for query in (order.number, order.number.lower(), shopper.email.upper()):
+        html = ops_client.get(LIST, {"q": query}).content.decode()
+        assert about.stripe_id in html, query
+        assert by_metadata.stripe_id in html, query
+        assert other.stripe_id not in html, query
+    for query in (about.stripe_id, "cs_test_about", "pi_123"):
+        html = ops_client.get(LIST, {"q": query}).content.decode()
+        assert about.stripe_id in html
+        assert other.stripe_id not in html
+
+    html = ops_client.get(detail(about)).content.decode()
+    order_url = reverse("admin:orders_order_change", args=[order.pk])
+    assert f'<a href="{order_url}" id="event-order">{order.number}</a>' in html
+    assert f"{LIST}?q={order.number}" in html
+    order_page = ops_client.get(order_url).content.decode()
+    assert f'href="{LIST}?q={order.number}"' in order_page

@@ -12,7 +12,7 @@ import functools
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import get_hasher, make_password
 
 from orders.models import Order, Profile
 from orders.services.cart import DbCartStore, cart_add
@@ -22,9 +22,15 @@ from rdk.rls import rls_scope
 PASSWORD = "correct-horse-battery-9"
 
 
-@functools.cache
 def _hashed_password() -> str:
-    return make_password(PASSWORD)
+    return _hashed_with(get_hasher().algorithm)
+
+
+@functools.cache
+def _hashed_with(algorithm: str) -> str:
+    # Per hasher: tests that switch PASSWORD_HASHERS (tests/opsadmin uses MD5)
+    # must not leave a hash the next test's hashers cannot check.
+    return make_password(PASSWORD, hasher=algorithm)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

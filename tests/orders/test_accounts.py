@@ -136,3 +136,17 @@ def test_profile_saves_the_default_address_and_checks_the_country(client):
     assert response.status_code == 302
     with rls_scope(user=user):
         assert Profile.objects.get(user=user).country == "US"
+
+
+def test_sign_up_from_the_sign_in_page_returns_where_the_shopper_was(client):
+    login_page = client.get("/account/login/?next=/checkout").text
+    assert 'href="/account/signup/?next=/checkout"' in login_page
+    response = client.post(
+        "/account/signup/?next=/checkout",
+        {
+            "email": "back@example.com",
+            "password1": "laces-and-soles-42",
+            "password2": "laces-and-soles-42",
+        },
+    )
+    assert response["Location"] == "/checkout"

@@ -81,7 +81,8 @@ def test_checkout_needs_an_account_and_keeps_the_cart(client):
     client.post("/cart/add", {"variant": variant.pk}, **ORIGIN)
     response = client.post("/checkout")
     assert response.status_code == 302
-    assert response["Location"].startswith("/account/login/?next=/cart")
+    # Signing in leads back to checkout, not to the cart.
+    assert response["Location"].startswith("/account/login/?next=/checkout")
     assert client.session["cart"]
 
 
@@ -99,5 +100,16 @@ def test_empty_cart_and_paused_checkout_are_explained(
         assert Order.objects.count() == 0
 
 
-def test_checkout_only_accepts_post(client, shopper):
-    assert client.get("/checkout").status_code == 405
+def test_checkout_page_reviews_the_cart_before_payment(client, shopper):
+    assert client.get("/checkout")["Location"] == "/cart"  # nothing to check out yet
+    variant = VariantFactory(product__name="Dunk Low")
+    client.post("/cart/add", {"variant": variant.pk, "quantity": 2}, **ORIGIN)
+    response = client.get("/checkout")
+    assert response.status_code == 200
+    assert "2 pairs" in response.text
+    assert "2 × " in response.text
+    assert "Dunk Low" in response.text
+    assert f'name="fingerprint" value="{_cart_fingerprint(client)}"' in response.text
+    with rls_service_scope():
+        assert Order.objects.count() == 0  # reviewing places nothing
+    assert client.put("/checkout").status_code == 405

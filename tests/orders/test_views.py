@@ -68,3 +68,19 @@ def test_admin_searches_and_acts_through_the_services(admin_client):
         order.refresh_from_db()
         assert order.status == OrderStatus.CANCELED
         assert order.events.last().actor == f"staff:{staff.pk}"
+
+
+def test_history_hides_payment_attempts_canceled_before_payment_and_counts_pairs(client):
+    from orders.services.lifecycle import order_cancel
+
+    user = UserFactory()
+    kept = order_for(user, VariantFactory(), quantity=2)
+    dropped = order_for(user, VariantFactory())
+    with rls_service_scope():
+        order_cancel(order=dropped, actor="test", reason="shopper went back")
+    client.force_login(user)
+    html = client.get("/account/orders").text
+    assert kept.number in html
+    assert "2 pairs" in html
+    assert dropped.number not in html
+    assert "1 checkout canceled before payment is not shown" in html

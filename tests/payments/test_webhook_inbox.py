@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from payments.models import StripeEvent
 from tests.payments.conftest import EFFECT_TYPE, make_event, post_webhook
@@ -116,3 +117,22 @@ def test_concurrent_duplicate_deliveries_have_exactly_one_effect(effect):
     assert stored.status == StripeEvent.Status.PROCESSED
     assert effect.count(event["id"]) == 1
     assert len(effect.calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_the_inbox_spends_few_round_trips_per_event(client, effect):
+    """Insert (committed), then one transaction: the service scope set once, the
+    row locked, the handler in a savepoint, the result recorded: 9 statements
+    with the test handler's one (15 before), and 6 for a duplicate."""
+    event = make_event()
+    post_webhook(client, make_event())  # connections and switches warm
+    with CaptureQueriesContext(connection) as first:
+        assert post_webhook(client, event).status_code == 200
+    with CaptureQueriesContext(connection) as again:
+        assert post_webhook(client, event).json()["duplicate"] is True
+    statements = [q["sql"].split()[0].upper() for q in first.captured_queries]
+    assert statements.count("SELECT") == 2  # the scope, the row lock
+    assert len(first) <= 9, [q["sql"][:60] for q in first.captured_queries]
+    assert len(again) <= 6, [q["sql"][:60] for q in again.captured_queries]
+    assert effect.count(event["id"]) == 1

@@ -26,7 +26,7 @@ def switch(django_capture_on_commit_callbacks):
 @pytest.mark.django_db
 def test_checkout_maintenance_answers_503_while_the_catalog_and_health_serve(client, switch):
     switch("maintenance.checkout")
-    for path in ("/checkout", "/cart", "/cart/add"):
+    for path in ("/checkout", "/cart/add", "/cart/update", "/cart/remove"):
         response = client.get(path)
         assert response.status_code == 503, path
         assert response["Retry-After"] == "300"
@@ -35,6 +35,10 @@ def test_checkout_maintenance_answers_503_while_the_catalog_and_health_serve(cli
     assert client.get("/").status_code == 200
     assert client.get("/products").status_code != 503
     assert client.get("/cartoon").status_code != 503
+    # The cart page stays readable and says checkout is paused.
+    cart = client.get("/cart")
+    assert cart.status_code == 200
+    assert b"Checkout is paused for maintenance" in cart.content
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
     assert client.get("/admin/login/").status_code == 200

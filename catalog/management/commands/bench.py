@@ -1,203 +1,267 @@
-"""`make bench`: RDK under gunicorn with production-like settings, warmed,
-measured with wrk on loopback. Prints figures; it is not a timed test."""
+"""`make bench`: RDK under gunicorn with production-like settings, measured
+with wrk on loopback against a bare-Django floor served the same way (issue
+12, docs/performance.md). Prints figures; it is not a timed test."""
 
 from __future__ import annotations
 
 import os
-import re
+import secrets
 import shutil
 import statistics
-import subprocess
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from bench import wrk
+from bench.profile import request_profile
+from bench.rows import Row, rows_for, table
+from bench.shopper import BenchError, shopper_sign_in
+from bench.webhooks import deliveries_prepare, deliveries_send
 from catalog import selectors
+from catalog.models import Variant
 from catalog.warming import cache_warm
+from orders.services.cart import DbCartStore
 from rdk import prodlike
+from rdk.rls import rls_scope
 from rdk.switches import LOCAL_TTL, switch_set
 
-HEADERS = ["X-Forwarded-Proto: https"]
-
-
-@dataclass
-class Row:
-    label: str
-    path: str
-    rps: float = 0.0
-    p50: float = 0.0
-    p99: float = 0.0
-    errors: int = 0
-    target: float | None = None
-    queries: int | None = None
-    rounds: list[tuple[float, float, float]] = field(default_factory=list)
-
-    def settle(self) -> None:
-        """Medians over the rounds: one noisy window must not decide a row."""
-        self.rps = statistics.median(r[0] for r in self.rounds)
-        self.p50 = statistics.median(r[1] for r in self.rounds)
-        self.p99 = statistics.median(r[2] for r in self.rounds)
-
-    @property
-    def spread(self) -> str:
-        values = [r[0] for r in self.rounds]
-        return f"{min(values):.0f}–{max(values):.0f}"
-
-
-def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
-def parse_wrk(output: str) -> tuple[float, float, float, int]:
-    found = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if found is None:
-        raise CommandError(f"Could not read wrk's output:\n{output}")
-    rps = float(found.group(1))
-    latency = dict(re.findall(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+(?:us|ms|s|m))\s*$", output, re.M))
-
-    def to_ms(text: str) -> float:
-        number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-        return _ms(number, unit)
-
-    if set(latency) != {"50", "99"}:
-        raise CommandError(f"Could not read wrk's latency distribution:\n{output}")
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
-    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
-    return rps, to_ms(latency["50"]), to_ms(latency["99"]), errors
+FLOOR_DIR = Path(settings.BASE_DIR) / "bench" / "floor"
+SHOPPER = "shopper@bench.invalid"
 
 
 class Command(BaseCommand):
     help = (
-        "Benchmark RDK under gunicorn with wrk: /healthz, catalog pages (warm and force-dynamic), "
-        "a product page and the products API. Run through `make bench`."
+        "Benchmark RDK under gunicorn with wrk against a bare-Django floor: health, anonymous "
+        "and signed-in pages, force-dynamic, the naive page and the webhook inbox, each with "
+        "its issue-12 target. Run through `make bench`."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=8190)
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=8190,
+            help="RDK; the Stripe stand-in uses port+1, the floor port+2.",
+        )
         parser.add_argument("--duration", type=int, default=5, help="Seconds per wrk run.")
         parser.add_argument(
             "--rounds",
             type=int,
             default=3,
-            help="Rounds over every row; the table shows medians (and the req/s spread).",
+            help="Interleaved rounds over every row; the table shows medians.",
         )
         parser.add_argument("--connections", type=int, default=16)
         parser.add_argument("--workers", type=int, default=2, help="One per core.")
         parser.add_argument(
-            "--threads",
+            "--threads", type=int, default=1, help="Threads per worker; 1 uses sync workers."
+        )
+        parser.add_argument(
+            "--webhook-events",
             type=int,
-            default=8,
-            help="Threads per worker (gthread, keep-alive); 1 uses sync workers.",
+            default=400,
+            help="Distinct paid orders per round for the webhook row (plus 20 %% duplicates).",
+        )
+        parser.add_argument(
+            "--profile",
+            action="store_true",
+            help="Print where one request's time goes (per middleware, per phase) and stop.",
+        )
+        parser.add_argument(
+            "--only", default="", help="Measure only rows whose label contains this."
         )
 
     def handle(self, *args, port, duration, rounds, connections, workers, threads, **options):
         if not 1 <= rounds <= 20 or not 1 <= duration <= 120:
             raise CommandError("--rounds must be 1–20 and --duration 1–120 seconds.")
+        if not 10 <= options["webhook_events"] <= 5000:
+            raise CommandError("--webhook-events must be 10–5000.")
         if not shutil.which("wrk"):
             raise CommandError("wrk is not installed (Debian: apt-get install wrk).")
         if settings.DEBUG or connection.vendor != "postgresql":
             raise CommandError("Run through `make bench`: DEBUG off, PostgreSQL and Redis.")
+        if not settings.STRIPE_API_BASE:
+            raise CommandError("The webhook row needs the Stripe stand-in (STRIPE_API_BASE).")
         slug = (selectors.product_slugs(limit=1) or [None])[0]
         if slug is None:
             raise CommandError("The catalog is empty; run manage.py seed_demo first.")
-        base = f"http://127.0.0.1:{port}"
-        rows = [
-            Row("/healthz", "/healthz"),
-            Row("catalog page (anonymous, warm)", "/products", target=0.6),
-            Row("filtered catalog page", "/products?brand=nike&size=9&sort=price_asc", target=0.6),
-            Row("product page", f"/products/{slug}", target=0.6),
-            Row("catalog page, force-dynamic", "/products", target=0.05),
-            Row("/api/v1/products", "/api/v1/products", target=0.4),
-        ]
-        server = self._start(port, workers, threads)
+        if options["profile"]:
+            self._profile(slug)
+            return
+        rows = [r for r in rows_for(product_slug=slug) if options["only"] in r.label]
+        floor = Row("bare Django floor", "/", server="floor")
+        naive = next((r for r in rows if r.server == "floor"), None)
+        bases = {"rdk": f"http://127.0.0.1:{port}", "floor": f"http://127.0.0.1:{port + 2}"}
+        servers = self._start(port, workers, threads)
         try:
-            self._wait(base + "/healthz")
+            for base in bases.values():
+                prodlike.wait_until_ready(base + ("/readyz" if base == bases["rdk"] else "/"))
             started = time.monotonic()
             warmed = cache_warm()
-            for row in rows:
-                self._get(base + row.path)
+            cookie = self._shopper(port, slug)
             self.stdout.write(
-                f"bench: gunicorn {workers} worker(s) × {threads} thread(s) on {base}; "
+                f"bench: gunicorn {workers} worker(s) × {threads} thread(s) for RDK and the floor; "
                 f"warmed {len(warmed.pages)} page(s) in {time.monotonic() - started:.1f}s; "
-                f"wrk {duration}s per row, {rounds} round(s), {connections} connections"
+                f"wrk {duration}s per row, {rounds} interleaved round(s), "
+                f"{connections} connections; "
+                f"load: {os.getloadavg()[0]:.2f}"
             )
             for number in range(1, rounds + 1):
                 self.stdout.write(f"  round {number}/{rounds} …")
+                floor_rps = []
+                for row in [floor, *rows, floor]:
+                    result = self._measure(row, bases, duration, connections, cookie, options)
+                    if row is floor:
+                        floor_rps.append(result.rps)
+                floor_round = sum(floor_rps[-2:]) / 2  # before and after the round's rows
+                naive_round = naive.results[-1].rps if naive else None
                 for row in rows:
-                    self._measure(row, base, duration, connections)
-            for row in rows:
-                row.settle()
+                    row.ratios.append(row.results[-1].rps / floor_round)
+                    if naive_round:
+                        row.ratios_naive.append(row.results[-1].rps / naive_round)
         finally:
-            server.stop(timeout=20)
-        failed = self._report(rows, connections)
+            for server in servers:
+                server.stop(timeout=20)
+        lines, failed = table(floor, rows)
+        self.stdout.write("\n" + "\n".join(lines))
+        search_query_report(self.stdout)
+        self.stdout.write(
+            f"\nMedians of {rounds} round(s); × floor is taken inside each round. "
+            f"{connections} connections, loopback, {os.cpu_count()} CPU(s), "
+            f"load average now {os.getloadavg()[0]:.2f}. The checkout p95 target is "
+            f"`make loadtest`'s."
+        )
         if failed:
             raise CommandError(f"{failed} row(s) missed the issue's targets.")
 
-    def _measure(self, row: Row, base: str, duration: int, connections: int) -> None:
-        dynamic = row.target == 0.05
-        if dynamic:
-            switch_set(name="cache.force_dynamic", on=True, actor="bench", reason="bench")
-            time.sleep(LOCAL_TTL * 2 + 0.2)  # every worker's switch copy expires
+    def _measure(self, row: Row, bases, duration, connections, cookie, options) -> wrk.Result:
+        if row.webhook:
+            result = self._webhooks(row, bases, connections, options["webhook_events"])
+            row.results.append(result)
+            return result
+        headers = dict(prodlike.FORWARDED_HEADERS)
+        if row.signed_in:
+            headers["Cookie"] = cookie
+        if row.dynamic:
+            self._force_dynamic(True)
             row.queries = self._count_queries(row.path)
         try:
-            rps, p50, p99, errors = parse_wrk(self._wrk(base + row.path, duration, connections))
+            result = wrk.run(
+                bases[row.server] + row.path,
+                duration=duration,
+                connections=connections,
+                headers=headers,
+            )
+        except wrk.WrkError as exc:
+            raise CommandError(str(exc)) from exc
         finally:
-            if dynamic:
-                switch_set(name="cache.force_dynamic", on=False, actor="bench", reason="bench")
-                time.sleep(LOCAL_TTL * 2 + 0.2)
-        row.rounds.append((rps, p50, p99))
-        row.errors += errors
+            if row.dynamic:
+                self._force_dynamic(False)
+        row.results.append(result)
+        return result
 
-    def _start(self, port: int, workers: int, threads: int) -> prodlike.Process:
-        log = Path(settings.BASE_DIR) / "var" / "bench" / f"gunicorn-{port}.log"
-        self.stdout.write(f"bench: gunicorn's log: {log}")
-        return prodlike.gunicorn(
-            port=port, env={**os.environ}, log=log, workers=workers, threads=threads
-        ).start()
-
-    def _get(self, url: str) -> int:
-        request = urllib.request.Request(url, headers=dict(h.split(": ") for h in HEADERS))  # noqa: S310
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback URL built here)  # nosec B310
-            return response.status
-
-    def _wait(self, url: str) -> None:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if self._get(url) == 200:
-                    return
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if time.monotonic() > deadline:
-                raise CommandError(f"gunicorn did not answer {url} within 30s.")
-            time.sleep(0.2)
-
-    def _wrk(self, url: str, duration: int, connections: int) -> str:
-        command = [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "--timeout",
-            "5s",
-        ]
-        for header in HEADERS:
-            command += ["-H", header]
-        done = subprocess.run(  # noqa: S603 (fixed argv)
-            [*command, url], capture_output=True, text=True, timeout=duration + 30, check=False
+    def _webhooks(self, row: Row, bases, connections: int, events: int) -> wrk.Result:
+        preparing = time.monotonic()
+        deliveries = deliveries_prepare(distinct=events)
+        self.stdout.write(
+            f"    webhook row: {events} orders placed and paid in "
+            f"{time.monotonic() - preparing:.1f}s; sending {len(deliveries.payloads)} deliveries"
         )
-        if done.returncode != 0:
-            raise CommandError(f"wrk failed: {done.stderr.strip()}")
-        return done.stdout
+        port = int(bases["rdk"].rsplit(":", 1)[1])
+        result = deliveries_send(port=port, deliveries=deliveries, connections_count=connections)
+        delivered = deliveries.delivered()
+        if delivered != events:
+            raise CommandError(f"The inbox stored {delivered} of {events} distinct events.")
+        row.distinct_rps.append(result.rps * events / len(deliveries.payloads))
+        return result
+
+    def _force_dynamic(self, on: bool) -> None:
+        switch_set(name="cache.force_dynamic", on=on, actor="bench", reason="bench")
+        time.sleep(LOCAL_TTL * 2 + 0.2)  # every worker's switch copy expires
+
+    def _shopper(self, port: int, slug: str) -> str:
+        password = secrets.token_urlsafe(16)
+        user, _ = get_user_model().objects.get_or_create(
+            username=SHOPPER, defaults={"email": SHOPPER}
+        )
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        try:
+            browser = shopper_sign_in(
+                port=port, username=SHOPPER, password=password, product_slug=slug
+            )
+        except BenchError as exc:
+            raise CommandError(str(exc)) from exc
+        return browser.cookie_header
+
+    def _start(self, port: int, workers: int, threads: int) -> list[prodlike.Process]:
+        logs = Path(settings.BASE_DIR) / "var" / "bench"
+        self.stdout.write(f"bench: gunicorn's logs: {logs}/gunicorn-*.log")
+        database = settings.DATABASES["default"]
+        floor_env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "floorsite.settings",
+            "FLOOR_DATABASE_NAME": database["NAME"],
+            "FLOOR_DATABASE_USER": database["USER"],
+            "FLOOR_DATABASE_HOST": database["HOST"],
+            "FLOOR_DATABASE_PORT": str(database["PORT"]),
+        }
+        standin = prodlike.manage(
+            "stripe_standin",
+            "--port",
+            str(port + 1),
+            "--webhook-url",
+            f"http://127.0.0.1:{port}/api/stripe/webhook",
+            env={**os.environ},
+            log=logs / f"standin-{port + 1}.log",
+        )
+        return [
+            standin.start(),
+            prodlike.gunicorn(
+                port=port,
+                env={**os.environ},
+                log=logs / f"gunicorn-{port}.log",
+                workers=workers,
+                threads=threads,
+            ).start(),
+            prodlike.gunicorn(
+                port=port + 2,
+                env=floor_env,
+                log=logs / f"floor-{port + 2}.log",
+                workers=workers,
+                threads=threads,
+                app="floorsite.wsgi:application",
+                chdir=FLOOR_DIR,
+            ).start(),
+        ]
+
+    def _profile(self, slug: str) -> None:
+        """In-process, DEBUG off, the bench database and Redis."""
+        user, _ = get_user_model().objects.get_or_create(
+            username=SHOPPER, defaults={"email": SHOPPER}
+        )
+        with rls_scope(user=user):
+            variant = Variant.objects.filter(product__slug=slug).first()
+            DbCartStore(user).put(variant.pk, 1, variant.price_amount)
+        cache_warm()
+        anonymous = Client(HTTP_HOST="127.0.0.1")
+        signed_in = Client(HTTP_HOST="127.0.0.1")
+        signed_in.force_login(user)
+        for client, path in (
+            (anonymous, "/healthz"),
+            (anonymous, "/products"),
+            (signed_in, "/products"),
+            (signed_in, f"/products/{slug}"),
+            (signed_in, "/cart"),
+        ):
+            who = "signed-in" if client is signed_in else "anonymous"
+            lines, _ = request_profile(client, path)
+            self.stdout.write(f"{who} " + "\n".join(lines) + "\n")
 
     def _count_queries(self, path: str) -> int:
         client = Client(HTTP_HOST="127.0.0.1")
@@ -206,40 +270,21 @@ class Command(BaseCommand):
             client.get(path, secure=True)
         return len(queries)
 
-    def _report(self, rows: list[Row], connections: int) -> int:
-        base = rows[0].rps or 1.0
-        self.stdout.write("")
-        header = (
-            f"{'row':<34} {'req/s':>9} {'spread':>11} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'× healthz':>10}  result"
+
+SEARCHES = ("jordn", "addidas", "air maxx", "retro high og")
+
+
+def search_query_report(stdout, *, runs: int = 50) -> None:
+    """Median and worst time of one search page query, uncached, per term."""
+    stdout.write("\nSearch query (selector, uncached):")
+    for term in SEARCHES:
+        filters = selectors.ProductFilters(search=term, sort="relevance")
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            page = selectors.product_card_page(filters=filters, number=1, per_page=24)
+            times.append((time.perf_counter() - started) * 1000)
+        stdout.write(
+            f"  {term!r:<18} {page.count:>3} match(es)  median {statistics.median(times):.2f} ms"
+            f"  max {max(times):.2f} ms  ({runs} runs)"
         )
-        self.stdout.write(header)
-        self.stdout.write("-" * len(header) + "-" * 30)
-        failed = 0
-        for row in rows:
-            ratio = row.rps / base
-            verdict = ""
-            if row.target is not None:
-                checks = [ratio >= row.target]
-                notes = [f"≥ {row.target} ×"]
-                if row.target == 0.6:
-                    checks.append(row.p99 < 20)
-                    notes.append("p99 < 20 ms")
-                if row.queries is not None:
-                    checks.append(row.queries <= 4)
-                    notes.append(f"{row.queries} queries ≤ 4")
-                if row.errors:
-                    checks.append(False)
-                    notes.append(f"{row.errors} errors")
-                ok = all(checks)
-                failed += not ok
-                verdict = ("PASS" if ok else "FAIL") + " (" + ", ".join(notes) + ")"
-            self.stdout.write(
-                f"{row.label:<34} {row.rps:>9.0f} {row.spread:>11} {row.p50:>8.2f} {row.p99:>8.2f} "
-                f"{ratio:>10.2f}  {verdict}"
-            )
-        self.stdout.write(
-            f"\nMedians of every round; spread = lowest–highest req/s. "
-            f"{connections} connections, loopback, {os.cpu_count()} CPU(s)."
-        )
-        return failed

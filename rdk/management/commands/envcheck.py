@@ -42,3 +42,6 @@ class Command(BaseCommand):
                 f"({len(schema.SCHEMA)} variables checked)."
             )
         )
+        self.stdout.write("Secret rotation (fallbacks configured):")
+        for name, state in schema.secret_fallbacks(config):
+            self.stdout.write(f"  {name}: {state}")

@@ -3,11 +3,18 @@
 Row-level security binds only roles that are neither superusers nor BYPASSRLS,
 so RDK (tests included) must never connect as `postgres`. This command, run
 with an administrator's URL, creates a plain LOGIN role (with CREATEDB, so
-pytest can create its test database) and a database it owns. Idempotent."""
+pytest can create its test database) and a database it owns, with the
+extensions RDK's migrations use already created (EXTENSIONS), so that
+migrating never needs more than the owner's rights. Idempotent."""
 
 import psycopg
 from django.core.management.base import BaseCommand, CommandError
-from psycopg import sql
+from psycopg import conninfo, sql
+
+# pg_trgm backs catalog search (catalog/migrations/0003_search_trigrams.py).
+# It is a trusted extension, so the owner could create it; creating it here
+# covers databases whose owner lacks CREATE on the database's schema.
+EXTENSIONS = ("pg_trgm",)
 
 
 class Command(BaseCommand):
@@ -60,5 +67,21 @@ class Command(BaseCommand):
                     )
                 )
                 created.append(f"database {database}")
+        created += self._create_extensions(admin_url, database)
         summary = ", ".join(created) if created else "nothing to create"
         self.stdout.write(f"pg_bootstrap: role {role}, database {database}: {summary}.")
+
+    def _create_extensions(self, admin_url: str, database: str) -> list[str]:
+        target = conninfo.make_conninfo(admin_url, dbname=database)
+        created = []
+        with psycopg.connect(target, autocommit=True, connect_timeout=5) as connection:
+            for name in EXTENSIONS:
+                exists = connection.execute(
+                    "SELECT 1 FROM pg_extension WHERE extname = %s", [name]
+                ).fetchone()
+                if not exists:
+                    connection.execute(
+                        sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name))
+                    )
+                    created.append(f"extension {name}")
+        return created
