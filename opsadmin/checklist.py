@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils.timesince import timesince
 
 from opsadmin import selectors
 from opsadmin.jobshealth import JobsHealth, jobs_health
+from rdk.degradations import degradations_active
 from rdk.health import readiness
 
 
@@ -29,18 +30,32 @@ class ChecklistItem:
 
 
 def _readiness() -> ChecklistItem:
-    ok, checks = readiness()
-    failing = [name for name, result in checks.items() if not result["ok"]]
+    status, checks = readiness()
+    failing = ", ".join(name for name, result in checks.items() if not result["ok"])
+    if status == "ok":
+        state, text = "ok", "Database, cache, migrations and configuration all answer."
+    elif status == "degraded":
+        state = "warn"
+        text = f"Degraded: {failing}. The shop still serves (see Degradations below)."
+    else:
+        state, text = "bad", f"Failing: {failing}."
     return ChecklistItem(
-        "Readiness (/readyz)",
-        "ok" if ok else "bad",
-        "Database, cache, migrations and configuration all answer."
-        if ok
-        else f"Failing: {', '.join(failing)}.",
-        "/readyz",
-        "Open /readyz",
-        "§1, §2.1 step 6",
+        "Readiness (/readyz)", state, text, "/readyz", "Open /readyz", "§1, §2.1 step 6"
     )
+
+
+def _degradations() -> ChecklistItem:
+    active = degradations_active()
+    if not active:
+        return ChecklistItem(
+            "Degradations", "ok", "Every dependency answers.", runbook="docs/operations.md"
+        )
+    text = " ".join(
+        f"{item.name} since {timesince(datetime.fromtimestamp(item.since, tz=UTC))} "
+        f"({item.count} times; {item.reason}): {item.summary}"
+        for item in active
+    )
+    return ChecklistItem("Degradations", "warn", text, runbook="docs/operations.md")
 
 
 def _incidents() -> ChecklistItem:
@@ -115,6 +130,8 @@ def _webhooks(health: JobsHealth) -> ChecklistItem:
         f"{counts['processed']} processed, {counts['failed']} failed, "
         f"{counts['received']} waiting, {counts['ignored']} ignored."
     )
+    if counts.get("handled"):
+        text += f" {counts['handled']} marked handled by staff."
     if hooks["unprocessed"]:
         text += f" Oldest unprocessed: {_age(hooks['oldest_unprocessed_age_seconds'])} ago."
     if not hooks["ok"]:
@@ -177,7 +194,7 @@ def _tasks(health: JobsHealth) -> ChecklistItem:
     return ChecklistItem("Background tasks", state, text, link, "Jobs", "§13")
 
 
-CHECKLIST: list[Callable[[], ChecklistItem]] = [_readiness, _incidents, _switches]
+CHECKLIST: list[Callable[[], ChecklistItem]] = [_readiness, _degradations, _incidents, _switches]
 HEALTH_CHECKLIST: list[Callable[[JobsHealth], ChecklistItem]] = [
     _jobs,
     _webhooks,

@@ -89,6 +89,11 @@ class RdkAdminSite(OTPAdminSite):
                 name="ops_webhook_detail",
             ),
             path(
+                "ops/webhooks/<str:stripe_id>/handled/",
+                wrap(webhooks.webhook_mark_handled),
+                name="ops_webhook_mark_handled",
+            ),
+            path(
                 "ops/webhooks/<str:stripe_id>/replay/",
                 wrap(webhooks.webhook_replay),
                 name="ops_webhook_replay",

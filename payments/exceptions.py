@@ -50,6 +50,12 @@ class EventNotFound(PaymentsError):
     code = "event_not_found"
 
 
+class EventNotHandleable(PaymentsError):
+    """Only a failed event can be marked handled, and only with a reason."""
+
+    code = "event_not_handleable"
+
+
 class StripePayloadInvalid(PaymentsError):
     """A Stripe object (an event's `data.object`, a retrieved session) lacks a
     field its type needs or holds one of the wrong kind. The event is marked

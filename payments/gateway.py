@@ -22,17 +22,20 @@ from payments.exceptions import (
     StripeRejected,
     StripeUnavailable,
 )
+from rdk.degradations import degradation_clear, degradation_report
 
 logger = logging.getLogger(__name__)
 
 # Stripe's API version every request and webhook payload is read against. Change
 # it here, together with the webhook endpoint's version in the Dashboard.
 API_VERSION = "2026-10-28.endive"
-# (connect, read) seconds: checkout must fail fast enough for the shopper to retry.
-TIMEOUT = (5.0, 20.0)
+# (connect, read) seconds: checkout must fail fast enough for the shopper to
+# retry. With the retry below a call gives up within about 24 s, under the
+# 30 s after which gunicorn replaces a silent worker (rdk/gunicorn_conf.py).
+TIMEOUT = (3.0, 8.0)
 # Retries on connection errors, 409 lock timeouts, 429 and 5xx; POSTs carry
 # idempotency keys, so retrying never creates a second object.
-MAX_NETWORK_RETRIES = 2
+MAX_NETWORK_RETRIES = 1
 
 
 @functools.lru_cache(maxsize=8)
@@ -52,9 +55,17 @@ def client() -> stripe.StripeClient:
     return _client(settings.STRIPE_SECRET_KEY, (settings.STRIPE_API_BASE or "").rstrip("/"))
 
 
+DEGRADATION = "stripe"
+DEGRADED_SUMMARY = (
+    "Stripe is not answering: shoppers are told to try again, their orders stay pending "
+    "with stock reserved, and a retry reuses the same Checkout Session (idempotency keys)."
+)
+
+
 @contextmanager
 def stripe_call(operation: str) -> Iterator[None]:
-    """Run one Stripe call; translate its errors and log them without secrets."""
+    """Run one Stripe call; translate its errors and log them without secrets.
+    Stripe not answering is also reported as a degradation (the ops home)."""
     try:
         yield
     except stripe.AuthenticationError as exc:
@@ -69,6 +80,9 @@ def stripe_call(operation: str) -> Iterator[None]:
         ) from exc
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
         _log_failure(operation, exc)
+        degradation_report(
+            DEGRADATION, summary=DEGRADED_SUMMARY, reason=f"{type(exc).__name__} on {operation}"
+        )
         raise StripeUnavailable(
             "The payment service is not answering right now. Please try again in a moment."
         ) from exc
@@ -77,6 +91,8 @@ def stripe_call(operation: str) -> Iterator[None]:
         raise StripeRejected(
             exc.user_message or "The payment service refused the request."
         ) from exc
+    else:
+        degradation_clear(DEGRADATION)
 
 
 def _log_failure(operation: str, exc: stripe.StripeError) -> None:

@@ -13,6 +13,9 @@ class StripeEvent(models.Model):
         PROCESSED = "processed", "Processed"
         FAILED = "failed", "Failed"
         IGNORED = "ignored", "Ignored (no handler)"
+        # A failed event staff closed by hand (one that will never succeed),
+        # with the reason: it no longer holds /jobs/health at 503.
+        HANDLED = "handled", "Marked handled by staff"
 
     stripe_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100, db_index=True)
@@ -27,6 +30,8 @@ class StripeEvent(models.Model):
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     request_ids = models.JSONField(default=list, blank=True)
+    handled_by = models.CharField(max_length=150, blank=True)
+    handled_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

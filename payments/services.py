@@ -23,7 +23,12 @@ from payments.events import (
     WebhookEvent,
     event_object_parse,
 )
-from payments.exceptions import CheckoutInvalid, EventNotFound, StripePayloadInvalid
+from payments.exceptions import (
+    CheckoutInvalid,
+    EventNotFound,
+    EventNotHandleable,
+    StripePayloadInvalid,
+)
 from payments.gateway import client, stripe_call
 from payments.models import StripeEvent, StripeEventReplay
 from rdk.audit import audit_record
@@ -432,6 +437,38 @@ def event_replay_by_id(*, stripe_id: str, actor: str) -> StripeEventReplay:
     except StripeEvent.DoesNotExist as exc:
         raise EventNotFound(f"No stored Stripe event {stripe_id!r}.") from exc
     return event_replay(event=event, actor=actor)
+
+
+def event_mark_handled(*, stripe_id: str, reason: str, actor: str) -> StripeEvent:
+    """Close a failed event by hand: one that will never succeed (a poison
+    event) stops holding /jobs/health at 503. Its error stays on record; the
+    reason and who gave it are stored and audited. Replaying it stays possible."""
+    reason = reason.strip()
+    if not reason:
+        raise EventNotHandleable("Say why the event is handled: a reason is required.")
+    with transaction.atomic():
+        try:
+            event = StripeEvent.objects.select_for_update().get(stripe_id=stripe_id)
+        except StripeEvent.DoesNotExist as exc:
+            raise EventNotFound(f"No stored Stripe event {stripe_id!r}.") from exc
+        if event.status != StripeEvent.Status.FAILED:
+            raise EventNotHandleable(
+                f"{stripe_id} is {event.get_status_display().lower()}, not failed: "
+                "only a failed event can be marked handled."
+            )
+        event.status = StripeEvent.Status.HANDLED
+        event.handled_by = actor[:150]
+        event.handled_reason = reason[:2000]
+        event.save(update_fields=["status", "handled_by", "handled_reason"])
+        audit_record(
+            action="stripe.event_handled",
+            actor=actor,
+            target=stripe_id,
+            reason=reason,
+            event_type=event.type,
+        )
+    logger.info("stripe.event_handled", extra={"stripe_id": stripe_id, "actor": actor})
+    return event
 
 
 def events_replay_failed(*, actor: str) -> list[StripeEventReplay]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
 from django.db import transaction
@@ -48,7 +48,12 @@ def tag_versions(tags: Iterable[str]) -> dict[str, int]:
         for key in missing:
             cache.add(key, initial, timeout=None)
         found.update(cache.get_many(missing))
-    return {tag: int(found.get(VERSION_PREFIX + tag, 0)) for tag in tags}
+        # Still missing: the cache is unreachable (rdk.cache). A version of its
+        # own makes a key nothing was stored under, so the page renders afresh
+        # rather than from a per-process copy a revalidation could not reach.
+        for key in missing:
+            found.setdefault(key, initial)
+    return {tag: int(found[VERSION_PREFIX + tag]) for tag in tags}
 
 
 def tagged_key(name: str, tags: Iterable[str], *parts: object) -> str:
@@ -81,6 +86,37 @@ def revalidate_tag(*tags: str, reason: str) -> None:
         return
     request_id = get_request_id()
     transaction.on_commit(lambda: _bump(tuple(dict.fromkeys(tags)), reason, request_id))
+
+
+# Tag kinds the apps declare (`catalog` declares catalog, brand:<id> and
+# product:<id>), each with a test of whether `kind:<id>` names something. A
+# manual revalidation of anything else (a typo, a deleted product) is refused:
+# it would report success and change nothing.
+_TAG_KINDS: dict[str, Callable[[str], bool] | None] = {}
+
+
+def tag_kind_register(kind: str, exists: Callable[[str], bool] | None = None) -> None:
+    """Declare tag `kind` (no `exists`) or `kind:<id>` (`exists(id)` says whether
+    the id names something)."""
+    _TAG_KINDS[kind] = exists
+
+
+def tag_kinds() -> list[str]:
+    return [kind if exists is None else f"{kind}:<id>" for kind, exists in _TAG_KINDS.items()]
+
+
+def tags_unknown(tags: Iterable[str]) -> list[str]:
+    """The tags among `tags` that name no declared kind, or nothing that exists."""
+    unknown = []
+    for tag in tags:
+        kind, sep, ident = tag.partition(":")
+        if kind not in _TAG_KINDS:
+            unknown.append(tag)
+            continue
+        exists = _TAG_KINDS[kind]
+        if (exists is None) == bool(sep) or (exists is not None and not exists(ident)):
+            unknown.append(tag)
+    return unknown
 
 
 def revalidation_log(limit: int = 50) -> list[dict[str, object]]:

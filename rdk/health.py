@@ -1,10 +1,18 @@
 """Liveness (/healthz) and readiness (/readyz).
 
-Liveness touches no dependency: it answers whenever the process can serve.
-Readiness checks what a request needs (database, shared cache, applied
-migrations, configuration), each timed, and answers 503 when any fails. Failure
-reasons are the exception's class and a fixed phrase, never its message, which
-can carry a connection string."""
+Liveness touches no dependency: it answers whenever the process can serve, and
+names the live release. Readiness checks what a request needs, each timed:
+
+- the database, applied migrations and the configuration are *required*: when
+  one fails the host cannot serve, `/readyz` answers 503 (`"status": "failing"`)
+  and a balancer should take it out of rotation;
+- the shared cache (Redis) is *degradable*: when it fails the host still serves,
+  uncached, from PostgreSQL (`rdk.cache`), so `/readyz` stays 200 with
+  `"status": "degraded"`. Every host shares the one Redis: a 503 here would pull
+  them all at once and turn a cache outage into a full outage.
+
+Failure reasons are the exception's class and a fixed phrase, never its
+message, which can carry a connection string."""
 
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from rdk.degradations import degradation_clear, degradations_active
 from rdk.rls import rls_request_exempt
 
 logger = logging.getLogger(__name__)
@@ -34,9 +43,14 @@ def _database() -> None:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+    degradation_clear("database")  # reported by the 503s of rdk.views
 
 
 def _cache() -> None:
+    probe = getattr(cache, "probe", None)
+    if probe is not None:  # rdk.cache.RedisCache: a ping past its retry pause
+        probe()
+        return
     key = f"readyz:{uuid.uuid4().hex}"
     cache.set(key, "1", timeout=10)
     value = cache.get(key)
@@ -71,6 +85,8 @@ CHECKS: dict[str, Callable[[], None]] = {
     "migrations": _migrations,
     "config": _config,
 }
+# Checks whose failure leaves the host serving, degraded (see the docstring).
+DEGRADABLE = frozenset({"cache"})
 
 _SAFE_REASONS = (RuntimeError,)
 
@@ -92,26 +108,39 @@ def _run(check: Callable[[], None]) -> CheckResult:
     return result
 
 
-def readiness() -> tuple[bool, dict[str, CheckResult]]:
+def readiness() -> tuple[str, dict[str, CheckResult]]:
+    """("ok" | "degraded" | "failing", each check's result)."""
     results = {name: _run(check) for name, check in CHECKS.items()}
-    return all(result["ok"] for result in results.values()), results
+    failed = {name for name, result in results.items() if not result["ok"]}
+    for name in failed & DEGRADABLE:
+        results[name]["degraded"] = True
+    if failed - DEGRADABLE:
+        return "failing", results
+    return ("degraded" if failed else "ok"), results
 
 
 @rls_request_exempt
 @require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+    return JsonResponse({"status": "ok", "release": settings.RDK_RELEASE})
 
 
 @rls_request_exempt
 @require_safe
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    ok, checks = readiness()
-    if not ok:
+    status, checks = readiness()
+    if status != "ok":
         failing = [name for name, result in checks.items() if not result["ok"]]
-        logger.warning("readyz.failing", extra={"failing": failing})
-    return JsonResponse(
-        {"status": "ok" if ok else "failing", "checks": checks}, status=200 if ok else 503
-    )
+        event = "readyz.degraded" if status == "degraded" else "readyz.failing"
+        logger.warning(event, extra={"failing": failing})
+    body = {
+        "status": status,
+        "checks": checks,
+        "degradations": [
+            {"dependency": item.name, "since": item.since, "summary": item.summary}
+            for item in degradations_active()
+        ],
+    }
+    return JsonResponse(body, status=503 if status == "failing" else 200)

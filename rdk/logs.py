@@ -47,7 +47,8 @@ class ConsoleFormatter(logging.Formatter):
         ts = datetime.fromtimestamp(record.created, tz=UTC).strftime("%H:%M:%S")
         request_id = getattr(record, "request_id", None) or "-"
         fields = " ".join(f"{key}={value}" for key, value in _fields(record).items())
-        line = f"{ts} {record.levelname:<7} {record.name} [{request_id[:12]}] {record.getMessage()}"
+        # The whole id: grepping the logs (JSON or console) for it must find the line.
+        line = f"{ts} {record.levelname:<7} {record.name} [{request_id}] {record.getMessage()}"
         if fields:
             line = f"{line}  {fields}"
         if record.exc_info:

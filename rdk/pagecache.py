@@ -127,12 +127,14 @@ def shell_fill(parts: list[str], request: HttpRequest) -> str:
 
 
 def canonical_query(request: HttpRequest, params: tuple[str, ...]) -> QueryDict:
-    """The understood parameters of the request's query, sorted; everything else dropped."""
+    """The understood parameters of the request's query, sorted by name;
+    everything else dropped. A parameter's values keep their order: the view
+    may name them by position (the API's "Item 2: …" errors)."""
     query = QueryDict(mutable=True)
     for name in sorted(params):
         values = request.GET.getlist(name)
         if values:
-            query.setlist(name, sorted(values))
+            query.setlist(name, values)
     query._mutable = False
     return query
 

@@ -157,18 +157,16 @@ def gunicorn(
     chdir: Path | None = None,
 ) -> Process:
     """RDK (or another WSGI `app`, imported from `chdir`) under gunicorn on
-    `host`:`port` (gthread workers when threads > 1), inside the network
-    namespace `netns` when given (`make scaleout`'s hosts)."""
+    `host`:`port`, configured by rdk/gunicorn_conf.py like production (gthread
+    workers when threads > 1), inside the network namespace `netns` when given
+    (`make scaleout`'s hosts)."""
     argv = [
-        sys.executable, "-m", "gunicorn", app,
+        sys.executable, "-m", "gunicorn", "--config", "python:rdk.gunicorn_conf", app,
         "--chdir", str(chdir or BASE_DIR),
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
         "--worker-class", "gthread" if threads > 1 else "sync",
         "--threads", str(threads),
-        "--keep-alive", "5",
-        "--graceful-timeout", "10",
-        "--log-level", "warning",
     ]  # fmt: skip
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]

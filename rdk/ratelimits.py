@@ -20,9 +20,13 @@ django-ratelimit's 403:
 A refusal renders `templates/429.html` for browsers and
 `{"error": "rate_limited", "message": …, "fields": {}}` for `/api/` and for
 clients preferring JSON, and logs `ratelimit.exceeded` with the limit's name.
-When the cache cannot be reached the request is let through (and logged):
-`/readyz` reports the cache, and an outage of the counters must not become an
-outage of the shop.
+When the shared cache cannot be reached (`rdk.cache` reports the outage), each
+limit follows its `when_cache_down` policy: `per-process` limits (sign-in,
+sign-up, password reset, TOTP, checkout: the ones standing between an attacker
+and a password, an inbox or the stock) keep counting in each process's memory,
+so they still hold, only multiplied by the number of processes; `open` limits
+(browsing, the cart, the API, Stripe's webhooks) let requests through. An
+outage of the counters never becomes an outage of the shop.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -55,6 +60,13 @@ class Limit:
     keys: tuple[str, ...]
     methods: tuple[str, ...] | None  # None: every method
     description: str
+    when_cache_down: str = "open"  # or "per-process": see CACHE_DOWN_POLICIES
+
+
+CACHE_DOWN_POLICIES = {
+    "open": "let through",
+    "per-process": "counted in each process's memory",
+}
 
 
 # Key kinds: what a limit counts by. A key that does not apply to a request
@@ -78,6 +90,7 @@ LIMITS: dict[str, Limit] = {
             ("ip",),
             ("POST",),
             "Sign-in attempts from one address: slows password guessing across accounts.",
+            when_cache_down="per-process",
         ),
         Limit(
             "signin_account",
@@ -85,6 +98,7 @@ LIMITS: dict[str, Limit] = {
             ("account",),
             ("POST",),
             "Sign-in attempts naming one account, from anywhere: slows guessing one password.",
+            when_cache_down="per-process",
         ),
         Limit(
             "signup_ip",
@@ -92,6 +106,7 @@ LIMITS: dict[str, Limit] = {
             ("ip",),
             ("POST",),
             "Accounts created from one address.",
+            when_cache_down="per-process",
         ),
         Limit(
             "password_reset_ip",
@@ -99,6 +114,7 @@ LIMITS: dict[str, Limit] = {
             ("ip",),
             ("POST",),
             "Password-reset requests from one address.",
+            when_cache_down="per-process",
         ),
         Limit(
             "password_reset_email",
@@ -106,6 +122,7 @@ LIMITS: dict[str, Limit] = {
             ("email",),
             ("POST",),
             "Password-reset emails to one address: nobody's inbox gets flooded.",
+            when_cache_down="per-process",
         ),
         Limit(
             "otp_verify",
@@ -114,6 +131,7 @@ LIMITS: dict[str, Limit] = {
             ("POST",),
             "TOTP or backup-code attempts, per address and per staff user: "
             "a six-digit code cannot be guessed.",
+            when_cache_down="per-process",
         ),
         Limit(
             "cart",
@@ -128,6 +146,7 @@ LIMITS: dict[str, Limit] = {
             ("user_or_ip",),
             ("POST",),
             "Checkouts started by one shopper: each reserves stock and calls Stripe.",
+            when_cache_down="per-process",
         ),
         Limit(
             "api_ip",
@@ -251,6 +270,8 @@ def enforce(request: Any, *names: str) -> Exceeded | None:
     exceeded: list[Exceeded] = []
     for name in names:
         limit = LIMITS[name]
+        if limit.methods and request.method not in limit.methods:
+            continue
         method = list(limit.methods) if limit.methods else get_usage.ALL
         for kind in limit.keys:
             value = _KEYS[kind](request)
@@ -265,9 +286,13 @@ def enforce(request: Any, *names: str) -> Exceeded | None:
                     method=method,
                     increment=True,
                 )
-            except Exception:  # the cache is down: let the request through, say so
+            except Exception:  # a cache backend that raises instead of degrading
                 logger.warning("ratelimit.cache_unavailable", extra={"limit": name}, exc_info=True)
-                continue
+                usage = None
+            if usage is None:  # the shared counter could not be read or written
+                if limit.when_cache_down == "open":
+                    continue
+                usage = _per_process_usage(f"rdk.{name}.{kind}", value, rate_for(name))
             if usage and usage["should_limit"]:
                 exceeded.append(Exceeded(name, max(int(usage["time_left"]), 1)))
     if not exceeded:
@@ -275,6 +300,28 @@ def enforce(request: Any, *names: str) -> Exceeded | None:
     worst = max(exceeded, key=lambda item: item.retry_after)
     log_exceeded(request, worst)
     return worst
+
+
+# Counters for `per-process` limits while the shared cache is unreachable.
+_fallback_counters = LocMemCache("rdk-ratelimits", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+
+
+def _per_process_usage(group: str, value: str, rate: str) -> dict[str, Any]:
+    """django-ratelimit's fixed-window count, in this process's memory."""
+    from django_ratelimit.core import _split_rate, time
+
+    allowed, period = _split_rate(rate)
+    now = int(time.time())
+    window_end = now - now % period + period
+    key = f"{group}:{value}:{window_end}"
+    if _fallback_counters.add(key, 1, period + 1):
+        count = 1
+    else:
+        try:
+            count = _fallback_counters.incr(key)
+        except ValueError:  # expired in between
+            count = 1
+    return {"should_limit": count > allowed, "time_left": window_end - now}
 
 
 def log_exceeded(request: Any, exceeded: Exceeded) -> None:
@@ -370,13 +417,14 @@ class RatelimitedMiddleware:
 def limits_markdown() -> str:
     """The table in docs/security.md (a test keeps the two in step)."""
     lines = [
-        "| limit | default rate | counted by | methods | why |",
-        "| --- | --- | --- | --- | --- |",
+        "| limit | default rate | counted by | methods | why | Redis down |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for limit in LIMITS.values():
         keys = "; ".join(KEY_KINDS[kind] for kind in limit.keys)
         methods = ", ".join(limit.methods) if limit.methods else "all"
         lines.append(
-            f"| `{limit.name}` | {limit.rate} | {keys} | {methods} | {limit.description} |"
+            f"| `{limit.name}` | {limit.rate} | {keys} | {methods} | {limit.description} "
+            f"| {CACHE_DOWN_POLICIES[limit.when_cache_down]} |"
         )
     return "\n".join(lines)

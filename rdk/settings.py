@@ -269,7 +269,7 @@ RATE_LIMITS = _value("RATE_LIMITS", {})
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "rdk.clientip.client_ip"
 RATELIMIT_VIEW = "rdk.ratelimits.ratelimited_view"
-RATELIMIT_FAIL_OPEN = True  # a cache outage must not refuse every shopper; /readyz alerts
+RATELIMIT_FAIL_OPEN = True  # an unreadable counter: rdk.ratelimits applies its cache-down policy
 MIDDLEWARE.append("rdk.ratelimits.RatelimitedMiddleware")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rdk.api.RateLimitThrottle"]
 
@@ -367,6 +367,7 @@ SNAPSHOT_KEY_TABLES = [
 ]
 INCIDENT_EXPORT_DIR = str(BASE_DIR / "docs" / "incidents")
 MAINTENANCE_RETRY_AFTER = 300  # seconds, sent as Retry-After on 503s
+DATABASE_UNAVAILABLE_RETRY_AFTER = 30  # seconds, on the 503 answered while PostgreSQL is down
 SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's activity
 
 # Catalog ----------------------------------------------------------------------
@@ -376,8 +377,10 @@ SESSION_ACTIVITY_INTERVAL = 60  # seconds between two writes of one session's ac
 PAGE_CACHE_MAX_VARIANTS = 200
 
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # The same backend, reusing its Redis client (see rdk/cache.py).
+    # The same backend, reusing its Redis client and degrading to misses while
+    # Redis is unreachable, trying again every RETRY_SECONDS (see rdk/cache.py).
     CACHES["default"]["BACKEND"] = "rdk.cache.RedisCache"
+    CACHES["default"]["RETRY_SECONDS"] = 5
 
 # Stored anonymous pages are served before the content security policy,
 # sessions, CSRF and auth run: none of them can change a stored page. After

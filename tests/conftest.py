@@ -47,14 +47,31 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Every session starts from an empty test database, whatever happened before.
+
+    `--reuse-db` keeps the database between runs, and a run killed in the
+    middle of a transactional or browser test leaves its rows behind (the next
+    run failed with "Key (username)=(ops) already exists"). Emptying every
+    table costs about a second, not a re-migration; tests/rdk/test_interrupted_run.py
+    kills a run on purpose to prove it."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty shared cache (a Redis db of its own under make test)."""
     cache.clear()
-    from rdk import switches
+    from rdk import degradations, ratelimits, switches
 
     switches._forget()
     funnel._views.take()  # product views buffered by an earlier test are not this one's
+    degradations._active.clear()  # an outage one test staged is not the next test's
+    ratelimits._fallback_counters.clear()  # nor are the counts made while it lasted
     yield
     cache.clear()
 

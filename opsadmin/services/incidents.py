@@ -85,6 +85,11 @@ def incident_update(*, incident: Incident, status: str, note: str, actor: str) -
         )
     if status == incident.status and not note.strip():
         raise IncidentError("Write a note, or choose a new status.")
+    if status == S.RESOLVED and status != incident.status and not incident.root_cause.strip():
+        raise IncidentError(
+            "Write the root cause (Root cause, fix, follow-ups) before resolving: "
+            "an incident is not resolved until we know why it happened."
+        )
     now = timezone.now()
     update = IncidentUpdate.objects.create(
         incident=incident,
@@ -139,12 +144,13 @@ def incident_postmortem_set(
     return incident
 
 
-def incident_export_path(incident: Incident) -> Path:
-    """docs/incidents/YYYY-MM-DD.md for the day the incident started; a second
-    incident on the same day gets YYYY-MM-DD-2.md, and so on."""
+def incident_export_path(incident: Incident, folder: Path | None = None) -> Path:
+    """<folder>/YYYY-MM-DD.md for the day the incident started (the folder:
+    INCIDENT_EXPORT_DIR, docs/incidents/ by default); a second incident on the
+    same day gets YYYY-MM-DD-2.md, and so on."""
+    folder = Path(folder or settings.INCIDENT_EXPORT_DIR)
     if incident.exported_path:
-        return Path(settings.INCIDENT_EXPORT_DIR) / Path(incident.exported_path).name
-    folder = Path(settings.INCIDENT_EXPORT_DIR)
+        return folder / Path(incident.exported_path).name
     day = incident.started_at.astimezone(UTC).strftime("%Y-%m-%d")
     marker = f"<!-- rdk-incident: {incident.public_id} -->"
     number = 1
@@ -156,10 +162,12 @@ def incident_export_path(incident: Incident) -> Path:
         number += 1
 
 
-def incident_export(*, incident: Incident, actor: str) -> Path:
+def incident_export(*, incident: Incident, actor: str, folder: Path | None = None) -> Path:
+    """Write the incident's markdown into `folder` (INCIDENT_EXPORT_DIR by
+    default), for `manage.py incident_export` run in a checkout."""
     from opsadmin.selectors import incident_markdown
 
-    path = incident_export_path(incident)
+    path = incident_export_path(incident, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(incident_markdown(incident), encoding="utf-8")
     Incident.objects.filter(pk=incident.pk).update(exported_path=path.name)
@@ -168,3 +176,16 @@ def incident_export(*, incident: Incident, actor: str) -> Path:
         action="incident.export", actor=actor, target=f"incident #{incident.pk}", path=path.name
     )
     return path
+
+
+def incident_download(*, incident: Incident, actor: str) -> tuple[str, str]:
+    """The incident's markdown and a file name for it, for the console's
+    download: a web host never writes into its own code checkout."""
+    from opsadmin.selectors import incident_markdown
+
+    day = incident.started_at.astimezone(UTC).strftime("%Y-%m-%d")
+    name = incident.exported_path or f"{day}-incident-{incident.pk}.md"
+    audit_record(
+        action="incident.download", actor=actor, target=f"incident #{incident.pk}", path=name
+    )
+    return name, incident_markdown(incident)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from opsadmin.checklist import checklist
@@ -15,5 +16,6 @@ def ops_home(request: HttpRequest) -> HttpResponse:
             "items": checklist(),
             "recent_audit": AuditEntry.objects.all()[:10],
             "funnel": funnel_summary(),
+            "release": settings.RDK_RELEASE,
         },
     )

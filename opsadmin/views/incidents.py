@@ -86,9 +86,10 @@ def incident_detail(request: HttpRequest, public_id) -> HttpResponse:
                     messages.success(request, "Root cause, fix and follow-ups saved.")
                     return redirect(incident.get_absolute_url())
             elif action == "export":
-                path = service.incident_export(incident=incident, actor=actor(request))
-                messages.success(request, f"Written to docs/incidents/{path.name}.")
-                return redirect(incident.get_absolute_url())
+                name, markdown = service.incident_download(incident=incident, actor=actor(request))
+                response = HttpResponse(markdown, content_type="text/markdown; charset=utf-8")
+                response["Content-Disposition"] = f'attachment; filename="{name}"'
+                return response
             else:
                 messages.error(request, "Unknown action.")
         except IncidentError as exc:
@@ -112,7 +113,6 @@ def incident_detail(request: HttpRequest, public_id) -> HttpResponse:
             "resolution_message": selectors.incident_resolution_message(incident),
             "update_form": update_form,
             "postmortem_form": postmortem_form,
-            "export_name": service.incident_export_path(incident).name,
         },
         status=status,
     )

@@ -18,7 +18,7 @@ from opsadmin.forms import ReplayFailedForm, WebhookFilterForm
 from opsadmin.selectors import webhook_event_order, webhook_events_search
 from opsadmin.views.common import actor, render_ops
 from payments import selectors, services
-from payments.exceptions import EventNotFound
+from payments.exceptions import EventNotFound, EventNotHandleable
 from payments.models import StripeEvent, StripeEventReplay
 
 PAGE_SIZE = 50
@@ -98,8 +98,24 @@ def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
             "reference": reference,
             "can_replay": event.status != StripeEvent.Status.PROCESSED,
             "order": webhook_event_order(reference=reference),
+            "can_mark_handled": event.status == StripeEvent.Status.FAILED,
         },
     )
+
+
+@require_POST
+def webhook_mark_handled(request: HttpRequest, stripe_id: str) -> HttpResponse:
+    try:
+        services.event_mark_handled(
+            stripe_id=stripe_id, reason=request.POST.get("reason", ""), actor=actor(request)
+        )
+    except EventNotFound as exc:
+        raise Http404(str(exc)) from None
+    except EventNotHandleable as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{stripe_id} marked handled; it no longer counts as failed.")
+    return redirect("admin:ops_webhook_detail", stripe_id=stripe_id)
 
 
 @require_POST

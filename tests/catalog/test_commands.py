@@ -52,11 +52,20 @@ def test_warm_cache_renders_pages_then_finds_them_cached(client):
 
 
 def test_revalidate_tag_bumps_versions_and_refuses_bad_tags():
-    before = tag_versions(["catalog", "product:7"])
-    output = run("revalidate_tag", "catalog", "product:7", "--reason", "runbook 2.1")
-    after = tag_versions(["catalog", "product:7"])
+    tag = ProductFactory().cache_tag
+    before = tag_versions(["catalog", tag])
+    output = run("revalidate_tag", "catalog", tag, "--reason", "runbook 2.1")
+    after = tag_versions(["catalog", tag])
     assert after["catalog"] == before["catalog"] + 1
-    assert after["product:7"] == before["product:7"] + 1
+    assert after[tag] == before[tag] + 1
     assert "Revalidated 2 tag(s): runbook 2.1." in output
     with pytest.raises(CommandError, match="Not a cache tag"):
         call_command("revalidate_tag", "not a tag!")
+
+
+@pytest.mark.parametrize("typo", ["catalgo", "product:999999", "brand:abc", "catalog:1"])
+def test_revalidate_tag_refuses_tags_that_name_nothing(typo):
+    versions = tag_versions(["catalog"])
+    with pytest.raises(CommandError, match=f"Unknown cache tag: {typo} \\(nothing revalidated\\)"):
+        call_command("revalidate_tag", "catalog", typo)
+    assert tag_versions(["catalog"]) == versions

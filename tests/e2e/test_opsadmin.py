@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from opsadmin.services.incidents import incident_create
+from tests.catalog.factories import ProductFactory
 from tests.staff import PASSWORD, Staff
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "ops"
@@ -136,7 +137,8 @@ def test_screenshots_of_every_ops_page(live_server, page, browser, is_postgres, 
                 shot_page.get_by_role("button", name="Run restore check").click()
                 assert "Restore check passed" in shot_page.locator(".messagelist").inner_text()
             shot_page.goto(live_server.url + "/admin/ops/cache/")
-            shot_page.fill("#id_tags", "product:42 brand:3")
+            product = ProductFactory()  # a tag must name something that exists
+            shot_page.fill("#id_tags", f"{product.cache_tag} {product.brand.cache_tag}")
             shot_page.fill("#id_reason", "price fixed by hand")
             shot_page.get_by_role("button", name="Revalidate").click()
         for name, path in pages.items():

@@ -33,6 +33,7 @@ def test_all_well(ops_client, effect, django_assert_max_num_queries):
         page = ops_client.get(HOME).content.decode()
     assert cards(page) == {
         "Readiness (/readyz)": "ok",
+        "Degradations": "ok",
         "Jobs health (/jobs/health)": "ok",
         "Stripe webhooks": "ok",
         "Background tasks": "ok",
@@ -79,3 +80,11 @@ def test_a_failed_task_turns_background_tasks_red(ops_client):
     assert cards(page)["Background tasks"] == "bad"
     assert "1 waiting, 0 running, 1 failed." in page
     assert reverse("admin:ops_jobs") + "?status=failed" in page
+
+
+def test_the_ops_home_names_the_live_release_and_the_runbooks_load_test(ops_client, settings):
+    settings.RDK_RELEASE = "v2026.11.29-abc123"
+    page = ops_client.get(HOME).content.decode()
+    assert "Live release: <code>v2026.11.29-abc123</code>" in page
+    assert "make bench" not in page  # the runbook map says make loadtest
+    assert "<code>make loadtest</code>" in page

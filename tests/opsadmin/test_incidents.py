@@ -44,6 +44,11 @@ def test_status_pipeline_is_enforced():
         incident=incident, status="identified", note="secret mismatch", actor="ops"
     )
     service.incident_update(incident=incident, status="monitoring", note="rotated", actor="ops")
+    with pytest.raises(IncidentError, match="root cause"):
+        service.incident_update(incident=incident, status="resolved", note="", actor="ops")
+    service.incident_postmortem_set(
+        incident=incident, actor="ops", root_cause="secret rotated", fix="", follow_ups=""
+    )
     service.incident_update(incident=incident, status="resolved", note="", actor="ops")
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.RESOLVED
@@ -135,6 +140,18 @@ def test_export_writes_the_day_file_and_a_second_incident_gets_its_own(export_di
     second = open_incident(started_at=day + dt.timedelta(hours=2), title="Slow catalog")
     call_command("incident_export", str(second.pk))
     assert (export_dir / "2026-11-20-2.md").exists()
+
+
+def test_the_export_command_writes_into_the_folder_it_is_given(export_dir, tmp_path):
+    incident = open_incident(started_at=dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC))
+    elsewhere = tmp_path / "postmortems"
+    call_command("incident_export", str(incident.pk), "--dir", str(elsewhere))
+    assert (elsewhere / "2026-11-21.md").exists()
+    assert list(export_dir.glob("*.md")) == []
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    with pytest.raises(CommandError, match="not a folder"):
+        call_command("incident_export", str(incident.pk), "--dir", str(a_file))
     with pytest.raises(CommandError):
         call_command("incident_export", "99999")
 
@@ -170,14 +187,22 @@ def test_incident_pages(ops_client, export_dir):
     )
     assert bad_ids.status_code == 400
     url = response["Location"]
-    assert (
-        ops_client.post(url, {"action": "update", "status": "resolved", "note": "done"}).status_code
-        == 302
-    )
+    resolve = {"action": "update", "status": "resolved", "note": "done"}
+    no_cause = ops_client.post(url, resolve)
+    assert no_cause.status_code == 400
+    assert "before resolving" in no_cause.content.decode()
+    postmortem = {"action": "postmortem", "root_cause": "expired cert", "fix": "renewed"}
+    assert ops_client.post(url, {**postmortem, "follow_ups": "alert"}).status_code == 302
+    assert ops_client.post(url, resolve).status_code == 302
     refused = ops_client.post(url, {"action": "update", "status": "investigating", "note": "again"})
     assert refused.status_code == 400
-    assert ops_client.post(url, {"action": "export"}).status_code == 302
-    assert len(list(export_dir.glob("*.md"))) == 1
+    download = ops_client.post(url, {"action": "export"})
+    assert download.status_code == 200
+    assert download["Content-Type"].startswith("text/markdown")
+    assert download["Content-Disposition"].startswith('attachment; filename="')
+    assert "expired cert" in download.content.decode()
+    assert list(export_dir.glob("*.md")) == []  # nothing written on the web host
+    assert AuditEntry.objects.filter(action="incident.download").exists()
     assert ops_client.get(reverse("admin:ops_incidents") + "?status=all").status_code == 200
     missing = reverse(
         "admin:ops_incident_detail", kwargs={"public_id": "00000000-0000-0000-0000-000000000000"}

@@ -75,7 +75,13 @@ def test_healthy_answers_200_with_every_figure(client, healthy, effect):
     assert response.status_code == 200, body["problems"]
     assert body["status"] == "ok"
     assert body["problems"] == []
-    assert body["webhooks"]["counts"] == {"received": 0, "processed": 1, "failed": 1, "ignored": 0}
+    assert body["webhooks"]["counts"] == {
+        "received": 0,
+        "processed": 1,
+        "failed": 1,
+        "ignored": 0,
+        "handled": 0,
+    }
     assert 180 <= body["webhooks"]["oldest_failed_age_seconds"] < 600
     assert body["webhooks"]["oldest_received_age_seconds"] is None
     assert body["snapshots"]["latest"] == "rdk-test.dump"

@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from opsadmin.models import AuditEntry
 from rdk.cachetags import revalidation_log, tag_versions
 from rdk.switches import switch_is_on
+from tests.catalog.factories import ProductFactory
 from tests.jobs import drain_tasks
 from tests.rdk.jobs_tasks import broken
 
@@ -90,17 +91,27 @@ def test_switch_toggle_needs_reason_and_confirmation_and_is_audited(
 
 def test_cache_revalidation_from_the_console(ops_client, django_capture_on_commit_callbacks):
     url = reverse("admin:ops_cache")
-    before = tag_versions(["product:7", "catalog"])
+    tag = ProductFactory().cache_tag
+    before = tag_versions([tag, "catalog"])
     with django_capture_on_commit_callbacks(execute=True):
-        response = ops_client.post(url, {"tags": "product:7, catalog", "reason": "stale price"})
+        response = ops_client.post(url, {"tags": f"{tag}, catalog", "reason": "stale price"})
     assert response.status_code == 302
-    after = tag_versions(["product:7", "catalog"])
+    after = tag_versions([tag, "catalog"])
     assert after == {tag: version + 1 for tag, version in before.items()}
-    assert revalidation_log()[0]["tags"] == ["product:7", "catalog"]
-    assert AuditEntry.objects.filter(action="cache.revalidate", target="product:7 catalog").exists()
+    assert revalidation_log()[0]["tags"] == [tag, "catalog"]
+    assert AuditEntry.objects.filter(action="cache.revalidate", target=f"{tag} catalog").exists()
     page = ops_client.get(url).content.decode()
     assert "stale price" in page
     assert ops_client.post(url, {"tags": "product:abc; drop", "reason": "x"}).status_code == 400
+    # A typo or a product that does not exist: refused, and never shown as a tag.
+    for unknown, message in (
+        ("catalgo", "Not a cache tag"),
+        ("product:999999", "No such cache tag"),
+    ):
+        refused = ops_client.post(url, {"tags": unknown, "reason": "typo"})
+        assert refused.status_code == 400
+        assert message in refused.content.decode()
+        assert unknown not in ops_client.get(url).content.decode()
 
 
 def test_audit_log_is_read_only(ops_client):

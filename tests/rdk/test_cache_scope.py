@@ -26,3 +26,18 @@ def test_switch_command_does_not_promise_every_process_on_local_memory(settings)
     call_command("switch", "on", "cache.force_dynamic", "--reason", "t", stdout=out, stderr=err)
     assert "every process" not in out.getvalue()
     assert "local memory" in err.getvalue()
+
+
+@pytest.mark.django_db
+def test_warm_cache_on_local_memory_never_promises_a_restart(settings, monkeypatch):
+    """Warmed pages live only in the command's memory: a restarted server starts
+    empty. And locmemcache:// set explicitly is not "CACHE_URL unset"."""
+    settings.CACHES = LOCMEM
+    values = {**settings.CONFIG.values, "CACHE_URL": "locmemcache://"}
+    monkeypatch.setattr(settings.CONFIG, "values", values)
+    out, err = StringIO(), StringIO()
+    call_command("warm_cache", "--quiet", stdout=out, stderr=err)
+    assert "after a restart" not in err.getvalue().replace("before or after a restart", "")
+    assert "no running server sees it, before or after a restart" in err.getvalue()
+    assert "(CACHE_URL=locmemcache://)" in err.getvalue()
+    assert "CACHE_URL unset" not in err.getvalue()

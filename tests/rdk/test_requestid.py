@@ -94,3 +94,12 @@ def test_console_format(manage):
     assert result.returncode == 0, result.stderr
     assert "WARNING demo [cmd-" in result.stderr
     assert "hello.world  n=3" in result.stderr
+
+
+def test_the_console_format_prints_the_whole_request_id():
+    """Grepping the console log for a full id (from X-Request-ID) finds the line."""
+    from rdk.logs import ConsoleFormatter
+
+    record = logging.makeLogRecord({"msg": "order.paid", "levelname": "INFO", "name": "orders"})
+    record.request_id = "0123456789abcdef0123456789abcdef"
+    assert "[0123456789abcdef0123456789abcdef]" in ConsoleFormatter().format(record)

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             f"{sum(page.cache == 'miss' for page in result.pages)} rendered, "
             f"{sum(page.cache == 'hit' for page in result.pages)} already cached."
         )
-        if warning := per_process_cache_warning("the pages were warmed"):
+        if warning := per_process_cache_warning("the pages were warmed", seen_after_restart=False):
             self.stderr.write(self.style.WARNING(warning))
         if result.failed:
             raise CommandError(

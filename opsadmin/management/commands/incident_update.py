@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from opsadmin.exceptions import IncidentError
 from opsadmin.management.commands._common import operator
@@ -24,28 +25,31 @@ class Command(BaseCommand):
             raise CommandError(f"No incident {o['id']!r}.")
         actor = operator("incident_update")
         try:
-            if o["status"] or o["note"]:
-                incident_update(
-                    incident=incident,
-                    status=o["status"] or incident.status,
-                    note=o["note"],
-                    actor=actor,
-                )
-            if any(o[k] is not None for k in ("root_cause", "fix", "follow_ups")):
-                incident.refresh_from_db()
-                incident_postmortem_set(
-                    incident=incident,
-                    actor=actor,
-                    root_cause=o["root_cause"]
-                    if o["root_cause"] is not None
-                    else incident.root_cause,
-                    fix=o["fix"] if o["fix"] is not None else incident.fix,
-                    follow_ups=o["follow_ups"]
-                    if o["follow_ups"] is not None
-                    else incident.follow_ups,
-                    request_ids=incident.request_ids,
-                    stripe_event_ids=incident.stripe_event_ids,
-                )
+            # The post-mortem first: resolving needs the root cause, which may
+            # come in this same command. One transaction: all of it or nothing.
+            with transaction.atomic():
+                if any(o[k] is not None for k in ("root_cause", "fix", "follow_ups")):
+                    incident_postmortem_set(
+                        incident=incident,
+                        actor=actor,
+                        root_cause=o["root_cause"]
+                        if o["root_cause"] is not None
+                        else incident.root_cause,
+                        fix=o["fix"] if o["fix"] is not None else incident.fix,
+                        follow_ups=o["follow_ups"]
+                        if o["follow_ups"] is not None
+                        else incident.follow_ups,
+                        request_ids=incident.request_ids,
+                        stripe_event_ids=incident.stripe_event_ids,
+                    )
+                if o["status"] or o["note"]:
+                    incident.refresh_from_db()
+                    incident_update(
+                        incident=incident,
+                        status=o["status"] or incident.status,
+                        note=o["note"],
+                        actor=actor,
+                    )
         except IncidentError as exc:
             raise CommandError(str(exc)) from None
         incident.refresh_from_db()

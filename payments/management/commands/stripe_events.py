@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from payments import selectors, services
-from payments.exceptions import EventNotFound
+from payments.exceptions import EventNotFound, EventNotHandleable
 from payments.models import StripeEvent, StripeEventReplay
 
 
@@ -26,7 +26,7 @@ def parse_since(value: str) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "List, show and replay stored Stripe webhook events."
+    help = "List, show, replay and mark handled stored Stripe webhook events."
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -41,6 +41,13 @@ class Command(BaseCommand):
         replay.add_argument("event_ids", nargs="*", metavar="EVENT_ID")
         replay.add_argument("--failed", action="store_true", help="Replay every failed event.")
         replay.add_argument("--actor", default="", help="Who replays (default: the OS user).")
+        handled = sub.add_parser(
+            "handle",
+            help="Mark a failed event handled (one that will never succeed), with a reason.",
+        )
+        handled.add_argument("event_id")
+        handled.add_argument("--reason", required=True, help="Why no replay is needed (audited).")
+        handled.add_argument("--actor", default="", help="Who decides (default: the OS user).")
 
     def handle(self, *args, action: str, **options) -> None:
         getattr(self, f"handle_{action}")(**options)
@@ -76,6 +83,8 @@ class Command(BaseCommand):
         out(f"  api version: {event.api_version}  livemode: {event.livemode}")
         if event.last_error:
             out(f"  last error:  {event.last_error}")
+        if event.status == StripeEvent.Status.HANDLED:
+            out(f"  handled by:  {event.handled_by}: {event.handled_reason}")
         for replay in event.replays.all():
             out(
                 f"  replay:      {replay.replayed_at:%Y-%m-%d %H:%M:%S}Z by {replay.actor}: "
@@ -112,3 +121,11 @@ class Command(BaseCommand):
         )
         if failures:
             raise CommandError(f"{failures} replay(s) failed; see the errors above.")
+
+    def handle_handle(self, *, event_id, reason, actor, **_) -> None:
+        actor = actor or f"cli:{getpass.getuser()}"
+        try:
+            event = services.event_mark_handled(stripe_id=event_id, reason=reason, actor=actor)
+        except (EventNotFound, EventNotHandleable) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"{event.stripe_id} marked handled by {actor}: {event.handled_reason}")

@@ -3,9 +3,9 @@
 pip-audit needs vulnerability data from the network (PyPI's JSON API or OSV).
 When that data cannot be had, pip-audit itself reports "No known
 vulnerabilities found" while having audited nothing; this wrapper says so
-plainly instead. Exit status: 1 when a vulnerability is found, 0 otherwise
-(a clean audit, or no data: then the summary says the audit did not happen).
-See docs/security.md.
+plainly instead. Exit status: 0 for a clean audit, 1 when a vulnerability is
+found, 2 when nothing could be audited (no data, no answer): a scheduled run
+must alert then too, not pass silently. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 TIMEOUT_SECONDS = 180
+NOT_AUDITED = 2  # the exit status when no package could be checked
 
 
 def _audit() -> int:
@@ -28,13 +29,13 @@ def _audit() -> int:
         )
     except subprocess.TimeoutExpired:
         print(f"pip-audit: NOT RUN: no answer within {TIMEOUT_SECONDS}s (network?).")
-        return 0
+        return NOT_AUDITED
     try:
         dependencies = json.loads(result.stdout)["dependencies"]
     except (ValueError, KeyError):
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         print(f"pip-audit: NOT RUN: vulnerability data unreachable ({last[:200]}).")
-        return 0
+        return NOT_AUDITED
 
     vulnerable = [dep for dep in dependencies if dep.get("vulns")]
     skipped = [dep for dep in dependencies if dep.get("skip_reason")]
@@ -52,14 +53,17 @@ def _audit() -> int:
             f"({skipped[0]['skip_reason']}): no vulnerability data is available from "
             "here. Run `make audit` where PyPI's JSON API or OSV answers."
         )
-        return 0
+        return NOT_AUDITED
     note = f"; {len(skipped)} could not be checked" if skipped else ""
     print(f"pip-audit: {audited} packages audited, no known vulnerabilities{note}.")
     return 0
 
 
 class Command(BaseCommand):
-    help = "Audit installed packages with pip-audit; exit 1 only on a known vulnerability."
+    help = (
+        "Audit installed packages with pip-audit; exit 1 on a known vulnerability, "
+        "2 when nothing could be audited (no vulnerability data reachable)."
+    )
     requires_system_checks = []
 
     def handle(self, *args, **options):

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from rdk.audit import audit_record
 from rdk.cache import per_process_cache_warning
-from rdk.cachetags import revalidate_tag, tag_versions
+from rdk.cachetags import revalidate_tag, tag_kinds, tag_versions, tags_unknown
 
 TAG = re.compile(r"[a-z][a-z0-9_-]*(:[A-Za-z0-9_-]+)?")
 
@@ -25,6 +25,12 @@ class Command(BaseCommand):
         if bad:
             raise CommandError(
                 f"Not a cache tag: {', '.join(bad)}. Tags look like catalog, brand:3 or product:42."
+            )
+        unknown = tags_unknown(tags)
+        if unknown:
+            raise CommandError(
+                f"Unknown cache tag: {', '.join(unknown)} (nothing revalidated). "
+                f"Known: {', '.join(tag_kinds())}, where <id> names an existing row."
             )
         before = tag_versions(tags)
         revalidate_tag(*tags, reason=reason)
