@@ -109,6 +109,8 @@ pg-setup: install ## Create the non-superuser role and database RDK connects as 
 test: install ## Lint, migration check, pytest (PostgreSQL when reachable), then RLS + concurrency via pgbouncer
 	@$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory bandit
+	# The suite runs as local on PostgreSQL and Redis, which RDK accepts only when said.
+	export RDK_ENV=local
 	# Debian packages the tests need (.ci/apt-packages: installed when root).
 	skip_browser=0
 	.ci/apt-packages ensure || { status=$$?; [ $$status -eq 3 ] || exit $$status; skip_browser=1; }

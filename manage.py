@@ -14,9 +14,8 @@ def main() -> None:
     from rdk import env
     from rdk.requestid import bound_request_id, new_request_id
 
-    command = sys.argv[1] if len(sys.argv) > 1 else ""
-    if command not in ("envcheck", "help", "--help", "-h", ""):
-        env.exit_on_problems(env.load())
+    # The same gate rdk.settings applies to every entry point, before Django loads.
+    env.refuse_misconfigured(env.load(), sys.argv)
 
     from django.core.management import execute_from_command_line
 

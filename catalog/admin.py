@@ -17,7 +17,137 @@ from catalog.services import (
     variant_sku,
     variants_add_size_run,
 )
+from rdk.audit import audit_changes, audit_record
+from rdk.forms import MoneyField
 from rdk.money import money_text
+
+
+def _plain(value):
+    """A form value as the audit log keeps it: related rows by primary key."""
+    return getattr(value, "pk", value)
+
+
+def _form_audit(*, request, form, change: bool, name: str, target: str) -> None:
+    """Audit one saved admin form: the changed fields before and after, or the
+    new row's values; a change to stock on hand is a stock adjustment."""
+    fields = form.changed_data if change else list(form.cleaned_data)
+    fields = [f for f in fields if f in form.cleaned_data and f not in ("id", "DELETE")]
+    if not fields:
+        return
+    before = {f: _plain(form.initial.get(f)) for f in fields} if change else {}
+    after = {f: _plain(form.cleaned_data[f]) for f in fields}
+    before, after = audit_changes(before, after)
+    if not after:
+        return
+    action = f"{name}.{'change' if change else 'add'}"
+    if change and "stock_on_hand" in after:
+        action = "stock.adjust"
+    audit_record(
+        action=action, actor=f"staff:{request.user.pk}", target=target, before=before, after=after
+    )
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every product, size and stock change made in the admin lands in the audit
+    log with its before and after values (issue 10 §6)."""
+
+    audit_name = ""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        _form_audit(
+            request=request, form=form, change=change, name=self.audit_name, target=str(obj)
+        )
+
+    def delete_model(self, request, obj) -> None:
+        target = str(obj)
+        super().delete_model(request, obj)
+        audit_record(
+            action=f"{self.audit_name}.delete", actor=f"staff:{request.user.pk}", target=target
+        )
+
+    def save_formset(self, request, form, formset, change) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is not Variant:
+            return
+        for inline_form in formset.forms:
+            if (
+                inline_form.instance.pk
+                and inline_form.has_changed()
+                and inline_form not in formset.deleted_forms
+            ):
+                _form_audit(
+                    request=request,
+                    form=inline_form,
+                    change=bool(inline_form.initial),
+                    name="variant",
+                    target=inline_form.instance.sku,
+                )
+
+
+class ProductAdminForm(SizeRunForm, forms.ModelForm):
+    """The price is typed in currency units ("185.00") of the product's currency."""
+
+    price_amount = MoneyField(
+        label="Price", min_amount=1, help_text="In currency units, e.g. 185.00."
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "brand",
+            "name",
+            "slug",
+            "colorway",
+            "style_code",
+            "description",
+            "price_amount",
+            "currency",
+            "max_per_size",
+            "release_date",
+            "is_active",
+            "is_featured",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        typed = str(self.data.get(self.add_prefix("currency"), "")).strip().upper()
+        self.fields["price_amount"].currency = typed or self.instance.currency or "USD"
+
+
+class VariantAdminForm(forms.ModelForm):
+    """A size's price override, typed in units of its product's currency."""
+
+    price_override_amount = MoneyField(
+        label="Price override",
+        required=False,
+        min_amount=1,
+        help_text="In currency units; empty to use the product's price.",
+    )
+
+    class Meta:
+        model = Variant
+        fields = [
+            "product",
+            "size_scheme",
+            "size",
+            "sku",
+            "price_override_amount",
+            "stock_on_hand",
+        ]
+
+    def __init__(self, *args, currency: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if currency is None and self.instance.product_id:
+            currency = self.instance.product.currency
+        if currency is None and "product" in self.fields:
+            chosen = self.data.get(self.add_prefix("product"))
+            currency = (
+                Product.objects.filter(pk=chosen).values_list("currency", flat=True).first()
+                if str(chosen or "").isdigit()
+                else None
+            )
+        self.fields["price_override_amount"].currency = currency or "USD"
 
 
 @admin.register(Brand)
@@ -37,6 +167,10 @@ class BrandAdmin(admin.ModelAdmin):
 class VariantFormSet(forms.BaseInlineFormSet):
     """Sizes of a product; a size left without a SKU gets one from the
     product's style code and its size (`catalog.services.variant_sku`)."""
+
+    def get_form_kwargs(self, index):
+        # The product form has already read the currency typed with it.
+        return {**super().get_form_kwargs(index), "currency": self.instance.currency or "USD"}
 
     def add_fields(self, form, index) -> None:
         super().add_fields(form, index)
@@ -68,6 +202,7 @@ class VariantFormSet(forms.BaseInlineFormSet):
 
 class VariantInline(admin.TabularInline):
     model = Variant
+    form = VariantAdminForm
     formset = VariantFormSet
     extra = 0
     fields = [
@@ -158,28 +293,10 @@ class InStockFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ProductAdminForm(SizeRunForm, forms.ModelForm):
-    class Meta:
-        model = Product
-        fields = [
-            "brand",
-            "name",
-            "slug",
-            "colorway",
-            "style_code",
-            "description",
-            "price_amount",
-            "currency",
-            "max_per_size",
-            "release_date",
-            "is_active",
-            "is_featured",
-        ]
-
-
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedAdmin):
     form = ProductAdminForm
+    audit_name = "product"
     list_display = [
         "name",
         "brand",
@@ -244,14 +361,27 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
-    list_display = ["sku", "product", "size_label", "stock_on_hand", "stock_reserved"]
+class VariantAdmin(AuditedAdmin):
+    form = VariantAdminForm
+    audit_name = "variant"
+    list_display = [
+        "sku",
+        "product",
+        "size_label",
+        "price_display",
+        "stock_on_hand",
+        "stock_reserved",
+    ]
     list_editable = ["stock_on_hand"]
     list_filter = ["size_scheme", "product__brand"]
     list_select_related = ["product"]
     search_fields = ["sku", "product__name", "product__style_code"]
     readonly_fields = ["stock_reserved"]
     autocomplete_fields = ["product"]
+
+    @admin.display(description="Price")
+    def price_display(self, variant: Variant) -> str:
+        return money_text(variant.price_amount, variant.product.currency, symbol=False)
 
 
 @admin.register(ProductImage)

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from catalog.exceptions import InvalidImage, StockError
 from catalog.models import Brand, Product, ProductImage, Variant
+from rdk.audit import audit_record
 from rdk.cachetags import revalidate_tag
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ def product_stock_changed(*, product_id: int, availability_changed: bool, reason
 
 
 @transaction.atomic
-def variant_stock_set(*, variant_id: int, on_hand: int, reason: str = "stock count") -> Variant:
+def variant_stock_set(
+    *, variant_id: int, on_hand: int, reason: str = "stock count", actor: str = "system:catalog"
+) -> Variant:
     """Set a size's stock on hand (a stock count); never below what is reserved."""
     variant = Variant.objects.select_for_update().get(pk=variant_id)
     if on_hand < variant.stock_reserved:
@@ -57,19 +60,38 @@ def variant_stock_set(*, variant_id: int, on_hand: int, reason: str = "stock cou
             f"{variant.sku} has {variant.stock_reserved} pair(s) reserved; "
             f"stock on hand cannot go below that (asked for {on_hand})."
         )
+    before = variant.stock_on_hand
     variant.stock_on_hand = on_hand
     variant.save(update_fields=["stock_on_hand"])
+    audit_record(
+        action="stock.adjust",
+        actor=actor,
+        target=variant.sku,
+        reason=reason,
+        before={"stock_on_hand": before},
+        after={"stock_on_hand": on_hand},
+    )
     logger.info("catalog.stock_set", extra={"sku": variant.sku, "on_hand": on_hand})
     return variant
 
 
 @transaction.atomic
-def product_price_set(*, product_id: int, price_amount: int) -> Product:
+def product_price_set(
+    *, product_id: int, price_amount: int, actor: str = "system:catalog"
+) -> Product:
     if price_amount <= 0:
         raise StockError("A price must be more than zero.", code="invalid_price")
     product = Product.objects.select_for_update().get(pk=product_id)
+    before = product.price_amount
     product.price_amount = price_amount
     product.save(update_fields=["price_amount", "updated_at"])
+    audit_record(
+        action="product.change",
+        actor=actor,
+        target=str(product),
+        before={"price_amount": before},
+        after={"price_amount": price_amount},
+    )
     return product
 
 

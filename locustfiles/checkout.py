@@ -33,6 +33,19 @@ ORDERS: dict[str, int] = {}
 _shoppers = iter(range(1, 1_000_000))
 
 
+# A shipping address the shop accepts (orders/addresses.py).
+SHIP_TO = {
+    "name": "Load Tester",
+    "line1": "1 Market St",
+    "line2": "",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+    "phone": "",
+}
+
+
 class Shopper(RdkUser):
     kind = "legit"
     network = 2
@@ -152,6 +165,9 @@ class Shopper(RdkUser):
             count("shopper:cart_empty")  # the pair sold out while it sat in the cart
             return
         data = {field["name"]: field.get("value", "") for field in inputs(checkout)}
+        # The address step (docs/orders.md): posted with the cart's form, as the
+        # address page would post it.
+        data.update(SHIP_TO)
         location = self.post("/checkout", data, name="/checkout (POST)", referer="/cart")
         if location is None:
             return

@@ -1,6 +1,16 @@
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
+from opsadmin.exceptions import EnrolmentError
 from opsadmin.models import AuditEntry, BackupCodeDevice
+from opsadmin.services.otp import enrolment_link_issue, signin_limits_clear
+from rdk.clientip import client_ip_for_records
+
+User = get_user_model()
 
 
 @admin.register(AuditEntry)
@@ -40,3 +50,62 @@ class BackupCodeDeviceAdmin(admin.ModelAdmin):
     @admin.display(description="unused codes")
     def unused_codes(self, obj) -> int:
         return obj.codes.filter(used_at__isnull=True).count()
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    """Django's user admin, plus the Owner's two staff-access actions."""
+
+    actions = ["issue_enrolment_link", "clear_signin_limits"]
+    permission_names = {"manage_staff_access": "opsadmin.manage_staff_access"}
+
+    def has_manage_staff_access_permission(self, request) -> bool:
+        return request.user.has_perm("opsadmin.manage_staff_access")
+
+    @admin.action(
+        description="Issue an authenticator enrolment link", permissions=["manage_staff_access"]
+    )
+    def issue_enrolment_link(self, request, queryset):
+        links = []
+        for user in queryset:
+            try:
+                token, link = enrolment_link_issue(
+                    user=user,
+                    actor=request.user.get_username(),
+                    ip=client_ip_for_records(request) or "",
+                )
+            except EnrolmentError as error:
+                self.message_user(request, str(error), messages.ERROR)
+                continue
+            path = reverse("admin:otp_enrol_link", kwargs={"token": token})
+            links.append((user, f"{settings.SITE_URL}{path}", link.expires_at))
+        if not links:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Enrolment links",
+            "links": links,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "opsadmin/enrolment_links.html", context)
+
+    @admin.action(
+        description="Clear sign-in limits (locked-out accounts)",
+        permissions=["manage_staff_access"],
+    )
+    def clear_signin_limits(self, request, queryset):
+        for user in queryset:
+            cleared = signin_limits_clear(
+                user=user,
+                actor=request.user.get_username(),
+                ip=client_ip_for_records(request) or "",
+            )
+            self.message_user(
+                request,
+                f"{user.get_username()}: sign-in limits cleared ({cleared} counter(s)); "
+                "they may try again now.",
+                messages.SUCCESS,
+            )

@@ -11,16 +11,18 @@ class OpsadminConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_in, user_logged_out
-        from django.db.models.signals import post_save, pre_save
+        from django.db.models.signals import post_migrate, post_save, pre_save
 
         from opsadmin import integrity, receivers  # noqa: F401 (integrity registers its check)
-        from opsadmin.services import sessions
+        from opsadmin.services import roles, sessions
         from rdk.audit import ops_action
         from rdk.slowlog import slow_request
 
         ops_action.connect(receivers.audit_entry_store, dispatch_uid="opsadmin.audit_entry_store")
         slow_request.connect(receivers.slow_request_store, dispatch_uid="opsadmin.slow_request")
         user_logged_in.connect(sessions.on_user_logged_in, dispatch_uid="opsadmin.sessions.login")
+        # After auth's own receiver has created the permissions (opsadmin is later).
+        post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="opsadmin.roles_sync")
         user_logged_out.connect(
             sessions.on_user_logged_out, dispatch_uid="opsadmin.sessions.logout"
         )

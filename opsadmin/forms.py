@@ -16,11 +16,29 @@ class AdminLoginForm(forms.Form):
         required=False,
         max_length=20,
         help_text="6 digits from your authenticator app, or one of your backup codes. "
-        "Leave empty the first time: you will set up your authenticator next.",
+        "No authenticator yet? Ask an Owner for an enrolment link.",
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"}
         ),
     )
+
+
+class EnrolLinkForm(forms.Form):
+    """The account's password, to open an enrolment link. `login` is shown,
+    not chosen: it is what the sign-in limits count the attempt against."""
+
+    login = forms.CharField(widget=forms.HiddenInput)
+    password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["login"].initial = user.get_username()
+
+    def clean_login(self) -> str:
+        if self.cleaned_data["login"] != self.user.get_username():
+            raise forms.ValidationError("This link is for another account.")
+        return self.cleaned_data["login"]
 
 
 class EnrolConfirmForm(forms.Form):

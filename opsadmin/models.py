@@ -30,9 +30,53 @@ class AuditEntry(models.Model):
         ordering = ["-at", "-id"]
         verbose_name = "audit entry"
         verbose_name_plural = "audit log"
+        # The ops console's permissions (opsadmin/permissions.py checks them); the
+        # audit log is where they are recorded, so they hang off its model.
+        permissions = [
+            ("view_ops_console", "Can open the ops console's daily checklist"),
+            ("view_switches", "Can see switches and maintenance"),
+            ("change_switches", "Can flip switches and maintenance"),
+            ("view_sessions", "Can see who is signed in where"),
+            ("rotate_sessions", "Can sign users out everywhere"),
+            ("view_incidents", "Can read incidents"),
+            ("change_incidents", "Can open, update and export incidents"),
+            ("view_snapshots", "Can see snapshots and their checks"),
+            ("take_snapshots", "Can take, verify and restore-check snapshots"),
+            ("view_cache", "Can see cache tag versions"),
+            ("revalidate_cache", "Can revalidate cache tags"),
+            ("view_webhooks", "Can list Stripe webhook events"),
+            ("replay_webhooks", "Can replay Stripe webhook events"),
+            ("manage_staff_access", "Can issue enrolment links and clear sign-in limits"),
+            ("view_jobs", "Can see background jobs"),
+            ("run_jobs", "Can retry and run background jobs"),
+            ("view_outbox", "Can read sent emails in the outbox"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.outcome}"
+
+
+# Enrolment links ------------------------------------------------------------------
+
+
+class EnrolmentLink(models.Model):
+    """A one-time, expiring permission to set up an authenticator, issued by an
+    Owner (or `manage.py otp_enroll --link`). A password alone never enrols:
+    whoever learns a staff password still needs this link. Only the token's
+    SHA-256 is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"enrolment link for {self.user} (expires {self.expires_at:%Y-%m-%d %H:%M})"
 
 
 # Backup codes -------------------------------------------------------------------

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.urls import path, reverse
 from django_otp.admin import OTPAdminSite
 
+from opsadmin import permissions
+
 
 class RdkAdminSite(OTPAdminSite):
     site_header = "Real Deal Kickz · staff"
@@ -28,6 +30,11 @@ class RdkAdminSite(OTPAdminSite):
         user = request.user
         is_verified = getattr(user, "is_verified", None)
         return bool(user.is_active and user.is_staff and is_verified is not None and is_verified())
+
+    def admin_view(self, view, cacheable=False):
+        """Every admin and ops URL: OTP-verified staff (Django's gate), then the
+        permission its URL needs (opsadmin.permissions)."""
+        return super().admin_view(permissions.guard(view, site=self), cacheable)
 
     def login(self, request, extra_context=None):
         from opsadmin.views.auth import admin_login
@@ -52,6 +59,12 @@ class RdkAdminSite(OTPAdminSite):
         wrap = self.admin_view
         ops = [
             path("enrol/", auth.enrol, {"site": self}, name="otp_enrol"),
+            path(
+                "enrol/<str:token>/",
+                auth.enrol_link,
+                {"site": self},
+                name="otp_enrol_link",
+            ),
             path("ops/", wrap(home.ops_home), name="ops_home"),
             path("ops/switches/", wrap(switches.switch_list), name="ops_switches"),
             path("ops/sessions/", wrap(sessions.session_list), name="ops_sessions"),
@@ -104,10 +117,12 @@ class RdkAdminSite(OTPAdminSite):
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)
         if app_label is None and self.has_permission(request):
-            app_list.insert(0, self._ops_app())
+            ops = self._ops_app(request)
+            if ops["models"]:
+                app_list.insert(0, ops)
         return app_list
 
-    def _ops_app(self) -> dict:
+    def _ops_app(self, request) -> dict:
         pages = [
             ("Daily checklist", "OpsHome", "admin:ops_home"),
             ("Incidents", "Incidents", "admin:ops_incidents"),
@@ -136,5 +151,6 @@ class RdkAdminSite(OTPAdminSite):
                     "perms": {"view": True},
                 }
                 for name, object_name, url in pages
+                if request.user.has_perm(permissions.OPS_PAGES[url.removeprefix("admin:")].view)
             ],
         }

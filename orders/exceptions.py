@@ -41,3 +41,19 @@ class RefundTooLarge(OrdersError):
 
 class PaymentMismatch(OrdersError):
     code = "payment_mismatch"
+
+
+class ShippingInvalid(OrdersError):
+    """An unknown carrier or a tracking number that does not fit the carrier."""
+
+    code = "shipping_invalid"
+
+
+class AddressInvalid(OrdersError):
+    """A shipping address that cannot be shipped to; `errors` maps each field to its message."""
+
+    code = "address_invalid"
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__(" ".join(errors.values()))

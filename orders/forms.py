@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.urls import reverse
 
+from orders.addresses import ShippingAddress, address_clean, countries_offered
+from orders.exceptions import AddressInvalid
 from orders.models import Profile
 from orders.services.accounts import email_normalize, password_reset_email_send
 
@@ -49,7 +51,9 @@ class SignupForm(forms.Form):
 
 class ShopLoginForm(AuthenticationForm):
     """Email + password. Staff accounts are refused: they sign in to the
-    OTP-protected admin, so the shop login can never open a staff session."""
+    OTP-protected admin, so the shop login can never open a staff session.
+    The refusal reads exactly like a wrong password, so the form does not
+    tell which emails belong to staff (or that the password was right)."""
 
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
@@ -58,7 +62,6 @@ class ShopLoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "That email and password do not match an account.",
-        "staff": "Staff accounts sign in through the staff admin, not the shop.",
     }
 
     def clean_username(self) -> str:
@@ -67,7 +70,7 @@ class ShopLoginForm(AuthenticationForm):
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
         if user.is_staff or user.is_superuser:
-            raise forms.ValidationError(self.error_messages["staff"], code="staff")
+            raise self.get_invalid_login_error()
 
 
 class ProfileForm(forms.ModelForm):
@@ -81,6 +84,7 @@ class ProfileForm(forms.ModelForm):
             "region",
             "postal_code",
             "country",
+            "phone",
         ]
 
     def clean_country(self) -> str:
@@ -88,6 +92,62 @@ class ProfileForm(forms.ModelForm):
         if value and (len(value) != 2 or not value.isalpha()):
             raise forms.ValidationError("Use the two-letter country code, e.g. US.")
         return value
+
+
+class ShippingAddressForm(forms.Form):
+    """The address an order ships to, asked at checkout before payment. The
+    rules live in `orders.addresses.address_clean`; this form only maps its
+    messages onto the fields. `address` holds the result once valid."""
+
+    name = forms.CharField(label="Full name", max_length=150, required=False)
+    line1 = forms.CharField(label="Street address", max_length=200, required=False)
+    line2 = forms.CharField(
+        label="Apartment, suite, floor (optional)", max_length=200, required=False
+    )
+    city = forms.CharField(label="City", max_length=100, required=False)
+    region = forms.CharField(label="State / province / region", max_length=100, required=False)
+    postal_code = forms.CharField(label="Postal code", max_length=20, required=False)
+    country = forms.ChoiceField(label="Country", required=False)
+    phone = forms.CharField(
+        label="Phone (optional)",
+        max_length=30,
+        required=False,
+        help_text="Only for the carrier, if they need to reach you.",
+    )
+    save_to_profile = forms.BooleanField(
+        label="Save as my default address", required=False, initial=True
+    )
+
+    autocomplete = {
+        "name": "shipping name",
+        "line1": "shipping address-line1",
+        "line2": "shipping address-line2",
+        "city": "shipping address-level2",
+        "region": "shipping address-level1",
+        "postal_code": "shipping postal-code",
+        "country": "shipping country",
+        "phone": "shipping tel",
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.address: ShippingAddress | None = None
+        self.fields["country"].choices = [("", "Choose a country")] + [
+            (c.code, c.name) for c in countries_offered()
+        ]
+        for name, token in self.autocomplete.items():
+            self.fields[name].widget.attrs["autocomplete"] = token
+        self.fields["phone"].widget.input_type = "tel"
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        fields = {name: cleaned.get(name, "") for name in self.autocomplete}
+        try:
+            self.address = address_clean(**fields)
+        except AddressInvalid as error:
+            for name, message in error.errors.items():
+                self.add_error(name, message)
+        return cleaned
 
 
 class ShopPasswordResetForm(PasswordResetForm):

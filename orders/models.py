@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from catalog.models import Variant
+from orders.carriers import CARRIERS
 
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
 
@@ -36,6 +37,7 @@ class Profile(models.Model):
     region = models.CharField("state / region", max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="Two-letter country code.")
+    phone = models.CharField(max_length=30, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -125,7 +127,10 @@ class Order(models.Model):
     captured_amount = models.PositiveIntegerField(default=0)
     refunded_amount = models.PositiveIntegerField(default=0)
     payment_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    # A snapshot taken at checkout (orders.addresses.ShippingAddress): editing
+    # the profile later never changes a placed order.
     shipping_address = models.TextField(blank=True)
+    ship_to = models.JSONField(default=dict, blank=True)
     reserved_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -136,12 +141,24 @@ class Order(models.Model):
     checkout_attempt = models.PositiveSmallIntegerField(default=0)
     checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    # Shipping is its own state beside the payment's: a shipped order that is
+    # later refunded in part still shows that it was shipped.
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    carrier = models.CharField(max_length=20, blank=True)
+    tracking_number = models.CharField(max_length=40, blank=True)
     # Staff attention: a chargeback was opened on the payment.
     disputed_at = models.DateTimeField(null=True, blank=True)
     dispute_reference = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Staff actions beyond Django's add/change/delete/view (docs/ops-console.md).
+        permissions = [
+            ("ship_order", "Can mark paid orders shipped"),
+            ("cancel_order", "Can cancel unpaid orders"),
+            ("refund_order", "Can refund orders up to the staff refund limit"),
+            ("refund_order_any_amount", "Can refund orders above the staff refund limit"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=F("captured_amount")),
@@ -174,6 +191,39 @@ class Order(models.Model):
     def refundable_amount(self) -> int:
         return self.captured_amount - self.refunded_amount
 
+    @property
+    def payment_state(self) -> str:
+        """The payment, told apart from shipping: awaiting payment, paid,
+        partially refunded, refunded or canceled."""
+        if self.status not in PAID_STATES:
+            return OrderStatus(self.status).label
+        if self.refunded_amount == 0:
+            return OrderStatus.PAID.label
+        if self.refunded_amount >= self.captured_amount:
+            return OrderStatus.REFUNDED.label
+        return OrderStatus.PARTIALLY_REFUNDED.label
+
+    @property
+    def shipping_state(self) -> str:
+        """ "Shipped", "Not shipped yet" (paid, pairs still here) or "" (nothing to ship)."""
+        if self.shipped_at:
+            return "Shipped"
+        if self.status in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED):
+            return "Not shipped yet"
+        return ""
+
+    @property
+    def tracking_link(self) -> str:
+        carrier = CARRIERS.get(self.carrier)
+        return (
+            carrier.tracking_link(self.tracking_number) if carrier and self.tracking_number else ""
+        )
+
+    @property
+    def carrier_name(self) -> str:
+        carrier = CARRIERS.get(self.carrier)
+        return carrier.name if carrier else self.carrier
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
@@ -201,6 +251,7 @@ class OrderEventKind(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", "Payment failed"
     DISPUTE = "dispute", "Dispute opened"
     LATE_PAYMENT = "late_payment", "Payment for a closed order"
+    TRACKING = "tracking", "Tracking corrected"
 
 
 class OrderEvent(models.Model):

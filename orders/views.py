@@ -15,8 +15,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.selectors import product_thumbnails
+from orders.addresses import address_from_profile
 from orders.exceptions import CartChanged, OrdersError
-from orders.forms import ProfileForm, ShopLoginForm, ShopPasswordResetForm, SignupForm
+from orders.forms import (
+    ProfileForm,
+    ShippingAddressForm,
+    ShopLoginForm,
+    ShopPasswordResetForm,
+    SignupForm,
+)
 from orders.selectors import (
     abandoned_attempt_count_for_user,
     order_get_for_user,
@@ -24,7 +31,7 @@ from orders.selectors import (
     orders_awaiting_payment_for_user,
     profile_get_for_user,
 )
-from orders.services.accounts import profile_update, user_signup
+from orders.services.accounts import profile_address_save, profile_update, user_signup
 from orders.services.cart import (
     DbCartStore,
     SessionCartStore,
@@ -206,30 +213,35 @@ def cart_remove_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @rate_limit("checkout")
 def checkout(request: HttpRequest) -> HttpResponse:
-    """GET: review the cart before paying (where a shopper lands after signing
-    in to check out). POST: place the order and hand over to payment, in own
-    transactions (not the request's): the order commits, releasing its row
-    locks, before the shopper is handed to payments."""
+    """The checkout page: the cart's pairs and the shipping address (prefilled
+    from the profile); a valid address places the order and hands over to
+    payments. GET shows it (where a shopper lands after signing in to check
+    out), as does the cart's "Check out" button. Nothing is reserved or sent to
+    Stripe until the address is valid. Own transactions (not the request's):
+    the order commits, releasing its row locks, before the shopper is handed to
+    payments."""
     if not request.user.is_authenticated:
         messages.info(request, "Sign in or create an account to check out; your cart is kept.")
         return redirect(f"{reverse('orders:login')}?next={reverse('orders:checkout')}")
-    if request.method == "GET":
-        # The page renders inside the scope: the header's cart count reads
-        # the shopper's cart too.
+    if "line1" not in request.POST:  # from the cart or a sign-in: ask for the address
         with rls_scope(user=request.user):
-            summary = cart_refresh(store=DbCartStore(request.user))
-            for notice in summary.notices:
-                messages.warning(request, notice)
-            if not summary.lines:
-                return redirect("orders:cart")
-            return render(request, "orders/checkout.html", {"summary": summary})
+            profile = profile_get_for_user(user=request.user)
+        initial = {**address_from_profile(profile), "save_to_profile": not profile.address_line1}
+        return _checkout_page(request, ShippingAddressForm(initial=initial))
+    form = ShippingAddressForm(request.POST)
+    if not form.is_valid():
+        return _checkout_page(request, form, status=400)
+    fingerprint = request.POST.get("fingerprint") or ""
     try:
         with rls_scope(user=request.user):
             order = order_place(
                 user=request.user,
                 store=DbCartStore(request.user),
-                expected_fingerprint=request.POST.get("fingerprint") or None,
+                ship_to=form.address,
+                expected_fingerprint=fingerprint or None,
             )
+            if form.cleaned_data["save_to_profile"]:
+                profile_address_save(user=request.user, address=form.address)
     except CartChanged as error:
         messages.warning(request, f"Your cart changed before checkout: {error} Please review it.")
         return redirect("orders:cart")
@@ -237,6 +249,19 @@ def checkout(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(error))
         return redirect("orders:cart")
     return _pay(request, order)
+
+
+def _checkout_page(request: HttpRequest, form, status: int = 200) -> HttpResponse:
+    """The cart's pairs beside the address form; an empty cart goes back to the
+    cart. Rendered inside the scope: the header's cart count reads the cart too."""
+    with rls_scope(user=request.user):
+        summary = cart_refresh(store=DbCartStore(request.user))
+        for notice in summary.notices:
+            messages.warning(request, notice)
+        if not summary.lines:
+            return redirect("orders:cart")
+        context = {"form": form, "summary": summary}
+        return render(request, "orders/checkout.html", context, status=status)
 
 
 def _pay(request: HttpRequest, order) -> HttpResponse:

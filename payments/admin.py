@@ -20,3 +20,15 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if request.user.has_perm("payments.view_event_payload"):
+            return fields
+        return [name for name in fields if name != "payload"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if request.user.has_perm("payments.view_event_payload"):
+            return fields
+        return [name for name in fields if name != "payload"]

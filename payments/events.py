@@ -96,6 +96,8 @@ class CheckoutSessionResult:
     client_reference_id: str | None
     reference: str | None = None
     created: datetime | None = None
+    # Stripe's live or test mode of the session; None when the object did not say.
+    livemode: bool | None = None
 
     @property
     def is_paid(self) -> bool:
@@ -124,6 +126,7 @@ class CheckoutSessionResult:
             client_reference_id=client_reference_id,
             reference=client_reference_id or _reference(data, what=what),
             created=_timestamp(data, "created", what),
+            livemode=data["livemode"] if isinstance(data.get("livemode"), bool) else None,
         )
 
 

@@ -35,6 +35,8 @@ class StripeEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        # The payload holds shoppers' names, emails and addresses.
+        permissions = [("view_event_payload", "Can read raw Stripe event payloads")]
         indexes = [models.Index(fields=["status", "received_at"], name="stripeevent_status_recv")]
 
     def __str__(self) -> str:

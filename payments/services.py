@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -80,6 +81,13 @@ def _line_item_params(line_items: list[dict]) -> list[dict]:
     if len(currencies) > 1:
         raise CheckoutInvalid("All line items of a checkout must share one currency.")
     return params
+
+
+def stripe_livemode() -> bool:
+    """Whether the configured key is a live one (sk_live_… / rk_live_…): a
+    payment is only believed when Stripe reports the same mode."""
+    key = getattr(settings, "STRIPE_SECRET_KEY", "") or ""
+    return key.startswith(("sk_live_", "rk_live_"))
 
 
 def checkout_idempotency_key(*, reference: str, attempt: int) -> str:

@@ -1,5 +1,10 @@
 """The webhook endpoint: verify, store, dispatch. Every rejection is a 400 with a
-short reason, logged with the request id; nothing unverified is stored."""
+short reason, logged with the request id; nothing unverified is stored.
+
+The signature is checked before anything is counted (an HMAC of at most
+MAX_BODY_BYTES: cheap), so rejected posts count against `webhook_rejected`
+and verified deliveries against `webhook`: junk from an address, however
+much, never uses up what Stripe's real deliveries may send."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from django.views.decorators.http import require_POST
 from payments import services
 from payments.exceptions import WebhookRejected
 from payments.signatures import MAX_BODY_BYTES, event_verify
-from rdk.ratelimits import rate_limit
+from rdk.ratelimits import enforce, too_many_requests
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +32,6 @@ def _declared_length(request: HttpRequest) -> int:
 
 @csrf_exempt
 @require_POST
-@rate_limit("webhook")
 def webhook(request: HttpRequest) -> JsonResponse:
     request_id = getattr(request, "request_id", None)
     try:
@@ -39,11 +43,17 @@ def webhook(request: HttpRequest) -> JsonResponse:
             secrets=settings.STRIPE_WEBHOOK_SECRETS,
         )
     except WebhookRejected as exc:
+        exceeded = enforce(request, "webhook_rejected")
+        if exceeded is not None:
+            return too_many_requests(request, exceeded)
         logger.warning(
             "stripe.webhook_rejected",
             extra={"reason": exc.reason, "body_bytes": _declared_length(request)},
         )
         return JsonResponse({"error": "webhook_rejected", "reason": exc.reason}, status=400)
+    exceeded = enforce(request, "webhook")
+    if exceeded is not None:
+        return too_many_requests(request, exceeded)
     outcome = services.webhook_receive(event=event, request_id=request_id)
     body = {"received": True, "status": outcome.status, "duplicate": outcome.duplicate}
     # A failed handler answers 500 so that Stripe delivers the event again; a

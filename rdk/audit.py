@@ -34,3 +34,9 @@ def audit_record(
         request_id=request_id,
         details=details,
     )
+
+
+def audit_changes(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only what changed, as JSON-ready values: ({field: old}, {field: new})."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}

@@ -24,10 +24,21 @@ UNKNOWN = "0.0.0.0"  # noqa: S104  # nosec B104
 
 
 def _normalised(candidate: str) -> str | None:
+    """A bare address; `ip:port` and `[v6]:port` (as some proxies write them)
+    lose the port, and an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) becomes
+    the IPv4 address it maps, so one client has one key whatever the form."""
+    text = candidate.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
     try:
-        return str(ipaddress.ip_address(candidate.strip()))
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,12 @@ def parse_url(raw: str) -> str:
 
 def _outside_local(env: str) -> bool:
     return env != "local"
+
+
+def rule_site_url(value, env, values):
+    if env == "production" and value and _scheme(value) != "https":
+        return ("is not https, which production refuses", "https://realdealkickz.app")
+    return None
 
 
 def rule_secret_key(value: str, env: str, _: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -474,6 +480,7 @@ SCHEMA: tuple[Var, ...] = (
         parse_url,
         "Public base URL, used in emails and Stripe return URLs.",
         default={"local": "http://127.0.0.1:8000"},
+        rules=(rule_site_url,),
         expected="https://realdealkickz.app",
     ),
     Var(
@@ -579,6 +586,15 @@ SCHEMA: tuple[Var, ...] = (
         expected="a path segment ending in /",
     ),
     Var(
+        "LOG_REDACT_PARAMS",
+        parse_list,
+        "Comma-separated query parameters whose values are redacted in logs and error "
+        "reports, besides the built-in ones (session_id, token, …; docs/security.md).",
+        default=[],
+        echo=True,
+        expected="comma-separated parameter names such as invite,ref_token",
+    ),
+    Var(
         "TRUSTED_PROXY_COUNT",
         parse_int,
         "How many proxies in front of RDK append to X-Forwarded-For (0: use the socket address).",
@@ -627,6 +643,16 @@ SCHEMA: tuple[Var, ...] = (
         rules=(rule_non_negative,),
         echo=True,
         expected="a whole number of minutes, 30 by default",
+    ),
+    Var(
+        "ORDERS_PURCHASE_LIMIT_DAYS",
+        parse_int,
+        "Days over which a product's per-size limit counts a shopper's open and paid orders "
+        "(0: only the cart).",
+        default=30,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of days, 30 by default",
     ),
     Var(
         "SNAPSHOT_MAX_AGE_HOURS",
@@ -796,7 +822,31 @@ def load(source: Mapping[str, str] | None = None, *, env: str | None = None) -> 
                 break
 
     _local_stripe_defaults(config, source)
+    explicit = env is not None or bool((source.get("RDK_ENV") or "").strip())
+    _local_only_on_purpose(config, source, explicit=explicit)
     return config
+
+
+def _local_only_on_purpose(config: Config, source: Mapping[str, str], *, explicit: bool) -> None:
+    """`local` (the development SECRET_KEY, DEBUG allowed, no HTTPS) is the
+    default only for a process on SQLite and local memory. A process pointed at
+    PostgreSQL or Redis with no RDK_ENV is a deployment that forgot to say so:
+    refused, instead of silently running with the public development key."""
+    if explicit or config.env != "local":
+        return
+    shared = []
+    if _scheme(source.get("DATABASE_URL") or "") in POSTGRES_SCHEMES:
+        shared.append("DATABASE_URL points at PostgreSQL")
+    if _scheme(source.get("CACHE_URL") or "") in REDIS_SCHEMES:
+        shared.append("CACHE_URL points at Redis")
+    if shared:
+        config.problems.append(
+            Problem(
+                "RDK_ENV",
+                f"is not set while {' and '.join(shared)}",
+                "RDK_ENV=staging or production (RDK_ENV=local to develop against them)",
+            )
+        )
 
 
 def _local_stripe_defaults(config: Config, source: Mapping[str, str]) -> None:
@@ -941,6 +991,21 @@ def format_problems(config: Config) -> str:
     lines += [f"  - {problem}" for problem in config.problems]
     lines.append("See .env.example for every variable and its meaning.")
     return "\n".join(lines)
+
+
+# Commands whose job is to report problems (or list commands) still run.
+REPORTING_COMMANDS = ("envcheck", "help", "--help", "-h", "")
+
+
+def refuse_misconfigured(config: Config, argv: Sequence[str]) -> None:
+    """What every entry point does (manage.py, django-admin, `python -m django`,
+    WSGI, ASGI, and anything else loading rdk.settings): stop on problems,
+    unless the command is one that reports them."""
+    command = argv[1] if len(argv) > 1 else ""
+    is_management = Path(argv[0]).name in ("manage.py", "django-admin", "__main__.py")
+    if is_management and command in REPORTING_COMMANDS:
+        return
+    exit_on_problems(config)
 
 
 def exit_on_problems(config: Config) -> None:

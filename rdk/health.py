@@ -30,7 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from rdk.degradations import degradation_clear, degradations_active
-from rdk.rls import rls_request_exempt
+from rdk.rls import ROLE_BYPASS_SQL, rls_request_exempt, role_bypass_problem
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +40,21 @@ _migrations_applied = False
 
 
 def _database() -> None:
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    """Reachable, and row security binds the role it connects as (the same
+    round trip: on PostgreSQL the query that proves the connection reads the
+    role's attributes)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(ROLE_BYPASS_SQL)
+            problem = role_bypass_problem(cursor.fetchone())
+        else:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            problem = None
     degradation_clear("database")  # reported by the 503s of rdk.views
+    if problem:
+        raise RuntimeError(problem)
 
 
 def _cache() -> None:

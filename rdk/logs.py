@@ -15,6 +15,29 @@ from rdk.requestid import get_request_id
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
 
 
+class RedactFilter(logging.Filter):
+    """Django's own request loggers (`django.request`, `django.security`) put
+    the path in the message and the request, query string and all, on the
+    record: both go out with credentials redacted (rdk.redaction)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from django.http import HttpRequest
+
+        from rdk.redaction import redact_path, redact_query
+
+        request = getattr(record, "request", None)
+        if not isinstance(request, HttpRequest):
+            return True
+        path = redact_path(request)
+        query = redact_query(request.META.get("QUERY_STRING", ""))
+        message = record.getMessage()
+        if path != request.path:
+            message = message.replace(request.path, path)
+        record.msg, record.args = message, ()
+        record.request = f"<{request.method} {path}{'?' + query if query else ''}>"
+        return True
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):

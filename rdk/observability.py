@@ -4,11 +4,13 @@ is tagged with the request id and stripped of personal data."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.transport import Transport
 
+from rdk.redaction import redact_query, redact_url_path
 from rdk.requestid import get_request_id
 
 _SCRUBBED_HEADERS = {"cookie", "authorization", "stripe-signature", "x-csrftoken"}
@@ -25,6 +27,14 @@ def _before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     for name in list(headers):
         if name.lower() in _SCRUBBED_HEADERS:
             headers.pop(name)
+    # Tokens in the URL (password reset, enrolment) and in the query (session_id).
+    if request.get("url"):
+        parts = urlsplit(request["url"])
+        request["url"] = urlunsplit(
+            parts._replace(path=redact_url_path(parts.path), query=redact_query(parts.query))
+        )
+    if isinstance(request.get("query_string"), str):
+        request["query_string"] = redact_query(request["query_string"])
     return event
 
 

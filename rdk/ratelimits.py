@@ -47,6 +47,7 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
 from rdk.clientip import client_ip
+from rdk.redaction import redact_path
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,16 @@ LIMITS: dict[str, Limit] = {
             "600/m",
             ("ip",),
             ("POST",),
-            "Webhook deliveries from one address: generous, Stripe's traffic is never refused.",
+            "Verified webhook deliveries from one address: generous, Stripe's traffic is "
+            "never refused. Counted after the signature is checked.",
+        ),
+        Limit(
+            "webhook_rejected",
+            "60/m",
+            ("ip",),
+            ("POST",),
+            "Webhook posts whose signature fails, from one address: counted apart, so "
+            "unsigned junk cannot use up the deliveries' limit.",
         ),
     )
 }
@@ -324,6 +334,21 @@ def _per_process_usage(group: str, value: str, rate: str) -> dict[str, Any]:
     return {"should_limit": count > allowed, "time_left": window_end - now}
 
 
+def limit_reset(name: str, kind: str, value: str) -> bool:
+    """Forget what `value` has used of limit `name` in the current window (an
+    operator clearing a locked-out account). True when a counter was there."""
+    from django.core.cache import caches
+    from django_ratelimit.core import _get_window, _make_cache_key, _split_rate, get_usage
+
+    limit = LIMITS[name]
+    rate = rate_for(name)
+    method = list(limit.methods) if limit.methods else get_usage.ALL
+    window = _get_window(value, _split_rate(rate)[1])
+    key = _make_cache_key(f"rdk.{name}.{kind}", window, rate, value, method)
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    return bool(cache.delete(key))
+
+
 def log_exceeded(request: Any, exceeded: Exceeded) -> None:
     logger.warning(
         "ratelimit.exceeded",
@@ -331,7 +356,7 @@ def log_exceeded(request: Any, exceeded: Exceeded) -> None:
             "limit": exceeded.limit,
             "retry_after": exceeded.retry_after,
             "method": request.method,
-            "path": request.path,
+            "path": redact_path(request),
             "ip": client_ip(request),
         },
     )

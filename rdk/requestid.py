@@ -16,6 +16,8 @@ from contextvars import ContextVar
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
+from rdk.redaction import redact_path
+
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _current: ContextVar[str | None] = ContextVar("rdk_request_id", default=None)
@@ -73,7 +75,7 @@ class RequestIdMiddleware:
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": redact_path(request),
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "user_id": _user_id(request),

@@ -22,10 +22,11 @@ opened the transaction needs no restoring, its commit or rollback ends it.
   (admin, webhooks, management commands, cross-shopper maintenance).
 - `RowSecurityMiddleware`: one transaction per request that carries a session,
   scoped to the signed-in shopper (`request.rls_scoped` says so); the admin
-  runs under the service scope for active staff. Requests with no session
-  cookie open no transaction and have no scope: they cannot read shopper data
-  at all. Views marked `rls_request_exempt` (cached catalog pages among them)
-  run outside it and scope what they read themselves.
+  runs under the service scope for active staff whose session passed the
+  second factor (OTP), never before. Requests with no session cookie open no
+  transaction and have no scope: they cannot read shopper data at all. Views
+  marked `rls_request_exempt` (cached catalog pages among them) run outside it
+  and scope what they read themselves.
 
 On SQLite these are no-ops; the selectors' ownership filters still apply.
 """
@@ -121,6 +122,33 @@ def rls_current(*, using: str = "default") -> tuple[str, str]:
         return tuple(cursor.fetchone())
 
 
+# One catalog query: is the role this connection acts as exempt from row security?
+ROLE_BYPASS_SQL = (
+    "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+)
+
+
+def role_bypass_problem(row) -> str | None:
+    """From ROLE_BYPASS_SQL's row: why row security would not bind this role, or None."""
+    if row is None:
+        return None
+    name, is_super, bypasses = row
+    if is_super:
+        return f"the database role {name} is a superuser: row security does not bind it"
+    if bypasses:
+        return f"the database role {name} has BYPASSRLS: row security does not bind it"
+    return None
+
+
+def rls_role_problem(*, using: str = "default") -> str | None:
+    """Why row security is off for the connected role (superuser, BYPASSRLS), or None."""
+    if not _enabled(using):
+        return None
+    with connections[using].cursor() as cursor:
+        cursor.execute(ROLE_BYPASS_SQL)
+        return role_bypass_problem(cursor.fetchone())
+
+
 def rls_request_exempt(view):
     """Mark a view that opens its own scoped transactions (`rls_scope`) instead
     of running inside the request's (checkout, so that no row lock is held
@@ -144,8 +172,8 @@ class RowSecurityMiddleware:
     Sits after AuthenticationMiddleware. Requests without a session cookie are
     passed through untouched (no transaction, no query, no scope), which keeps
     anonymous catalog pages cacheable and cheap. The admin namespace runs under
-    the service scope, for active staff only (the admin site itself refuses
-    everyone else)."""
+    the service scope, for active staff whose session is OTP-verified only
+    (the admin site itself refuses everyone else)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -171,6 +199,7 @@ class RowSecurityMiddleware:
             and connections["default"].in_atomic_block
         ):
             user = request.user
-            if user.is_active and user.is_staff:
+            is_verified = getattr(user, "is_verified", None)
+            if user.is_active and user.is_staff and is_verified is not None and is_verified():
                 _swap(SCOPE_SERVICE, "", "default")
         return None

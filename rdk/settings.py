@@ -1,17 +1,20 @@
 """RDK's one settings module; every value comes from `rdk.env`.
 
-When the configuration has problems the module still loads with harmless
-placeholders, so that `manage.py check` and `envcheck` can report every problem;
-`manage.py`, WSGI and ASGI refuse to start before serving anything.
+A process whose configuration has problems stops here, with the full list:
+whatever loaded the settings (manage.py, django-admin, `python -m django`,
+WSGI, ASGI, a script). Only `envcheck` and `help` go on, with harmless
+placeholders, so that they can report every problem.
 """
 
 from __future__ import annotations
 
 import subprocess
+import sys
 
 from rdk import env
 
 CONFIG = env.load()
+env.refuse_misconfigured(CONFIG, sys.argv)
 RDK_ENV = CONFIG.env
 BASE_DIR = env.BASE_DIR
 
@@ -190,7 +193,10 @@ RDK_SLOW_QUERY_MS = _value("RDK_SLOW_QUERY_MS", 200)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "rdk.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "rdk.logs.RequestIdFilter"},
+        "redact": {"()": "rdk.logs.RedactFilter"},
+    },
     "formatters": {
         "json": {"()": "rdk.logs.JsonFormatter"},
         "console": {"()": "rdk.logs.ConsoleFormatter"},
@@ -206,7 +212,9 @@ LOGGING = {
     "loggers": {
         # The access line from rdk.requestid replaces Django's own request log.
         "django.server": {"level": "WARNING"},
-        "django.request": {"level": "ERROR"},
+        # Tokens in paths and query strings are redacted (rdk/redaction.py).
+        "django.request": {"level": "ERROR", "filters": ["redact"]},
+        "django.security": {"filters": ["redact"]},
     },
 }
 
@@ -216,6 +224,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "rdk.api.exception_handler",
+    # Session only: DRF's default HTTP Basic would check a password on every
+    # request, outside the sign-in limits, answering 403/200 as a guessing oracle.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -326,6 +337,12 @@ MIDDLEWARE.insert(
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("orders.context_processors.cart")
 ORDERS_RESERVATION_MINUTES = _value("ORDERS_RESERVATION_MINUTES", 30)
+# Carriers staff may ship with, in order (codes from orders/carriers.py).
+SHIPPING_CARRIERS = ["usps", "ups", "fedex", "dhl", "royal_mail", "canada_post"]
+ORDERS_PURCHASE_LIMIT_DAYS = _value("ORDERS_PURCHASE_LIMIT_DAYS", 30)
+# Staff holding orders.refund_order may refund up to this much at once (minor
+# units, any currency); more needs orders.refund_order_any_amount.
+ORDERS_STAFF_REFUND_LIMIT = 200_00
 LOGIN_REDIRECT_URL = "/account/"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
@@ -353,6 +370,7 @@ OTP_TOTP_ISSUER = "Real Deal Kickz"
 OTP_TOTP_THROTTLE_FACTOR = 1  # failed codes wait 1, 2, 4, 8 … seconds (capped by django-otp)
 OTP_STATIC_THROTTLE_FACTOR = 1
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+OTP_ENROLMENT_LINK_HOURS = 24  # an Owner's enrolment link works this long, once
 BACKUP_CODE_SCRYPT_N = 2**14  # scrypt cost for backup-code hashes (about 50 ms each)
 SNAPSHOT_MAX_AGE_HOURS = _value("SNAPSHOT_MAX_AGE_HOURS", 26)
 # Tables whose row counts a snapshot records and a restore check compares; a

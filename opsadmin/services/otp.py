@@ -15,7 +15,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
@@ -28,9 +28,10 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from opsadmin.exceptions import EnrolmentError, UserNotFound
-from opsadmin.models import BackupCode, BackupCodeDevice
+from opsadmin.models import BackupCode, BackupCodeDevice, EnrolmentLink
 from rdk.audit import audit_record
 from rdk.clientip import client_ip_for_records
+from rdk.ratelimits import limit_reset
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,8 @@ def backup_codes_left(user) -> int:
 class SignIn:
     """What a sign-in attempt came to. `outcome` is audited as is."""
 
-    outcome: str  # success | enrol | wrong_password | not_staff | wrong_code | throttled | no_code
+    # success | wrong_password | not_staff | not_enrolled | no_code | wrong_code | throttled
+    outcome: str
     message: str = ""
     user: AbstractBaseUser | None = None
     device: Device | None = None
@@ -190,37 +192,46 @@ def _username_for(login: str) -> str:
         return login
 
 
+# Every refusal reads the same and answers the same: which part was wrong
+# (password, code, account kind, no authenticator yet, too many codes) is
+# only in the audit log, never in the answer.
+SIGN_IN_REFUSED = (
+    "That username, password or code is not right. "
+    "After several wrong tries, wait a minute before the next."
+)
+
+
+def _same_work_as_a_code_check(code: str) -> None:
+    """A refused password still costs what checking a backup code would, so
+    the answer's timing does not tell a right password from a wrong one."""
+    if code and not (code.isdigit() and len(code) == 6):
+        _hash(code, "00" * 16)
+
+
 def _sign_in_result(user, code: str) -> SignIn:
-    wrong = "That username, password or code is not right."
+    refused = SIGN_IN_REFUSED
     if user is None:
-        return SignIn("wrong_password", wrong)
+        _same_work_as_a_code_check(code)
+        return SignIn("wrong_password", refused)
     if not (user.is_active and user.is_staff):
-        return SignIn("not_staff", "This account cannot use the staff admin.", user=user)
+        _same_work_as_a_code_check(code)
+        return SignIn("not_staff", refused, user=user)
     totp = totp_device_for(user)
     if totp is None:
-        return SignIn("enrol", "", user=user)
+        _same_work_as_a_code_check(code)
+        return SignIn("not_enrolled", refused, user=user)
     if not code:
-        return SignIn("no_code", "Enter the 6-digit code from your authenticator app.", user=user)
+        return SignIn("no_code", refused, user=user)
     is_totp = code.isdigit() and len(code) == totp.digits
     device = totp if is_totp else backup_device_for(user)
     if device is None:
-        return SignIn("wrong_code", wrong, user=user)
+        _same_work_as_a_code_check(code)
+        return SignIn("wrong_code", refused, user=user)
     verified, info = _verify_locked(device, code)
     if info is not None:
-        until = info.get("locked_until")
-        wait = max(1, int((until - timezone.now()).total_seconds()) + 1) if until else 1
-        return SignIn(
-            "throttled",
-            f"Too many wrong codes. Wait {wait} second{'s' if wait != 1 else ''} and try again.",
-            user=user,
-            locked_until=until,
-        )
+        return SignIn("throttled", refused, user=user, locked_until=info.get("locked_until"))
     if not verified:
-        return SignIn(
-            "wrong_code",
-            "That code is wrong or was already used. Wait for the next code and try again.",
-            user=user,
-        )
+        return SignIn("wrong_code", refused, user=user)
     return SignIn("success", user=user, device=device)
 
 
@@ -238,9 +249,63 @@ def enrolment_start(*, user) -> TOTPDevice:
     return device
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 @transaction.atomic
-def enrolment_confirm(*, user, code: str, actor: str, ip: str = "") -> tuple[TOTPDevice, list[str]]:
-    """Confirm the pending authenticator with a code it shows; issue backup codes."""
+def enrolment_link_issue(*, user, actor: str, ip: str = "") -> tuple[str, EnrolmentLink]:
+    """A new one-time enrolment link for a staff member with no authenticator;
+    any earlier unused link of theirs stops working. Returns the token (shown
+    once, never stored) and the link."""
+    if not (user.is_active and user.is_staff):
+        raise EnrolmentError(f"{user.get_username()} is not an active staff account.")
+    if totp_device_for(user) is not None:
+        raise EnrolmentError(
+            f"{user.get_username()} already has an authenticator. Delete it first "
+            "(Django OTP → TOTP devices) to let them set up a new one."
+        )
+    EnrolmentLink.objects.filter(user=user, used_at__isnull=True).delete()
+    token = secrets.token_urlsafe(32)
+    hours = settings.OTP_ENROLMENT_LINK_HOURS
+    link = EnrolmentLink.objects.create(
+        user=user,
+        token_hash=_token_hash(token),
+        issued_by=actor[:150],
+        expires_at=timezone.now() + timedelta(hours=hours),
+    )
+    audit_record(
+        action="otp.enrolment_link",
+        actor=actor,
+        target=user.get_username(),
+        ip=ip,
+        expires_at=link.expires_at.isoformat(),
+    )
+    return token, link
+
+
+def enrolment_link_find(*, token: str = "", pk: int | None = None) -> EnrolmentLink | None:
+    """The usable link (unused, unexpired, for an active staff member) by its
+    token or id, or None."""
+    links = EnrolmentLink.objects.select_related("user").filter(
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        user__is_active=True,
+        user__is_staff=True,
+    )
+    if pk is not None:
+        return links.filter(pk=pk).first()
+    if not token or len(token) > 100:
+        return None
+    return links.filter(token_hash=_token_hash(token)).first()
+
+
+@transaction.atomic
+def enrolment_confirm(
+    *, user, code: str, actor: str, link: EnrolmentLink, ip: str = ""
+) -> tuple[TOTPDevice, list[str]]:
+    """Confirm the pending authenticator with a code it shows; use up the
+    enrolment link; issue backup codes."""
     device = (
         TOTPDevice.objects.select_for_update()
         .filter(user=user, confirmed=False)
@@ -262,6 +327,11 @@ def enrolment_confirm(*, user, code: str, actor: str, ip: str = "") -> tuple[TOT
         raise EnrolmentError(
             "That code is not right. Check the app shows RDK and try the next code."
         )
+    used = EnrolmentLink.objects.filter(
+        pk=link.pk, user=user, used_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(used_at=timezone.now())
+    if not used:
+        raise EnrolmentError("This enrolment link was used or has expired. Ask for a new one.")
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = backup_codes_issue(user=user, actor=actor)
@@ -280,3 +350,26 @@ def otp_enrol_fresh(*, user, actor: str) -> tuple[TOTPDevice, list[str]]:
     codes = backup_codes_issue(user=user, actor=actor)
     audit_record(action="otp.enrol", actor=actor, target=user.get_username(), outcome="reset")
     return device, codes
+
+
+# Lock-outs -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def signin_limits_clear(*, user, actor: str, ip: str = "") -> int:
+    """Let a locked-out staff member or shopper try again now: forget the
+    sign-in and code counters naming their account and reset their devices'
+    throttles. Audited. Returns how many counters or throttles were cleared."""
+    cleared = 0
+    for value in {user.get_username().casefold(), (user.email or "").casefold()} - {""}:
+        cleared += limit_reset("signin_account", "account", value)
+    cleared += limit_reset("otp_verify", "user", f"user:{user.pk}")
+    for model in (TOTPDevice, BackupCodeDevice):
+        for device in model.objects.select_for_update().filter(user=user):
+            if device.throttling_failure_count:
+                device.throttle_reset(commit=True)
+                cleared += 1
+    audit_record(
+        action="signin.unlock", actor=actor, target=user.get_username(), ip=ip, cleared=cleared
+    )
+    return cleared

@@ -1,4 +1,9 @@
-"""Admin sign-in (password + code) and first-time authenticator enrolment."""
+"""Admin sign-in (password + code) and first-time authenticator enrolment.
+
+Enrolment starts only from a one-time link an Owner issued (or
+`manage.py otp_enroll --link`): the link plus the account's password open a
+brand-new session (the one from before is flushed, so nothing planted in it
+survives) that may show the new authenticator's secret for a few minutes."""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import time
 from base64 import b32encode
 
 import segno
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -17,13 +22,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from opsadmin.exceptions import EnrolmentError
-from opsadmin.forms import AdminLoginForm, EnrolConfirmForm
+from opsadmin.forms import AdminLoginForm, EnrolConfirmForm, EnrolLinkForm
 from opsadmin.services.otp import (
+    SIGN_IN_REFUSED,
     enrolment_confirm,
+    enrolment_link_find,
     enrolment_start,
     sign_in_attempt,
     totp_device_for,
 )
+from rdk.audit import audit_record
 from rdk.clientip import client_ip_for_records
 from rdk.ratelimits import rate_limit
 
@@ -59,9 +67,6 @@ def admin_login(request: HttpRequest, *, site) -> HttpResponse:
             result.user.otp_device = result.device  # django-otp stores it in the session on login
             auth_login(request, result.user)
             return redirect(_next_url(request, site))
-        if result.outcome == "enrol":
-            request.session[ENROL_KEY] = {"user": result.user.pk, "at": time.time()}
-            return redirect(reverse("admin:otp_enrol", current_app=site.name))
         error = result.message
     context = {
         **site.each_context(request),
@@ -75,25 +80,62 @@ def admin_login(request: HttpRequest, *, site) -> HttpResponse:
     return TemplateResponse(request, "opsadmin/login.html", context)
 
 
-def _enrolling_user(request: HttpRequest):
+def _enrolling(request: HttpRequest):
+    """(user, link) for a session opened by an enrolment link, or (None, None)."""
     pending = request.session.get(ENROL_KEY) or {}
     if not pending or time.time() - pending.get("at", 0) > ENROL_WINDOW:
-        return None
-    user = (
-        get_user_model()
-        .objects.filter(pk=pending.get("user"), is_active=True, is_staff=True)
-        .first()
+        return None, None
+    link = enrolment_link_find(pk=pending.get("link"))
+    if link is None or link.user_id != pending.get("user"):
+        return None, None
+    if totp_device_for(link.user) is not None:
+        return None, None
+    return link.user, link
+
+
+@never_cache
+@csrf_protect
+@rate_limit("signin_ip", "signin_account", "otp_verify")
+def enrol_link(request: HttpRequest, token: str, *, site) -> HttpResponse:
+    """Open an enrolment link: the account's password, then a fresh session."""
+    link = enrolment_link_find(token=token)
+    context = {
+        **site.each_context(request),
+        "title": "Set up your authenticator",
+        "site_header": site.site_header,
+    }
+    if link is None:
+        context["invalid"] = True
+        return TemplateResponse(request, "opsadmin/enrol_link.html", context, status=400)
+    form = EnrolLinkForm(request.POST or None, user=link.user)
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(
+            request, username=link.user.get_username(), password=form.cleaned_data["password"]
+        )
+        if user is not None and user.pk == link.user_id:
+            # A new session: whatever the browser carried before is gone.
+            request.session.flush()
+            request.session[ENROL_KEY] = {"user": user.pk, "link": link.pk, "at": time.time()}
+            return redirect(reverse("admin:otp_enrol", current_app=site.name))
+        audit_record(
+            action="otp.enrol",
+            actor=link.user.get_username(),
+            target="admin",
+            outcome="wrong_password",
+            ip=client_ip_for_records(request) or "",
+        )
+        context["error"] = SIGN_IN_REFUSED
+    context.update(form=form, enrol_user=link.user)
+    return TemplateResponse(
+        request, "opsadmin/enrol_link.html", context, status=400 if context.get("error") else 200
     )
-    if user is None or totp_device_for(user) is not None:
-        return None
-    return user
 
 
 @never_cache
 @csrf_protect
 @rate_limit("otp_verify")
 def enrol(request: HttpRequest, *, site) -> HttpResponse:
-    user = _enrolling_user(request)
+    user, link = _enrolling(request)
     if user is None:
         request.session.pop(ENROL_KEY, None)
         return redirect(reverse("admin:login", current_app=site.name))
@@ -105,6 +147,7 @@ def enrol(request: HttpRequest, *, site) -> HttpResponse:
                 user=user,
                 code=form.cleaned_data["code"],
                 actor=user.get_username(),
+                link=link,
                 ip=client_ip_for_records(request) or "",
             )
         except EnrolmentError as exc:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from opsadmin.forms import ReplayFailedForm, WebhookFilterForm
+from opsadmin.permissions import STRIPE_PAYLOAD
 from opsadmin.selectors import webhook_event_order, webhook_events_search
 from opsadmin.views.common import actor, render_ops
 from payments import selectors, services
@@ -94,7 +95,13 @@ def webhook_detail(request: HttpRequest, stripe_id: str) -> HttpResponse:
             "title": event.stripe_id,
             "event": event,
             "replays": event.replays.all(),
-            "payload": json.dumps(event.payload, indent=2, sort_keys=True),
+            # Shoppers' personal data: only for those allowed to read it.
+            "payload": (
+                json.dumps(event.payload, indent=2, sort_keys=True)
+                if request.user.has_perm(STRIPE_PAYLOAD)
+                else None
+            ),
+            "payload_permission": STRIPE_PAYLOAD,
             "reference": reference,
             "can_replay": event.status != StripeEvent.Status.PROCESSED,
             "order": webhook_event_order(reference=reference),

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from orders.addresses import ShippingAddress
 from orders.models import Profile
 from rdk.emails import email_send_once
 from rdk.rls import rls_scope
@@ -67,6 +68,7 @@ def profile_update(*, user: AbstractBaseUser, **fields: str) -> Profile:
         "region",
         "postal_code",
         "country",
+        "phone",
     }
     unknown = set(fields) - allowed
     if unknown:
@@ -78,3 +80,18 @@ def profile_update(*, user: AbstractBaseUser, **fields: str) -> Profile:
     profile.full_clean()
     profile.save()
     return profile
+
+
+def profile_address_save(*, user: AbstractBaseUser, address: ShippingAddress) -> Profile:
+    """Keep a checkout address as the shopper's default (they ticked "save")."""
+    return profile_update(
+        user=user,
+        full_name=address.name,
+        address_line1=address.line1,
+        address_line2=address.line2,
+        city=address.city,
+        region=address.region,
+        postal_code=address.postal_code,
+        country=address.country,
+        phone=address.phone,
+    )

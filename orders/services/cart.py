@@ -7,22 +7,35 @@ Rules (docs/orders.md):
   longer on sale or sold out are dropped, quantities above what is left are
   lowered, and price changes since the shopper last saw them are reported;
 - on sign-in the session cart merges into the shopper's (`cart_merge`): the
-  quantities add up, then the cap and stock apply; sold-out sizes are dropped.
+  quantities add up, then the cap and stock apply; sold-out sizes are dropped;
+- a cart holds one currency: adding, merging and refreshing keep it so (a
+  pair priced in another currency is refused or dropped, never charged in
+  the cart's currency);
+- a pair is sold only from its release date (the server checks, not only
+  the template's disabled button);
+- for a signed-in shopper the cap counts what they already hold: pairs of
+  the size in their orders awaiting payment or paid in the last
+  `ORDERS_PURCHASE_LIMIT_DAYS` days, so five orders do not buy five pairs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
 
 from catalog.models import Variant
+from catalog.selectors import is_released
 from orders.exceptions import CartError
-from orders.models import Cart, CartItem
+from orders.models import Cart, CartItem, OrderLine, OrderStatus
 from orders.services.reservations import reservations_release_expired
 from rdk.funnel import funnel_count
 from rdk.models import FunnelStep
@@ -173,7 +186,51 @@ def _label(variant: Variant) -> str:
 
 
 def _on_sale(variant: Variant | None) -> bool:
-    return variant is not None and variant.product.is_active
+    return variant is not None and variant.product.is_active and is_released(variant.product)
+
+
+# Orders that hold their pairs: awaiting payment, or paid and not fully refunded.
+HOLDING = (
+    OrderStatus.PENDING_PAYMENT,
+    OrderStatus.PAID,
+    OrderStatus.SHIPPED,
+    OrderStatus.PARTIALLY_REFUNDED,
+)
+
+
+def _held(store: CartStore, variant_ids) -> dict[int, int]:
+    """{variant id: pairs} the signed-in shopper holds in recent orders (none
+    for a visitor, who cannot check out before signing in)."""
+    days = settings.ORDERS_PURCHASE_LIMIT_DAYS
+    if not isinstance(store, DbCartStore) or days <= 0:
+        return {}
+    since = timezone.now() - dt.timedelta(days=days)
+    rows = (
+        OrderLine.objects.filter(
+            order__user=store.user,
+            order__status__in=HOLDING,
+            order__created_at__gte=since,
+            variant_id__in=list(variant_ids),
+        )
+        .values("variant_id")
+        .annotate(pairs=Sum("quantity"))
+    )
+    return {row["variant_id"]: row["pairs"] for row in rows}
+
+
+def _cap(variant: Variant, held: dict[int, int]) -> int:
+    """How many pairs of this size the cart may hold."""
+    return max(variant.product.max_per_size - held.get(variant.pk, 0), 0)
+
+
+def _too_many(variant: Variant, held: dict[int, int], in_cart: int = 0) -> str:
+    cap = variant.product.max_per_size
+    already = held.get(variant.pk, 0)
+    text = f"You can buy at most {cap} pair{'s' if cap != 1 else ''} of {_label(variant)}"
+    if already:
+        days = settings.ORDERS_PURCHASE_LIMIT_DAYS
+        return f"{text}; your orders of the last {days} days hold {already}."
+    return text + (f"; {in_cart} already in your cart." if in_cart else ".")
 
 
 def _parse_quantity(raw) -> int:
@@ -203,6 +260,11 @@ def cart_add(*, store: CartStore, variant_id, quantity=1) -> str:
     wanted = _parse_quantity(quantity)
     reservations_release_expired(variant_ids=[variant_pk])
     variant = _variants([variant_pk]).get(variant_pk)
+    if variant is not None and variant.product.is_active and not is_released(variant.product):
+        raise CartError(
+            f"{variant.product.name} is not released yet: on sale from "
+            f"{variant.product.release_date:%B} {variant.product.release_date.day}."
+        )
     if not _on_sale(variant):
         raise CartError("That size is not available.")
     items = store.items()
@@ -212,13 +274,10 @@ def cart_add(*, store: CartStore, variant_id, quantity=1) -> str:
         if currencies and variant.product.currency not in currencies:
             raise CartError("This pair is priced in another currency; check out your cart first.")
     in_cart = items.get(variant_pk, (0, 0))[0]
-    cap = variant.product.max_per_size
+    held = _held(store, [variant_pk])
     total = in_cart + wanted
-    if total > cap:
-        raise CartError(
-            f"You can buy at most {cap} pair{'s' if cap != 1 else ''} of {_label(variant)}"
-            + (f"; {in_cart} already in your cart." if in_cart else ".")
-        )
+    if total > _cap(variant, held):
+        raise CartError(_too_many(variant, held, in_cart))
     if variant.stock_available <= 0:
         raise CartError(f"{_label(variant)} is sold out.")
     if total > variant.stock_available:
@@ -241,9 +300,9 @@ def cart_update(*, store: CartStore, variant_id, quantity) -> str:
     if not _on_sale(variant):
         store.remove(variant_pk)
         raise CartError("That size is no longer available and was removed.")
-    cap = variant.product.max_per_size
-    if wanted > cap:
-        raise CartError(f"You can buy at most {cap} of {_label(variant)}.")
+    held = _held(store, [variant_pk])
+    if wanted > _cap(variant, held):
+        raise CartError(_too_many(variant, held))
     if wanted > variant.stock_available:
         raise CartError(f"Only {max(variant.stock_available, 0)} left of {_label(variant)}.")
     store.put(variant_pk, wanted, items[variant_pk][1])
@@ -272,6 +331,8 @@ def cart_refresh(*, store: CartStore) -> CartSummary:
         return summary
     reservations_release_expired(variant_ids=list(items))
     variants = _variants(items)
+    held = _held(store, items)
+    currency = None
     for variant_pk, (quantity, seen) in items.items():
         variant = variants.get(variant_pk)
         if not _on_sale(variant):
@@ -279,15 +340,31 @@ def cart_refresh(*, store: CartStore) -> CartSummary:
             summary.notices.append("A size in your cart is no longer sold and was removed.")
             continue
         label = _label(variant)
+        # One currency per cart, re-checked here: a price moved to another
+        # currency must never be charged in the cart's.
+        currency = currency or variant.product.currency
+        if variant.product.currency != currency:
+            store.remove(variant_pk)
+            summary.notices.append(
+                f"{label} is now priced in {variant.product.currency}, your cart in "
+                f"{currency}: it was removed. Check out your cart, then add it again."
+            )
+            continue
         available = max(variant.stock_available, 0)
         if available == 0:
             store.remove(variant_pk)
             summary.notices.append(f"{label} sold out and was removed from your cart.")
             continue
-        allowed = min(quantity, variant.product.max_per_size, available)
+        cap = _cap(variant, held)
+        if cap == 0:
+            store.remove(variant_pk)
+            summary.notices.append(f"{_too_many(variant, held)} It was removed from your cart.")
+            continue
+        allowed = min(quantity, cap, available)
         price = variant.price_amount
         if allowed != quantity:
-            summary.notices.append(f"{label}: only {allowed} available, quantity lowered.")
+            reason = "available" if allowed == available else "allowed"
+            summary.notices.append(f"{label}: only {allowed} {reason}, quantity lowered.")
         if price != seen:
             currency = variant.product.currency
             was, now = (money_text(a, currency, symbol=False) for a in (seen, price))
@@ -299,7 +376,7 @@ def cart_refresh(*, store: CartStore) -> CartSummary:
                 variant=variant,
                 quantity=allowed,
                 unit_amount=price,
-                max_quantity=min(variant.product.max_per_size, available),
+                max_quantity=min(cap, available),
             )
         )
     return summary
@@ -318,22 +395,37 @@ def cart_merge(*, source: SessionCartStore, target: DbCartStore) -> list[str]:
     reservations_release_expired(variant_ids=list(incoming))
     existing = target.items()
     variants = _variants(set(incoming) | set(existing))
+    held = _held(target, incoming)
     notices: list[str] = []
+    # The saved cart's currency wins; an empty one takes the first pair's.
+    currencies = [variants[pk].product.currency for pk in existing if pk in variants]
+    currency = currencies[0] if currencies else None
     for variant_pk, (quantity, _seen) in incoming.items():
         variant = variants.get(variant_pk)
         if not _on_sale(variant):
             notices.append("A size from your earlier cart is no longer sold and was dropped.")
             continue
         label = _label(variant)
+        currency = currency or variant.product.currency
+        if variant.product.currency != currency:
+            notices.append(
+                f"{label} is priced in {variant.product.currency}, your cart in {currency}: "
+                "it was left out. Check out your cart, then add it again."
+            )
+            continue
         available = max(variant.stock_available, 0)
         if available == 0:
             notices.append(f"{label} sold out and was dropped.")
             continue
         had = existing.get(variant_pk, (0, variant.price_amount))[0]
         combined = had + quantity
-        allowed = min(combined, variant.product.max_per_size, available)
+        cap = _cap(variant, held)
+        allowed = min(combined, cap, available)
+        if allowed == 0:
+            notices.append(f"{_too_many(variant, held)} It was dropped.")
+            continue
         if allowed < combined:
-            reason = "the limit per size" if allowed == variant.product.max_per_size else "stock"
+            reason = "the limit per size" if allowed == cap else "stock"
             notices.append(f"{label}: kept {allowed} (of {combined}) because of {reason}.")
         elif had:
             notices.append(f"{label}: combined with your saved cart ({allowed}).")

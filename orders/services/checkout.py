@@ -23,8 +23,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.addresses import ShippingAddress
 from orders.exceptions import CartChanged, CartEmpty, CheckoutUnavailable
-from orders.models import Order, OrderLine, OrderStatus, Profile, ReservationStatus
+from orders.models import Order, OrderLine, OrderStatus, ReservationStatus
 from orders.selectors import order_get_for_user
 from orders.services.cart import CartStore, DbCartStore, cart_refresh
 from orders.services.lifecycle import order_cancel
@@ -55,8 +56,15 @@ PAYMENT_GRACE = dt.timedelta(minutes=5)
 
 
 @transaction.atomic
-def order_place(*, user, store: CartStore, expected_fingerprint: str | None = None) -> Order:
-    """Turn the shopper's cart into a pending order with reserved stock.
+def order_place(
+    *,
+    user,
+    store: CartStore,
+    ship_to: ShippingAddress,
+    expected_fingerprint: str | None = None,
+) -> Order:
+    """Turn the shopper's cart into a pending order with reserved stock, shipping
+    to `ship_to` (validated by `address_clean`; copied onto the order).
 
     Raises CartEmpty, CartChanged (with the changes as its message; nothing
     written) or OutOfStock (someone else got the last pairs; nothing written)."""
@@ -67,7 +75,6 @@ def order_place(*, user, store: CartStore, expected_fingerprint: str | None = No
         raise CartChanged(" ".join(summary.notices) or "Your cart changed; please review it.")
     if not summary.lines:
         raise CartEmpty("Your cart is empty.")
-    profile = Profile.objects.filter(user=user).first()
     expires_at = reservation_expiry()
     order = Order.objects.create(
         user=user,
@@ -75,7 +82,8 @@ def order_place(*, user, store: CartStore, expected_fingerprint: str | None = No
         currency=summary.currency,
         subtotal_amount=summary.subtotal,
         total_amount=summary.subtotal,
-        shipping_address=profile.shipping_address if profile else "",
+        shipping_address=ship_to.text,
+        ship_to=ship_to.as_dict(),
         reserved_until=expires_at,
     )
     for line in sorted(summary.lines, key=lambda li: li.variant.pk):

@@ -1,4 +1,5 @@
-"""What happens to an order after it is placed: paid, shipped, canceled, refunded.
+"""What happens to an order after it is placed: paid, canceled, refunded
+(shipping is `orders.services.shipping`).
 
 The Stripe handlers (`orders.handlers`) call `order_mark_paid`,
 `order_record_refund` and `reservation_release_for_order` (re-exported here),
@@ -20,15 +21,16 @@ from orders.services.reservations import (
     reservations_consume_for_order,
 )
 from orders.services.states import order_lock, order_transition
+from rdk.audit import audit_record
 from rdk.funnel import funnel_count
 from rdk.models import FunnelStep
+from rdk.money import money_text
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "order_cancel",
     "order_mark_paid",
-    "order_mark_shipped",
     "order_record_refund",
     "reservation_release_for_order",
 ]
@@ -52,7 +54,8 @@ def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor:
         )
     if amount != order.total_amount:
         raise PaymentMismatch(
-            f"Order {order.number} totals {order.total_amount}, the payment was {amount}."
+            f"Order {order.number} totals {money_text(order.total_amount, order.currency)}, "
+            f"the payment was {money_text(amount, order.currency)}."
         )
     reservations_consume_for_order(order=order)
     order.payment_reference = payment_reference[:255]
@@ -81,14 +84,14 @@ def order_cancel(*, order: Order, actor: str, reason: str = "canceled") -> Order
         )
     reservation_release_for_order(order, reason, actor=actor)
     order.refresh_from_db()
-    return order
-
-
-@transaction.atomic
-def order_mark_shipped(*, order: Order, actor: str) -> Order:
-    """Staff sent the pairs of a paid order."""
-    order = order_lock(order)
-    order_transition(order=order, to_status=OrderStatus.SHIPPED, actor=actor, note="Shipped")
+    audit_record(
+        action="order.cancel",
+        actor=actor,
+        target=order.number,
+        before={"status": OrderStatus.PENDING_PAYMENT.value},
+        after={"status": order.status},
+        reason=reason,
+    )
     return order
 
 
@@ -105,9 +108,10 @@ def order_record_refund(
         raise RefundTooLarge("A refund must be a positive amount.")
     if order.refunded_amount + amount > order.captured_amount:
         raise RefundTooLarge(
-            f"Order {order.number}: refunding {amount} would exceed the "
-            f"{order.captured_amount - order.refunded_amount} left to refund."
+            f"Order {order.number}: refunding {money_text(amount, order.currency)} would "
+            f"exceed the {money_text(order.refundable_amount, order.currency)} left to refund."
         )
+    before = {"status": order.status, "refunded_amount": order.refunded_amount}
     order.refunded_amount += amount
     to_status = (
         OrderStatus.REFUNDED
@@ -119,7 +123,16 @@ def order_record_refund(
         order=order,
         to_status=to_status,
         actor=actor,
-        note=f"Refunded {amount} {order.currency}",
+        note=f"Refunded {money_text(amount, order.currency)}",
         reference=refund_reference,
+    )
+    audit_record(
+        action="order.refund",
+        actor=actor,
+        target=order.number,
+        amount=money_text(amount, order.currency),
+        reference=refund_reference,
+        before=before,
+        after={"status": order.status, "refunded_amount": order.refunded_amount},
     )
     return order

@@ -43,15 +43,16 @@ def order_for_reference(reference: str | None) -> Order | None:
 
 
 def order_for_payment(*, payment_intent: str | None, reference: str | None) -> Order | None:
-    """The order a charge, dispute or payment intent belongs to: by the reference
-    in its metadata, else by the payment recorded on the order, else by asking
-    Stripe for the payment intent's reference."""
-    order = order_for_reference(reference)
-    if order is None and payment_intent:
-        order = Order.objects.filter(payment_reference=payment_intent).first()
-        if order is None:
-            intent = payments.payment_intent_retrieve(payment_intent)
-            order = order_for_reference(intent.reference)
+    """The order a charge, dispute or payment intent belongs to: by its payment
+    intent (the payment recorded on the order, else the reference Stripe holds on
+    the intent), and only without one by the reference in its metadata, which
+    names an order but proves nothing about which payment is disputed."""
+    if not payment_intent:
+        return order_for_reference(reference)
+    order = Order.objects.filter(payment_reference=payment_intent).first()
+    if order is None:
+        intent = payments.payment_intent_retrieve(payment_intent)
+        order = order_for_reference(intent.reference)
     return order
 
 
@@ -80,6 +81,18 @@ def order_mark_paid_from_checkout(*, session: CheckoutSessionResult, actor: str)
     if order.status in PAID_STATES and order.payment_reference == intent:
         return order
     if order.status == OrderStatus.PENDING_PAYMENT:
+        if session.livemode is None or session.livemode != payments.stripe_livemode():
+            raise PaymentMismatch(
+                f"Session {session.id} is in Stripe's {_mode(session.livemode)} mode, "
+                f"the shop's key in {_mode(payments.stripe_livemode())} mode: not marked paid."
+            )
+        # An empty id: the hand-over crashed after Stripe answered, so the order
+        # never learnt its session; the session's reference names this order.
+        if order.checkout_session_id and session.id != order.checkout_session_id:
+            raise PaymentMismatch(
+                f"Session {session.id} is not order {order.number}'s checkout session: "
+                "not marked paid."
+            )
         if (session.currency or "").lower() != order.currency.lower():
             raise PaymentMismatch(
                 f"Order {order.number} is in {order.currency}, the payment in {session.currency}."
@@ -88,6 +101,10 @@ def order_mark_paid_from_checkout(*, session: CheckoutSessionResult, actor: str)
         logger.info("payment.marked_paid", extra={"order": order.number, "actor": actor})
         return order
     return _late_payment_refund(order=order, intent=intent, amount=amount)
+
+
+def _mode(livemode: bool | None) -> str:
+    return {True: "live", False: "test", None: "unknown"}[livemode]
 
 
 def _late_payment_refund(*, order: Order, intent: str, amount: int) -> Order:

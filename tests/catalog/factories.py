@@ -35,7 +35,8 @@ class ProductFactory(factory.django.DjangoModelFactory):
     colorway = "Black/White"
     style_code = factory.Sequence(lambda n: f"RD{n:05d}-001")
     description = "A test pair."
-    release_date = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    # Released (in the past): the shop refuses to sell a pair before its release date.
+    release_date = factory.Sequence(lambda n: dt.date(2020, 1, 1) + dt.timedelta(days=n))
     price_amount = 12000
     currency = "USD"
     is_active = True

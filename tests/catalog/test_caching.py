@@ -150,7 +150,7 @@ def test_admin_edit_shows_at_once_and_leaves_unrelated_fragments_cached(client, 
         "colorway": edited.colorway,
         "style_code": edited.style_code,
         "description": edited.description,
-        "price_amount": 15500,
+        "price_amount": "155.00",  # typed in dollars, stored as cents
         "currency": "USD",
         "max_per_size": 2,
         "release_date": edited.release_date.isoformat(),

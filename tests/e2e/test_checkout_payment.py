@@ -15,7 +15,7 @@ from orders.models import Order, OrderStatus, ReservationStatus
 from payments.models import StripeEvent
 from rdk.rls import rls_service_scope
 from tests.catalog.factories import ProductFactory
-from tests.e2e.test_orders_flow import _add, _sign_up
+from tests.e2e.test_orders_flow import _add, _sign_up, fill_shipping_address_by_keyboard
 from tests.payments.conftest import (  # noqa: F401 (fixtures)
     control,
     standin_factory,
@@ -42,6 +42,7 @@ def _to_stripe(page, base: str, variant, email: str) -> None:
     assert _add(page, base, variant).ok
     page.goto(base + "/cart")
     page.get_by_role("button", name="Check out").click()
+    fill_shipping_address_by_keyboard(page)
     expect(page.get_by_role("button", name=re.compile(r"^Pay "))).to_be_visible()
 
 

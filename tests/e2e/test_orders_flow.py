@@ -39,6 +39,20 @@ def _sign_up(page, base: str, email: str) -> None:
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
 
 
+def fill_shipping_address_by_keyboard(page) -> None:
+    """The checkout address step with the keyboard only: Tab from field to
+    field, type the country's name into its list, Enter submits."""
+    page.get_by_label("Full name").focus()
+    for text in ("Jo Runner", "1 Market St", "Apt 4", "San Francisco", "CA", "94105"):
+        page.keyboard.press("Control+A")
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")
+    page.keyboard.type("United States")  # the focused country list picks it
+    page.keyboard.press("Tab")
+    page.keyboard.type("+1 415 555 0100")
+    page.keyboard.press("Enter")
+
+
 def test_shopper_signs_up_fills_cart_merges_and_checks_out(
     live_server,
     page,
@@ -76,11 +90,14 @@ def test_shopper_signs_up_fills_cart_merges_and_checks_out(
     page.goto(base + "/cart")
     expect(page.locator(".cart-line")).to_have_count(3)
     page.get_by_role("button", name="Check out").click()
+    expect(page.get_by_role("heading", name="Where should we ship your pairs?")).to_be_visible()
+    fill_shipping_address_by_keyboard(page)
     page.wait_for_url(re.compile(re.escape(standin.url) + r"/c/pay/cs_test_"))
     page.goto(base + "/account/orders")
     page.get_by_role("link", name=re.compile(r"^RDK-")).click()
     expect(page.get_by_role("heading", name=re.compile(r"^RDK-"))).to_be_visible()
     expect(page.get_by_text("Your pairs are reserved until")).to_be_visible()
+    expect(page.locator(".address")).to_contain_text("San Francisco CA 94105")
     number = page.get_by_role("heading", name=re.compile(r"^RDK-")).inner_text()
     order_url = page.url
 
@@ -90,6 +107,8 @@ def test_shopper_signs_up_fills_cart_merges_and_checks_out(
         order = Order.objects.get(number=number)
         assert order.status == OrderStatus.PENDING_PAYMENT
         assert order.total_amount == 4 * product.price_amount
+        assert order.ship_to["postal_code"] == "94105"
+        assert order.ship_to["phone"] == "+1 415 555 0100"
     assert Variant.objects.get(pk=mid.pk).stock_reserved == 2
 
     # A second shopper opening the first one's order URL: 404, not 403.

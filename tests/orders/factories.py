@@ -14,12 +14,34 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import get_hasher, make_password
 
+from orders.addresses import ShippingAddress
 from orders.models import Order, Profile
 from orders.services.cart import DbCartStore, cart_add
 from orders.services.checkout import order_place
 from rdk.rls import rls_scope
 
 PASSWORD = "correct-horse-battery-9"
+
+SHIP_TO = ShippingAddress(
+    name="Sam Shopper",
+    line1="1 Market St",
+    line2="Apt 4",
+    city="San Francisco",
+    region="CA",
+    postal_code="94105",
+    country="US",
+)
+# The checkout address form, filled in as a shopper would.
+ADDRESS_FORM = {
+    "name": SHIP_TO.name,
+    "line1": SHIP_TO.line1,
+    "line2": SHIP_TO.line2,
+    "city": SHIP_TO.city,
+    "region": SHIP_TO.region,
+    "postal_code": SHIP_TO.postal_code,
+    "country": SHIP_TO.country,
+    "phone": "",
+}
 
 
 def _hashed_password() -> str:
@@ -61,4 +83,4 @@ def order_for(user, variant, quantity: int = 1) -> Order:
     with rls_scope(user=user):
         store = DbCartStore(user)
         cart_add(store=store, variant_id=variant.pk, quantity=quantity)
-        return order_place(user=user, store=store)
+        return order_place(user=user, store=store, ship_to=SHIP_TO)

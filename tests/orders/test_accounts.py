@@ -68,12 +68,28 @@ def test_login_and_logout(client):
     assert client.get("/account/orders").status_code == 302
 
 
-def test_staff_cannot_sign_in_through_the_shop(client):
+def _error(response) -> str:
+    return response.text.split('class="errorlist', 1)[1].split("</ul>", 1)[0]
+
+
+def test_staff_cannot_sign_in_through_the_shop_and_it_reads_like_a_wrong_password(client):
+    """A staff account with its right password, an inactive account and a wrong
+    password get the same status and message: the form is no staff oracle."""
     staff = UserFactory(staff=True)
-    response = client.post("/account/login/", {"username": staff.email, "password": PASSWORD})
-    assert response.status_code == 200
-    assert "Staff accounts sign in through the staff admin" in response.text
-    assert "_auth_user_id" not in client.session
+    inactive = UserFactory(is_active=False)
+    shopper = UserFactory()
+    answers = set()
+    for email, password in (
+        (staff.email, PASSWORD),
+        (inactive.email, PASSWORD),
+        (shopper.email, "wrong"),
+        ("nobody@example.com", PASSWORD),
+    ):
+        response = client.post("/account/login/", {"username": email, "password": password})
+        answers.add((response.status_code, _error(response)))
+        assert "_auth_user_id" not in client.session
+    assert len(answers) == 1
+    assert "do not match an account" in answers.pop()[1]
 
 
 def test_sign_up_sends_the_welcome_email_once(client):

@@ -9,7 +9,7 @@ from rdk.cachetags import tag_versions
 from rdk.rls import rls_scope, rls_service_scope
 from rdk.switches import switch_set
 from tests.catalog.factories import VariantFactory
-from tests.orders.factories import UserFactory
+from tests.orders.factories import ADDRESS_FORM, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_checkout_places_a_pending_order_priced_from_the_database(
     fingerprint = _cart_fingerprint(client)
     before = tag_versions([f"product:{variant.product_id}"])
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/checkout", {"fingerprint": fingerprint})
+        response = client.post("/checkout", {"fingerprint": fingerprint, **ADDRESS_FORM})
     with rls_scope(user=shopper):
         order = Order.objects.prefetch_related("lines").get()
         lines = list(order.lines.all())
@@ -65,13 +65,13 @@ def test_a_price_change_after_viewing_the_cart_stops_checkout(client, shopper, s
     client.post("/cart/add", {"variant": variant.pk}, **ORIGIN)
     fingerprint = _cart_fingerprint(client)
     Product.objects.filter(pk=variant.product_id).update(price_amount=99900)
-    response = client.post("/checkout", {"fingerprint": fingerprint}, follow=True)
+    response = client.post("/checkout", {"fingerprint": fingerprint, **ADDRESS_FORM}, follow=True)
     assert "Your cart changed before checkout" in response.text
     assert "price changed" in response.text
     with rls_service_scope():
         assert Order.objects.count() == 0
     # Seen now: the second attempt goes through at the new price.
-    response = client.post("/checkout", {"fingerprint": _cart_fingerprint(client)})
+    response = client.post("/checkout", {"fingerprint": _cart_fingerprint(client), **ADDRESS_FORM})
     with rls_scope(user=shopper):
         assert Order.objects.get().total_amount == 99900
 
@@ -89,12 +89,12 @@ def test_checkout_needs_an_account_and_keeps_the_cart(client):
 def test_empty_cart_and_paused_checkout_are_explained(
     client, shopper, django_capture_on_commit_callbacks
 ):
-    response = client.post("/checkout", follow=True)
+    response = client.post("/checkout", ADDRESS_FORM, follow=True)
     assert "Your cart is empty." in response.text
     client.post("/cart/add", {"variant": VariantFactory().pk}, **ORIGIN)
     with django_capture_on_commit_callbacks(execute=True):
         switch_set(name="feature.checkout", on=False, actor="test")
-    response = client.post("/checkout", follow=True)
+    response = client.post("/checkout", ADDRESS_FORM, follow=True)
     assert "Checkout is paused" in response.text
     with rls_service_scope():
         assert Order.objects.count() == 0
@@ -102,6 +102,7 @@ def test_empty_cart_and_paused_checkout_are_explained(
 
 def test_checkout_page_reviews_the_cart_before_payment(client, shopper):
     assert client.get("/checkout")["Location"] == "/cart"  # nothing to check out yet
+    assert client.put("/checkout").status_code == 405
     variant = VariantFactory(product__name="Dunk Low")
     client.post("/cart/add", {"variant": variant.pk, "quantity": 2}, **ORIGIN)
     response = client.get("/checkout")
@@ -112,4 +113,4 @@ def test_checkout_page_reviews_the_cart_before_payment(client, shopper):
     assert f'name="fingerprint" value="{_cart_fingerprint(client)}"' in response.text
     with rls_service_scope():
         assert Order.objects.count() == 0  # reviewing places nothing
-    assert client.put("/checkout").status_code == 405
+    assert "Where should we ship your pairs?" in response.text  # the address step

@@ -18,7 +18,7 @@ from orders.services.checkout import PAYMENT_GRACE, STRIPE_MIN_EXPIRY, payment_h
 from payments import services as payments
 from rdk.rls import rls_service_scope
 from tests.catalog.factories import VariantFactory
-from tests.orders.factories import UserFactory
+from tests.orders.factories import ADDRESS_FORM, UserFactory
 from tests.orders.payment_helpers import (
     ORIGIN,
     deliver,
@@ -69,7 +69,7 @@ def test_stripe_down_keeps_the_order_and_reservation_and_pay_now_retries(
     client.post("/cart/add", {"variant": variant.pk}, **ORIGIN)
     fingerprint = client.get("/cart").context["summary"].fingerprint
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
-    response = client.post("/checkout", {"fingerprint": fingerprint}, follow=True)
+    response = client.post("/checkout", {"fingerprint": fingerprint, **ADDRESS_FORM}, follow=True)
     assert response.redirect_chain[-1][0] == "/cart"
     assert "We could not open the payment page" in response.text
     assert "Pay now" in response.text

@@ -14,7 +14,7 @@ from orders.services.cart import DbCartStore, cart_add
 from orders.services.checkout import order_place
 from rdk.rls import rls_scope, rls_service_scope
 from tests.catalog.factories import VariantFactory
-from tests.orders.factories import UserFactory
+from tests.orders.factories import SHIP_TO, UserFactory
 
 BUYERS = 12
 
@@ -38,7 +38,7 @@ def test_exactly_one_buyer_gets_the_last_pair(round_):
         try:
             start.wait()
             with rls_scope(user=buyer):
-                order_place(user=buyer, store=DbCartStore(buyer))
+                order_place(user=buyer, store=DbCartStore(buyer), ship_to=SHIP_TO)
             won.append(buyer.pk)
         except (OutOfStock, CartChanged):
             # OutOfStock: lost the race while reserving; CartChanged: the

@@ -19,6 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from orders.models import (
+    Order,
     OrderEventKind,
     OrderStatus,
     Reservation,
@@ -26,6 +27,7 @@ from orders.models import (
 )
 from orders.services.payments import order_mark_paid_from_checkout
 from payments import services as payments
+from payments.events import REFERENCE_KEY
 from payments.models import StripeEvent
 from payments.services import event_replay
 from rdk.rls import rls_service_scope
@@ -286,3 +288,47 @@ def test_concurrent_duplicate_deliveries_and_the_success_page_have_one_effect(st
     assert stock_of(variant) == (1, 0)
     assert paid_event_count(order) == 1
     assert StripeEvent.objects.get(stripe_id=completed["id"]).attempts == 1
+
+
+# Trusting what Stripe says ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("livemode", [True, None])
+def test_a_session_of_the_other_stripe_mode_is_not_marked_paid(client, standin, livemode):
+    """The configured key is a test key: a live-mode (or mode-less) session is refused."""
+    _, variant, order = placed_order()
+    pay_at_standin(standin, handover(order))
+    completed = standin_events(standin, "checkout.session.completed")[0]
+    if livemode is None:
+        del completed["data"]["object"]["livemode"]
+    else:
+        completed["data"]["object"]["livemode"] = livemode
+    assert deliver(client, completed) == 500
+    assert "mode" in StripeEvent.objects.get(stripe_id=completed["id"]).last_error
+    assert load(order).status == OrderStatus.PENDING_PAYMENT
+    assert stock_of(variant) == (3, 1)
+
+
+def test_a_paid_session_that_is_not_the_order_s_checkout_session_is_refused(client, standin):
+    _, variant, order = placed_order()
+    pay_at_standin(standin, handover(order))
+    with rls_service_scope():
+        Order.objects.filter(pk=order.pk).update(checkout_session_id="cs_test_another_attempt")
+    completed = standin_events(standin, "checkout.session.completed")[0]
+    assert deliver(client, completed) == 500
+    stored = StripeEvent.objects.get(stripe_id=completed["id"])
+    assert "is not order" in stored.last_error
+    assert load(order).status == OrderStatus.PENDING_PAYMENT
+    assert stock_of(variant) == (3, 1)
+
+
+def test_a_dispute_is_matched_by_its_payment_intent_not_its_metadata(client, standin):
+    _, _, disputed = paid_order(client, standin)
+    _, _, innocent = paid_order(client, standin)
+    charge_id = standin.store.payment_intents[disputed.payment_reference]["latest_charge"]
+    event = dispute_event(disputed.payment_reference, charge_id, disputed.total_amount)
+    event["data"]["object"]["metadata"] = {REFERENCE_KEY: str(innocent.public_id)}
+    assert deliver(client, event) == 200
+    assert load(disputed).disputed_at is not None
+    assert load(innocent).disputed_at is None
+    assert OrderEventKind.DISPUTE not in event_kinds(innocent)

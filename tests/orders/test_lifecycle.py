@@ -14,15 +14,17 @@ from orders.models import Order, OrderStatus, ReservationStatus
 from orders.services.lifecycle import (
     order_cancel,
     order_mark_paid,
-    order_mark_shipped,
     order_record_refund,
     reservation_release_for_order,
 )
 from orders.services.reservations import reservations_release_expired
+from orders.services.shipping import order_ship
 from orders.services.states import TRANSITIONS, order_transition
 from rdk.rls import rls_service_scope
 from tests.catalog.factories import VariantFactory
 from tests.orders.factories import UserFactory, order_for
+
+UPS = "1Z999AA10123456784"
 
 pytestmark = pytest.mark.django_db
 
@@ -150,9 +152,9 @@ def test_ship_then_invalid_transitions_raise(placed):
     order, _ = placed
     with rls_service_scope():
         with pytest.raises(InvalidTransition):
-            order_mark_shipped(order=order, actor="staff:1")
+            order_ship(order=order, carrier="ups", tracking_number=UPS, actor="staff:1")
         order_mark_paid(order=order, payment_reference="pi", amount=24000, actor="system:t")
-        order_mark_shipped(order=order, actor="staff:1")
+        order_ship(order=order, carrier="ups", tracking_number=UPS, actor="staff:1")
         order = Order.objects.get(pk=order.pk)
         with pytest.raises(InvalidTransition):
             order_transition(order=order, to_status=OrderStatus.PENDING_PAYMENT, actor="x")

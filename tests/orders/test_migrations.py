@@ -41,3 +41,23 @@ def test_fulfilled_orders_and_their_events_become_shipped_and_back():
     status_shipped.backward(apps, editor)
     with rls_service_scope():
         assert Order.objects.get(pk=order.pk).status == "fulfilled"
+
+
+refund_notes = import_module("orders.migrations.0005_refund_notes_in_currency_units")
+
+
+def test_old_refund_notes_read_in_currency_units():
+    order = order_for(UserFactory(), VariantFactory(stock_on_hand=2))
+    with rls_service_scope():
+        old = OrderEvent.objects.create(
+            order=order, to_status="refunded", actor="t", note="Refunded 5000 USD"
+        )
+        other = OrderEvent.objects.create(
+            order=order, to_status="refunded", actor="t", note="Refunded by hand"
+        )
+
+    refund_notes.forward(apps, SimpleNamespace(connection=connection))
+
+    with rls_service_scope():
+        assert OrderEvent.objects.get(pk=old.pk).note == "Refunded $50.00"
+        assert OrderEvent.objects.get(pk=other.pk).note == "Refunded by hand"

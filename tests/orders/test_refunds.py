@@ -110,14 +110,18 @@ def test_a_refund_for_an_unrecorded_payment_fails_then_a_replay_completes_it(cli
 def test_order_refund_command(client, standin):
     _, _, order = paid_order(client, standin, price=10000)
     out = StringIO()
-    call_command("order_refund", order.number, "--amount", "1000", stdout=out)
-    assert "refunded 1000 of 10000" in out.getvalue()
+    call_command("order_refund", order.number, "--amount", "10.00", stdout=out)
+    assert "refunded 10.00 USD of 100.00 USD" in out.getvalue()
+    assert load(order).refunded_amount == 1000
     with pytest.raises(CommandError, match="at most"):
-        call_command("order_refund", order.number, "--amount", "9001")
+        call_command("order_refund", order.number, "--amount", "90.01")
     with pytest.raises(CommandError, match="No order"):
         call_command("order_refund", "RDK-NOPE00")
-    with pytest.raises(CommandError, match="positive"):
+    with pytest.raises(CommandError, match="more than zero"):
         call_command("order_refund", order.number, "--amount", "0")
+    with pytest.raises(CommandError, match="2 decimal places at most"):
+        call_command("order_refund", order.number, "--amount", "5.001")
+    assert load(order).refunded_amount == 1000
     call_command("order_refund", order.number, stdout=StringIO())
     assert load(order).status == OrderStatus.REFUNDED
 
@@ -139,6 +143,9 @@ def test_staff_refund_part_of_an_order_from_the_admin_and_see_disputes(admin_cli
     assert too_much.status_code == 200
     assert "At most 100.00 USD is left to refund." in too_much.text
     assert client.post(url, {"amount": "abc", "confirm": "on"}).status_code == 200
+    rounded = client.post(url, {"amount": "25.505", "confirm": "on"})
+    assert "USD has 2 decimal places at most" in rounded.text
+    assert load(order).refunded_amount == 0
     response = client.post(url, {"amount": "25.50", "confirm": "on"}, follow=True)
     assert "Refunded 25.50 USD" in response.text
     order = load(order)

@@ -56,7 +56,13 @@ def test_admin_searches_and_acts_through_the_services(admin_client):
         assert order.number in response.text, query
     response = client.post(
         "/admin/orders/order/",
-        {"action": "mark_shipped", "_selected_action": [order.pk]},
+        {
+            "action": "mark_shipped",
+            "_selected_action": [order.pk],
+            "ship": "Mark shipped",
+            f"ship-{order.pk}-carrier": "ups",
+            f"ship-{order.pk}-tracking_number": "1Z999AA10123456784",
+        },
         follow=True,
     )
     assert "cannot become shipped" in response.text

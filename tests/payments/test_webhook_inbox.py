@@ -136,3 +136,15 @@ def test_the_inbox_spends_few_round_trips_per_event(client, effect):
     assert len(first) <= 9, [q["sql"][:60] for q in first.captured_queries]
     assert len(again) <= 6, [q["sql"][:60] for q in again.captured_queries]
     assert effect.count(event["id"]) == 1
+
+
+@pytest.mark.django_db
+def test_unsigned_junk_cannot_use_up_the_deliveries_limit(client, settings):
+    """Rejected posts are counted apart from verified deliveries (issue 11 §3)."""
+    settings.RATE_LIMITS = {"webhook": "3/m", "webhook_rejected": "3/m"}
+    for _ in range(3):
+        assert post_webhook(client, make_event(), secret="whsec_wrong").status_code == 400
+    assert post_webhook(client, make_event(), secret="whsec_wrong").status_code == 429
+    for _ in range(3):
+        assert post_webhook(client, make_event("rdk.test.unhandled")).status_code == 200
+    assert post_webhook(client, make_event("rdk.test.unhandled")).status_code == 429

@@ -55,7 +55,7 @@ RULES = [
         "not PostgreSQL",
     ),
     ("DATABASE_URL", {}, "sqlite:///tmp/db.sqlite3", "mysql://u:p@h/d", "unsupported scheme"),
-    ("DATABASE_URL", {}, "postgres://u@h/d", "not a url", "not a URL"),
+    ("DATABASE_URL", {"RDK_ENV": "local"}, "postgres://u@h/d", "not a url", "not a URL"),
     ("CACHE_URL", GOOD_STAGING, "rediss://h:6380/0", "locmemcache://", "not Redis"),
     ("CACHE_URL", {}, "locmemcache://", "memcache://h:11211", "unsupported scheme"),
     ("STRIPE_SECRET_KEY", GOOD_PRODUCTION, "rk_live_abc", "sk_test_abc", "production refuses"),

@@ -88,6 +88,7 @@ def test_readyz_503_when_database_is_down():
     env = {
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "rdk.settings",
+        "RDK_ENV": "local",
         "DATABASE_URL": "postgres://rdk:pw-never-shown@127.0.0.1:1/rdk",
     }
     result = subprocess.run(

@@ -61,6 +61,7 @@ urlpatterns = [
     path("api/v1/items", ItemsApi.as_view()),
     path("api/v1/raising", RaisingApi.as_view()),
     path("api/stripe/webhook", webhook),
+    path("api/stripe/webhook-rejected", csrf_exempt(rate_limit("webhook_rejected")(ok))),
     path("raising", ratelimit(key="ip", rate="1/m", block=True)(ok)),
     path("", include("rdk.urls")),  # the error handlers' templates need the shop's URL names
 ]
@@ -131,6 +132,7 @@ CASES = [
     ("api_ip", "/api/v1/items", "get", lambda i: {}, False),
     ("api_user", "/api/v1/items", "get", lambda i: {"REMOTE_ADDR": addr(i)}, True),
     ("webhook", "/api/stripe/webhook", "post", lambda i: {"data": {}}, False),
+    ("webhook_rejected", "/api/stripe/webhook-rejected", "post", lambda i: {"data": {}}, False),
 ]
 
 
