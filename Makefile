@@ -34,7 +34,7 @@ echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or 
 exit 1
 endef
 
-.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout scaleout pg-setup clean audit bandit release-check
+.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout scaleout chaos pg-setup clean audit bandit release-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -241,6 +241,19 @@ scaleout: install ## Several hosts behind HAProxy + pgbouncer; kill one and roll
 	trap '$(PY) locustfiles/scaleout.py --cleanup' EXIT
 	PG_HOST=$(PG_HOST) PG_PORT=$(PG_PORT) SCALEOUT_DB=$(SCALEOUT_DB) SCALEOUT_SECONDS=$(SCALEOUT_SECONDS) \
 	  timeout --kill-after=30 $$(( $(SCALEOUT_SECONDS) + 600 )) $(PY) locustfiles/scaleout.py
+
+# make chaos (docs/operations.md): two RDK processes, the task worker, the
+# scheduler and the Stripe stand-in under locust for CHAOS_SECONDS, on loopback,
+# with a Redis (port 10179) and a PostgreSQL cluster (port 10150) of its own,
+# stopped and restarted in turn with the stand-in, a gunicorn worker and the
+# task worker. Root only (pg_createcluster); drops the cluster on exit.
+CHAOS_SECONDS ?= 160
+
+chaos: install ## Stop and restart Redis, PostgreSQL, Stripe, a web worker and the task worker under load; prove nothing lost
+	@if [ "$$(id -u)" != 0 ]; then echo "make chaos: needs root (pg_createcluster)." >&2; exit 2; fi
+	trap '$(PY) locustfiles/chaos.py --cleanup >/dev/null' EXIT
+	CHAOS_SECONDS=$(CHAOS_SECONDS) timeout --kill-after=30 $$(( $(CHAOS_SECONDS) + 300 )) \
+	  $(PY) locustfiles/chaos.py
 
 clean: ## Remove .venv, caches and local data under var/
 	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3

@@ -620,9 +620,18 @@ def read_stats(results: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def summarise(run: Run, args: argparse.Namespace, *, judge_latency_and_5xx: bool = True) -> int:
+def summarise(
+    run: Run,
+    args: argparse.Namespace,
+    *,
+    judge_latency_and_5xx: bool = True,
+    judge_webhook_rate: bool = True,
+) -> int:
     """Print and keep the summary; 0 when every check passed. `make scaleout`
-    judges 5xx per phase itself and runs on hosts too few cores to judge p95."""
+    judges 5xx per phase itself and runs on hosts too few cores to judge p95;
+    `make chaos` takes the database away on purpose, so webhooks answered 503
+    then (Stripe delivers them again) are reported, and judged by its own
+    end-of-run checks (no event lost)."""
     rows = read_stats(run.results)
     counters_path = run.results / "counters.json"
     counters = json.loads(counters_path.read_text()) if counters_path.exists() else {}
@@ -662,14 +671,20 @@ def summarise(run: Run, args: argparse.Namespace, *, judge_latency_and_5xx: bool
     )
     sent, ok = counters.get("webhook:sent", 0), counters.get("webhook:2xx", 0)
     rate = ok / sent if sent else 0.0
-    run.check(
-        f"webhook success ≥ {WEBHOOK_SUCCESS:.1%}",
-        (rate >= WEBHOOK_SUCCESS) if sent else None,
+    webhook_figure = (
         f"{rate:.2%} ({ok}/{sent}; duplicates sent "
         f"{counters.get('webhook:sent:duplicate', 0)}, acknowledged as duplicates "
         f"{counters.get('webhook:acknowledged_duplicate', 0)}; real checkout events "
-        f"{counters.get('webhook:sent:checkout.session.completed', 0)})",
+        f"{counters.get('webhook:sent:checkout.session.completed', 0)})"
     )
+    if judge_webhook_rate:
+        run.check(
+            f"webhook success ≥ {WEBHOOK_SUCCESS:.1%}",
+            (rate >= WEBHOOK_SUCCESS) if sent else None,
+            webhook_figure,
+        )
+    else:
+        run.notes.append(f"webhooks acknowledged at the first attempt: {webhook_figure}")
     probes, leaks = counters.get("leak:probes", 0), counters.get("leak:reads", 0)
     run.check(
         "zero cross-user reads",

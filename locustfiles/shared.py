@@ -7,7 +7,9 @@ Configuration (set by `make loadtest`, locustfiles/run.py):
   over them round-robin (one host unless the run is scaled out);
 - `LOADTEST_COUNTERS`: a JSON file the counters are written to when the run stops;
 - `LOADTEST_STANDIN`: the Stripe stand-in's base URL;
-- `STRIPE_WEBHOOK_SECRETS`: the secret(s) RDK verifies webhooks with (the first signs).
+- `STRIPE_WEBHOOK_SECRETS`: the secret(s) RDK verifies webhooks with (the first signs);
+- `LOADTEST_TIMELINE`: when set, a JSON file of answers per second (all, 5xx,
+  unanswered) written when the run stops (`make chaos` reads it per fault).
 
 Each virtual user is one client behind a TLS-terminating load balancer: it sends
 `X-Forwarded-Proto: https` and an `X-Forwarded-For` address of its own (RDK runs
@@ -22,6 +24,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections import Counter
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
@@ -35,6 +38,8 @@ SECRETS = os.environ.get("STRIPE_WEBHOOK_SECRETS") or "whsec_rdk_local_standin"
 WEBHOOK_SECRET = SECRETS.split(",")[0]
 
 COUNTERS: Counter[str] = Counter()
+# Second (Unix time) -> answers in it, when LOADTEST_TIMELINE asks for them.
+TIMELINE: dict[int, Counter[str]] = {}
 _lock = threading.Lock()
 _host_cycle = itertools.count()
 _address_cycle = itertools.count(1)
@@ -99,6 +104,10 @@ def _count_statuses(request_type, name, response, context, exception, **kwargs) 
     count(f"requests:{kind}")
     if status >= 500 or status == 0:
         count(f"5xx:{kind}" if status else f"no_answer:{kind}")
+    if os.environ.get("LOADTEST_TIMELINE"):
+        outcome = "5xx" if status >= 500 else "no_answer" if status == 0 else "served"
+        with _lock:
+            TIMELINE.setdefault(int(time.time()), Counter())[outcome] += 1
     elif status == 429:
         count(f"429:{kind}")
     served_by = _served_by(response)
@@ -144,6 +153,11 @@ def _write_counters(environment, **kwargs) -> None:
     if path:
         with _lock:
             Path(path).write_text(json.dumps(dict(COUNTERS), indent=2, sort_keys=True))
+    timeline = os.environ.get("LOADTEST_TIMELINE")
+    if timeline:
+        with _lock:
+            seconds = {second: dict(answers) for second, answers in sorted(TIMELINE.items())}
+        Path(timeline).write_text(json.dumps(seconds))
 
 
 # HTML helpers --------------------------------------------------------------------------
