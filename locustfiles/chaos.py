@@ -246,8 +246,8 @@ class Chaos:
             state_dir=BASE_DIR / "var" / "chaos",
             extra={
                 # Every email as a file, to count what was really sent.
-                # (filemail:/// then the absolute path: one slash is the URL's.)
-                "EMAIL_URL": f"filemail:///{self.results / 'mail'}",
+                # filemail:// then the absolute path (rdk.env.mailers_settings).
+                "EMAIL_URL": f"filemail://{self.results / 'mail'}",
                 "TASKS_RETRY_BASE_SECONDS": "1",
             },
         )

@@ -209,6 +209,15 @@ def test_outbox_mail_locally_prints_decoded_text():
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "folder"),
+    [("filemail:///var/mail/rdk", "/var/mail/rdk"), ("filemail://var/mail", "var/mail")],
+)
+def test_filemail_keeps_an_absolute_folder_absolute(url, folder):
+    options = env.mailers_settings(url)["default"]["OPTIONS"]
+    assert options == {"file_path": folder}
+
+
 def test_a_direct_connection_keeps_server_side_cursors_and_prepared_statements():
     config = env.database_settings("postgres://rdk@db:5432/rdk", conn_max_age=60)
     assert config["CONN_MAX_AGE"] == 60
