@@ -244,6 +244,16 @@ def test_the_ops_console_lists_only_the_pages_a_role_may_open(walkers):
     assert set(OPS_PAGES) >= {"ops_home", "ops_switches", "ops_webhooks"}
 
 
+def test_a_console_page_nobody_decided_is_listed_for_superusers_only(walkers, monkeypatch):
+    monkeypatch.delitem(OPS_PAGES, "ops_cache")  # as if a new page forgot its row
+    operations = _client(walkers["Operations"]).get(reverse("admin:index"))
+    assert operations.status_code == 200
+    assert reverse("admin:ops_cache").encode() not in operations.content
+    assert reverse("admin:ops_switches").encode() in operations.content
+    superuser = _client(walkers["superuser"]).get(reverse("admin:index"))
+    assert reverse("admin:ops_cache").encode() in superuser.content
+
+
 def test_support_refunds_only_up_to_the_limit(walkers, settings):
     settings.ORDERS_STAFF_REFUND_LIMIT = 10_00
     order = _paid_order()
