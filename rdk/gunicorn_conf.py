@@ -15,6 +15,7 @@ master binds or forks; on any problem gunicorn prints the same list
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 
@@ -53,7 +54,11 @@ loglevel = "warning"
 
 
 def on_starting(server) -> None:
-    """Refuse to start on a configuration `manage.py check` rejects."""
+    """Refuse to start on a configuration `manage.py check` rejects. Another
+    Django project served with these settings (make bench's bare floor, its own
+    DJANGO_SETTINGS_MODULE) is not RDK's to check."""
+    if os.environ.get("DJANGO_SETTINGS_MODULE", "rdk.settings") != "rdk.settings":
+        return
     result = subprocess.run(  # noqa: S603 (RDK's own manage.py)
         [sys.executable, str(BASE_DIR / "manage.py"), "check", "--fail-level", "ERROR"],
         cwd=BASE_DIR,
