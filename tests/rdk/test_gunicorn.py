@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from rdk import prodlike
 from tests.conftest import BASE_DIR
 from tests.rdk import servers
 
@@ -53,3 +54,27 @@ def test_a_good_configuration_serves_with_rdk_access_lines_only(tmp_path):
     output = log.read_text()
     assert f'"request_id": "{request_id}"' in output  # RDK's own access line
     assert '"GET /healthz HTTP/1.1" 200' not in output  # gunicorn's access log is off
+
+
+def test_another_project_under_the_same_configuration_starts(tmp_path):
+    """make bench serves its bare-Django floor with RDK's gunicorn settings; RDK's
+    start-up check is not that project's to run (it would refuse to start)."""
+    env = {
+        **servers.rdk_environment(database_url=servers.run_database_url()),
+        "DJANGO_SETTINGS_MODULE": "floorsite.settings",
+    }
+    floor = prodlike.gunicorn(
+        port=PORT,
+        env=env,
+        log=tmp_path / "floor.log",
+        workers=1,
+        threads=1,
+        app="floorsite.wsgi:application",
+        chdir=BASE_DIR / "bench" / "floor",
+    ).start()
+    try:
+        prodlike.wait_until_ready(f"http://127.0.0.1:{PORT}/")
+        status, _headers, body = servers.get(f"http://127.0.0.1:{PORT}/")
+    finally:
+        floor.stop()
+    assert (status, body) == (200, "ok"), (tmp_path / "floor.log").read_text()[-2000:]
