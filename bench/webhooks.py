@@ -26,6 +26,7 @@ from django.db.models import F
 
 from bench.wrk import Result
 from catalog.models import Variant
+from orders.addresses import ShippingAddress
 from orders.exceptions import OrdersError
 from orders.services.cart import DbCartStore, cart_add
 from orders.services.checkout import order_place, payment_handover
@@ -35,6 +36,16 @@ from rdk.prodlike import FORWARDED_HEADERS
 from rdk.rls import rls_scope, rls_service_scope
 
 DUPLICATE_SHARE = 0.2
+
+# Checkout needs a valid shipping address (orders.addresses); one serves every bench order.
+BENCH_SHIP_TO = ShippingAddress(
+    name="Bench Shopper",
+    line1="1 Market St",
+    city="San Francisco",
+    region="CA",
+    postal_code="94105",
+    country="US",
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,7 @@ def paid_order_event(*, variants: list[Variant]) -> dict:
                 cart_add(store=store, variant_id=variant.pk, quantity=1)
             except OrdersError:  # sold out meanwhile: the next size
                 continue
-            order = order_place(user=user, store=store)
+            order = order_place(user=user, store=store, ship_to=BENCH_SHIP_TO)
         break
     else:
         raise RuntimeError("No variant left in stock for the webhook row; reseed the bench DB.")
