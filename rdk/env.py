@@ -928,7 +928,7 @@ def mailers_settings(url: str) -> dict[str, Any]:
     if not backend.endswith("smtp.EmailBackend"):
         keep = ("file_path",) if backend.endswith("filebased.EmailBackend") else ()
         options = {key: options[key] for key in keep}
-    if "file_path" in options:
+    if backend.endswith("filebased.EmailBackend"):
         # django-environ drops the leading slash of filemail:///abs/dir; the
         # URL's own host and path are the folder (relative when no third slash).
         parsed = urlsplit(url)
