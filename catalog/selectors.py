@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.core.cache import cache
 from django.core.files.storage import default_storage
@@ -175,7 +175,7 @@ def _product_url_builder() -> Callable[[str], str]:
     return lambda slug: head + slug + tail
 
 
-def product_cards(rows: Iterable[dict]) -> list[ProductCard]:
+def product_cards(rows: Iterable[dict[str, Any]]) -> list[ProductCard]:
     """Cards from rows of `_card_queryset().values(*CARD_FIELDS)`."""
     url = _product_url_builder()
     media_url = default_storage.url

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -298,7 +299,7 @@ def snapshot_checks_recent(limit: int = 20) -> list[SnapshotCheck]:
 # Cache ---------------------------------------------------------------------------------
 
 
-def cache_overview(limit: int = 50) -> tuple[dict[str, int], list[dict]]:
+def cache_overview(limit: int = 50) -> tuple[dict[str, int], list[dict[str, Any]]]:
     log = revalidation_log(limit)
     tags = ["catalog"]
     for entry in log:

@@ -45,7 +45,7 @@ _LAST_ERROR_MAX = 2000
 # Checkout Sessions -------------------------------------------------------------
 
 
-def _line_item_params(line_items: list[dict]) -> list[dict]:
+def _line_item_params(line_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not line_items:
         raise CheckoutInvalid("A checkout needs at least one line item.")
     params = []
@@ -98,7 +98,7 @@ def checkout_idempotency_key(*, reference: str, attempt: int) -> str:
 def checkout_session_create(
     *,
     reference: str,
-    line_items: list[dict],
+    line_items: list[dict[str, Any]],
     customer_email: str | None,
     expires_at: datetime,
     success_url: str,
@@ -301,7 +301,7 @@ class WebhookOutcome:
         return self.event.status
 
 
-def _event_store(event: dict, request_id: str | None) -> StripeEvent | None:
+def _event_store(event: dict[str, Any], request_id: str | None) -> StripeEvent | None:
     """Insert the event, committed at once (one statement, autocommit). None
     when it was stored before: a duplicate, or a concurrent delivery of the
     same id that won the unique constraint."""
@@ -376,7 +376,7 @@ def _dispatch(event: StripeEvent) -> bool:
 _DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
 
 
-def webhook_receive(*, event: dict, request_id: str | None) -> WebhookOutcome:
+def webhook_receive(*, event: dict[str, Any], request_id: str | None) -> WebhookOutcome:
     """Store a verified event (committed before anything else happens), then
     process it once: concurrent deliveries of one event serialise on its row lock,
     and every delivery after the first that succeeded changes nothing.

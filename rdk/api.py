@@ -78,7 +78,7 @@ ERROR_DESCRIPTIONS = {
 EMPTY_MEANS_ABSENT = "x-rdk-empty-means-absent"
 
 
-def empty_values_hook(result: dict, generator, request, public) -> dict:
+def empty_values_hook(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
     """drf-spectacular post-processing hook (SPECTACULAR_SETTINGS)."""
     for path in result.get("paths", {}).values():
         for operation in path.values():
@@ -88,7 +88,7 @@ def empty_values_hook(result: dict, generator, request, public) -> dict:
     return result
 
 
-def error_responses(*codes: int) -> dict:
+def error_responses(*codes: int) -> dict[str, Any]:
     """`extend_schema(responses=…)` entries for the errors an endpoint answers,
     with their body shapes; 429 and 503 apply to every endpoint."""
     responses = {

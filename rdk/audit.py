@@ -5,6 +5,7 @@ receiver that stores each entry."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.dispatch import Signal
 
@@ -36,7 +37,9 @@ def audit_record(
     )
 
 
-def audit_changes(before: dict, after: dict) -> tuple[dict, dict]:
+def audit_changes(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only what changed, as JSON-ready values: ({field: old}, {field: new})."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}

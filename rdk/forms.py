@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from rdk.money import MoneyInvalid, money_input_text, money_parse
@@ -11,7 +13,7 @@ class MoneyInput(forms.TextInput):
     """A text box for an amount in currency units: a decimal keypad on phones,
     and no browser rounding (a number input with `step` would round 185.001)."""
 
-    def __init__(self, attrs: dict | None = None) -> None:
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__({"inputmode": "decimal", "autocomplete": "off", **(attrs or {})})
 
 

@@ -35,6 +35,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -73,10 +74,10 @@ class _LocalEntries:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: OrderedDict[str, tuple[float, dict]] = OrderedDict()
+        self.entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> dict[str, Any] | None:
         with self.lock:
             found = self.entries.get(key)
             if found is None:
@@ -88,7 +89,7 @@ class _LocalEntries:
             self.entries.move_to_end(key)
             return entry
 
-    def set(self, key: str, entry: dict, ttl: int) -> None:
+    def set(self, key: str, entry: dict[str, Any], ttl: int) -> None:
         with self.lock:
             self.entries[key] = (time.monotonic() + ttl, entry)
             self.entries.move_to_end(key)
@@ -166,7 +167,7 @@ def _etag_matches(request: HttpRequest, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def _shared_response(request: HttpRequest, entry: dict, *, hit: bool) -> HttpResponse:
+def _shared_response(request: HttpRequest, entry: dict[str, Any], *, hit: bool) -> HttpResponse:
     etag = entry["etag"]
     if _etag_matches(request, etag):
         response: HttpResponse = HttpResponseNotModified()
@@ -215,7 +216,7 @@ class PageSpec:
             request.META["QUERY_STRING"] = request.GET.urlencode()
         return request.GET.urlencode()
 
-    def key(self, request: HttpRequest, kwargs: dict, *, kind: str = "page") -> str:
+    def key(self, request: HttpRequest, kwargs: dict[str, Any], *, kind: str = "page") -> str:
         """The entry's key: `kind` "page" for the public page, "shell" for the
         signed-in visitors' shell."""
         tags = list(self.tags(**kwargs) if callable(self.tags) else self.tags)
@@ -243,7 +244,7 @@ class PageSpec:
             return False
         return True
 
-    def lookup(self, key: str) -> dict | None:
+    def lookup(self, key: str) -> dict[str, Any] | None:
         entry = local_entries.get(key)
         if entry is None:
             entry = cache.get(key)
@@ -252,7 +253,7 @@ class PageSpec:
                 local_entries.set(key, entry, min(self.ttl, S_MAXAGE))
         return entry
 
-    def store(self, key: str, entry: dict, request: HttpRequest) -> None:
+    def store(self, key: str, entry: dict[str, Any], request: HttpRequest) -> None:
         if not self.may_store(request):
             return
         cache.set(key, entry, self.ttl)
@@ -272,7 +273,7 @@ class PageSpec:
             response[name] = value
         return mark_private(response)
 
-    def _render_shell(self, request: HttpRequest, view, args, kwargs) -> dict | None:
+    def _render_shell(self, request: HttpRequest, view, args, kwargs) -> dict[str, Any] | None:
         user, csrf_before = request.user, request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
         request._rdk_shell, request.user = True, AnonymousUser()
         try:

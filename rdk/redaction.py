@@ -17,6 +17,7 @@ The access log (`rdk.requestid`), the rate-limit log and Sentry events
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
@@ -43,7 +44,7 @@ def sensitive_params() -> frozenset[str]:
     return SENSITIVE_PARAMS | {name.strip().lower() for name in extra if name.strip()}
 
 
-def _redact_args(path: str, kwargs: dict) -> str:
+def _redact_args(path: str, kwargs: dict[str, Any]) -> str:
     for name, value in kwargs.items():
         if name in SENSITIVE_URL_ARGS and value:
             path = path.replace(f"/{value}", f"/{REDACTED}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
@@ -50,7 +51,7 @@ class Verdict:
 _NOT_IN_DATABASE = {"choices", "help_text", "verbose_name", "validators", "blank", "editable"}
 
 
-def _database_options(field) -> dict:
+def _database_options(field) -> dict[str, Any]:
     _, _, args, kwargs = field.deconstruct()
     return {"args": args, **{k: v for k, v in kwargs.items() if k not in _NOT_IN_DATABASE}}
 

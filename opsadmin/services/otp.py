@@ -16,6 +16,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
@@ -160,7 +161,7 @@ class SignIn:
     locked_until: datetime | None = None
 
 
-def _verify_locked(device: Device, code: str) -> tuple[bool, dict | None]:
+def _verify_locked(device: Device, code: str) -> tuple[bool, dict[str, Any] | None]:
     """Verify under a row lock; (verified, throttle info when refused)."""
     with transaction.atomic():
         locked = type(device).objects.select_for_update().get(pk=device.pk)

@@ -21,6 +21,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -115,7 +116,7 @@ def step_migrations(values: dict[str, str]) -> tuple[str, str]:
     return _status(_manage("makemigrations", "--check", "--dry-run"), "models and migrations agree")
 
 
-def _database_url(db: dict) -> str:
+def _database_url(db: dict[str, Any]) -> str:
     auth = quote(str(db.get("USER") or ""), safe="")
     if db.get("PASSWORD"):
         auth += ":" + quote(str(db["PASSWORD"]), safe="")
@@ -132,7 +133,7 @@ def step_migrate_dry_run(values: dict[str, str]) -> tuple[str, str]:
     problems = snapshots._file_problems(snapshot)
     if problems:
         return FAIL, " ".join(problems)
-    details: dict = {}
+    details: dict[str, Any] = {}
     with snapshots.scratch_database("rdk_releasecheck") as target:
         problem = snapshots.pg_restore_into(snapshot, target, details, snapshots._quiet)
         if problem:

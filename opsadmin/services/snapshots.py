@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -66,7 +67,7 @@ def _quiet(message: str) -> None:
     logger.info("snapshot.progress", extra={"step": message})
 
 
-def _db() -> dict:
+def _db() -> dict[str, Any]:
     return settings.DATABASES["default"]
 
 
@@ -74,7 +75,7 @@ def _vendor() -> str:
     return connection.vendor
 
 
-def _pg_args(db: dict) -> list[str]:
+def _pg_args(db: dict[str, Any]) -> list[str]:
     args = []
     if db.get("HOST"):
         args += ["--host", str(db["HOST"])]
@@ -92,7 +93,7 @@ def _pg_args(db: dict) -> list[str]:
 SERVICE_SCOPE_OPTIONS = "-c rdk.scope=service"
 
 
-def _pg_env(db: dict) -> dict[str, str]:
+def _pg_env(db: dict[str, Any]) -> dict[str, str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PGCONNECT_TIMEOUT": "5",
@@ -103,7 +104,7 @@ def _pg_env(db: dict) -> dict[str, str]:
     return env
 
 
-def _pg_connect(db: dict, dbname: str, **kwargs) -> psycopg.Connection:
+def _pg_connect(db: dict[str, Any], dbname: str, **kwargs) -> psycopg.Connection:
     return psycopg.connect(
         dbname=dbname,
         host=db.get("HOST") or None,
@@ -214,7 +215,7 @@ def snapshot_create(*, actor: str, progress: Progress = _quiet) -> Snapshot:
     return snapshot
 
 
-def _media_archive(path: Path) -> dict:
+def _media_archive(path: Path) -> dict[str, Any]:
     """Archive MEDIA_ROOT (every regular file, paths relative to it) into `path`."""
     root = Path(settings.MEDIA_ROOT)
     partial = path.with_name(path.name + ".partial")
@@ -299,7 +300,14 @@ def snapshot_prune(*, keep: int, actor: str) -> int:
 
 
 def _record(
-    *, kind: str, snapshot, started_at, started: float, problems: list[str], details: dict, actor
+    *,
+    kind: str,
+    snapshot,
+    started_at,
+    started: float,
+    problems: list[str],
+    details: dict[str, Any],
+    actor,
 ) -> SnapshotCheck:
     check = SnapshotCheck.objects.create(
         snapshot=snapshot,
@@ -356,7 +364,7 @@ def snapshot_verify(
     max_age = settings.SNAPSHOT_MAX_AGE_HOURS if max_age_hours is None else max_age_hours
     snapshot = Snapshot.objects.first()
     problems: list[str] = []
-    details: dict = {"max_age_hours": max_age}
+    details: dict[str, Any] = {"max_age_hours": max_age}
     if snapshot is None:
         problems.append("No snapshot has been taken yet.")
     else:
@@ -410,7 +418,7 @@ def snapshot_restore_check(*, actor: str, progress: Progress = _quiet) -> Snapsh
     started, started_at = time.perf_counter(), timezone.now()
     snapshot = Snapshot.objects.first()
     problems: list[str] = []
-    details: dict = {}
+    details: dict[str, Any] = {}
     if snapshot is None:
         problems.append("No snapshot has been taken yet.")
     else:
@@ -432,9 +440,9 @@ def snapshot_restore_check(*, actor: str, progress: Progress = _quiet) -> Snapsh
     )
 
 
-def _run_checks(target: RestoredDatabase, details: dict, progress: Progress) -> list[str]:
+def _run_checks(target: RestoredDatabase, details: dict[str, Any], progress: Progress) -> list[str]:
     problems: list[str] = []
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     began = time.perf_counter()
     for name, check in integrity_checks().items():
         progress(f"check {name}")
@@ -449,7 +457,7 @@ def _run_checks(target: RestoredDatabase, details: dict, progress: Progress) -> 
     return problems
 
 
-def _pg_restore_check(snapshot: Snapshot, details: dict, progress: Progress) -> list[str]:
+def _pg_restore_check(snapshot: Snapshot, details: dict[str, Any], progress: Progress) -> list[str]:
     with scratch_database("rdk_restorecheck", progress) as target:
         details["database"] = target["NAME"]
         problem = pg_restore_into(snapshot, target, details, progress)
@@ -463,7 +471,9 @@ def _pg_restore_check(snapshot: Snapshot, details: dict, progress: Progress) -> 
     return problems
 
 
-def _sqlite_restore_check(snapshot: Snapshot, details: dict, progress: Progress) -> list[str]:
+def _sqlite_restore_check(
+    snapshot: Snapshot, details: dict[str, Any], progress: Progress
+) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="rdk-restorecheck-") as folder:
         copy = Path(folder) / "restored.sqlite3"
         began = time.perf_counter()
@@ -513,8 +523,8 @@ def _masked(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def _same_database(a: dict, b: dict) -> bool:
-    def where(db: dict) -> tuple:
+def _same_database(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    def where(db: dict[str, Any]) -> tuple:
         host = str(db.get("HOST") or "localhost")
         host = "localhost" if host in ("127.0.0.1", "::1", "") else host
         return host, str(db.get("PORT") or "5432"), str(db.get("NAME"))
@@ -522,7 +532,7 @@ def _same_database(a: dict, b: dict) -> bool:
     return where(a) == where(b)
 
 
-def _target_settings(url: str) -> dict:
+def _target_settings(url: str) -> dict[str, Any]:
     if urlsplit(url).scheme.lower() not in POSTGRES_SCHEMES:
         raise SnapshotError(
             "The target must be a PostgreSQL URL: postgres://USER:PASSWORD@HOST:PORT/NAME."
@@ -595,7 +605,7 @@ def snapshot_restore(
     target = _target_settings(into)
     media_folder = _media_target(media_root, str(target["NAME"]), force=force)
     started, started_at = time.perf_counter(), timezone.now()
-    details: dict = {"database": str(target["NAME"]), "media_root": str(media_folder)}
+    details: dict[str, Any] = {"database": str(target["NAME"]), "media_root": str(media_folder)}
     problems = _file_problems(snapshot)
     audits: list = []
     media_files = 0
@@ -637,7 +647,7 @@ def snapshot_restore(
 
 
 def _restore_into(
-    snapshot: Snapshot, target: dict, details: dict, progress: Progress
+    snapshot: Snapshot, target: dict[str, Any], details: dict[str, Any], progress: Progress
 ) -> tuple[list[str], list]:
     problem = pg_restore_into(snapshot, target, details, progress)
     if problem:
@@ -652,7 +662,9 @@ def _restore_into(
     return problems, audits
 
 
-def pg_restore_into(snapshot: Snapshot, target: dict, details: dict, progress: Progress) -> str:
+def pg_restore_into(
+    snapshot: Snapshot, target: dict[str, Any], details: dict[str, Any], progress: Progress
+) -> str:
     """pg_restore `snapshot` into the (empty) database `target`; a problem or ""."""
     began = time.perf_counter()
     progress("pg_restore")
@@ -675,7 +687,7 @@ def pg_restore_into(snapshot: Snapshot, target: dict, details: dict, progress: P
 
 
 @contextmanager
-def scratch_database(prefix: str, progress: Progress = _quiet) -> Iterator[dict]:
+def scratch_database(prefix: str, progress: Progress = _quiet) -> Iterator[dict[str, Any]]:
     """A fresh database beside RDK's own (created as RDK's role), dropped on exit;
     yields its connection settings."""
     db = _db()

@@ -23,13 +23,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Sum
+from django.http import HttpRequest
 from django.utils import timezone
 
 from catalog.models import Variant
@@ -83,7 +87,7 @@ class DbCartStore:
     served from a shared shell (rdk.pagecache) fill the header without a
     scoped transaction."""
 
-    def __init__(self, user) -> None:
+    def __init__(self, user: User) -> None:
         self.user = user
 
     @property
@@ -126,7 +130,8 @@ class DbCartStore:
     def cached_count(self) -> int | None:
         """The count kept in the shared cache, or None (then `count()` under a
         row-security scope, and `remember_count`)."""
-        return cache.get(self._count_key)
+        count: int | None = cache.get(self._count_key)
+        return count
 
     def remember_count(self, count: int) -> None:
         cache.set(self._count_key, count, COUNT_TTL)
@@ -135,7 +140,7 @@ class DbCartStore:
 CartStore = SessionCartStore | DbCartStore
 
 
-def cart_store_for(request) -> CartStore:
+def cart_store_for(request: HttpRequest) -> CartStore:
     if request.user.is_authenticated:
         return DbCartStore(request.user)
     return SessionCartStore(request.session)
@@ -177,7 +182,7 @@ class CartSummary:
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _variants(ids) -> dict[int, Variant]:
+def _variants(ids: Iterable[int]) -> dict[int, Variant]:
     return Variant.objects.select_related("product", "product__brand").in_bulk(list(ids))
 
 
@@ -185,7 +190,7 @@ def _label(variant: Variant) -> str:
     return f"{variant.product.name} ({variant.size_label})"
 
 
-def _on_sale(variant: Variant | None) -> bool:
+def _on_sale(variant: Variant | None) -> TypeGuard[Variant]:
     return variant is not None and variant.product.is_active and is_released(variant.product)
 
 
@@ -198,7 +203,7 @@ HOLDING = (
 )
 
 
-def _held(store: CartStore, variant_ids) -> dict[int, int]:
+def _held(store: CartStore, variant_ids: Iterable[int]) -> dict[int, int]:
     """{variant id: pairs} the signed-in shopper holds in recent orders (none
     for a visitor, who cannot check out before signing in)."""
     days = settings.ORDERS_PURCHASE_LIMIT_DAYS
@@ -233,7 +238,7 @@ def _too_many(variant: Variant, held: dict[int, int], in_cart: int = 0) -> str:
     return text + (f"; {in_cart} already in your cart." if in_cart else ".")
 
 
-def _parse_quantity(raw) -> int:
+def _parse_quantity(raw: object) -> int:
     try:
         quantity = int(str(raw).strip())
     except (TypeError, ValueError):
@@ -243,7 +248,7 @@ def _parse_quantity(raw) -> int:
     return quantity
 
 
-def _parse_variant_id(raw) -> int:
+def _parse_variant_id(raw: object) -> int:
     try:
         value = int(str(raw).strip())
     except (TypeError, ValueError):
@@ -254,7 +259,7 @@ def _parse_variant_id(raw) -> int:
 
 
 @transaction.atomic
-def cart_add(*, store: CartStore, variant_id, quantity=1) -> str:
+def cart_add(*, store: CartStore, variant_id: object, quantity: object = 1) -> str:
     """Add pairs of one size; returns the message to show. Raises CartError."""
     variant_pk = _parse_variant_id(variant_id)
     wanted = _parse_quantity(quantity)
@@ -289,7 +294,7 @@ def cart_add(*, store: CartStore, variant_id, quantity=1) -> str:
 
 
 @transaction.atomic
-def cart_update(*, store: CartStore, variant_id, quantity) -> str:
+def cart_update(*, store: CartStore, variant_id: object, quantity: object) -> str:
     variant_pk = _parse_variant_id(variant_id)
     wanted = _parse_quantity(quantity)
     items = store.items()
@@ -310,7 +315,7 @@ def cart_update(*, store: CartStore, variant_id, quantity) -> str:
 
 
 @transaction.atomic
-def cart_remove(*, store: CartStore, variant_id) -> str:
+def cart_remove(*, store: CartStore, variant_id: object) -> str:
     variant_pk = _parse_variant_id(variant_id)
     if variant_pk not in store.items():
         raise CartError("That size is not in your cart.")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -110,7 +111,7 @@ def order_place(
     return order
 
 
-def payment_line_items(order: Order) -> list[dict]:
+def payment_line_items(order: Order) -> list[dict[str, Any]]:
     """The order's lines in the shape payments' checkout_session_create takes."""
     return [
         {

@@ -13,9 +13,10 @@ from decimal import Decimal
 import factory
 
 from catalog.models import Brand, Product, Variant
+from tests.factories import ModelFactory
 
 
-class BrandFactory(factory.django.DjangoModelFactory):
+class BrandFactory(ModelFactory[Brand]):
     class Meta:
         model = Brand
         django_get_or_create = ("slug",)
@@ -24,7 +25,7 @@ class BrandFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"brand-{n}")
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class ProductFactory(ModelFactory[Product]):
     class Meta:
         model = Product
         skip_postgeneration_save = True
@@ -54,7 +55,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
             VariantFactory(product=product, size=Decimal("7") + Decimal("0.5") * index)
 
 
-class VariantFactory(factory.django.DjangoModelFactory):
+class VariantFactory(ModelFactory[Variant]):
     class Meta:
         model = Variant
 

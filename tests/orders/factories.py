@@ -13,12 +13,14 @@ import functools
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import get_hasher, make_password
+from django.contrib.auth.models import User
 
 from orders.addresses import ShippingAddress
 from orders.models import Order, Profile
 from orders.services.cart import DbCartStore, cart_add
 from orders.services.checkout import order_place
 from rdk.rls import rls_scope
+from tests.factories import ModelFactory
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -55,7 +57,7 @@ def _hashed_with(algorithm: str) -> str:
     return make_password(PASSWORD, hasher=algorithm)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
