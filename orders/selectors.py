@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -17,7 +18,7 @@ from rdk.emails import emails_for
 from rdk.models import OutboundEmail
 
 
-def order_list_for_user(*, user) -> QuerySet[Order]:
+def order_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Order]:
     """The shopper's orders, without payment attempts canceled before any
     payment (see `abandoned_attempt_count_for_user`)."""
     if not user.is_authenticated:
@@ -30,14 +31,14 @@ def _abandoned_attempt() -> Q:
     return Q(status=OrderStatus.CANCELED, paid_at__isnull=True)
 
 
-def abandoned_attempt_count_for_user(*, user) -> int:
+def abandoned_attempt_count_for_user(*, user: User | AnonymousUser) -> int:
     """How many of the shopper's checkouts were canceled before payment."""
     if not user.is_authenticated:
         return 0
     return Order.objects.filter(_abandoned_attempt(), user=user).count()
 
 
-def orders_awaiting_payment_for_user(*, user) -> list[Order]:
+def orders_awaiting_payment_for_user(*, user: User | AnonymousUser) -> list[Order]:
     """The shopper's orders still awaiting payment (shown on the cart page with Pay now)."""
     if not user.is_authenticated:
         return []
@@ -51,7 +52,7 @@ def order_emails(*, order: Order) -> list[OutboundEmail]:
     return emails_for(reference=order_reference(order))
 
 
-def order_get_for_user(*, user, public_id) -> Order:
+def order_get_for_user(*, user: User | AnonymousUser, public_id: object) -> Order:
     """The shopper's order, or Http404 — also for someone else's, so ids are not confirmed."""
     try:
         key = uuid.UUID(str(public_id))
@@ -67,7 +68,7 @@ def order_get_for_user(*, user, public_id) -> Order:
     return order
 
 
-def profile_get_for_user(*, user) -> Profile:
+def profile_get_for_user(*, user: User) -> Profile:
     profile = Profile.objects.filter(user=user).first()
     return profile if profile is not None else Profile(user=user)
 

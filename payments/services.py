@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -36,6 +36,13 @@ from rdk.audit import audit_record
 from rdk.requestid import get_request_id
 from rdk.rls import rls_service_scope
 
+if TYPE_CHECKING:
+    from stripe.params.checkout import (
+        SessionCreateParams,
+        SessionCreateParamsLineItem,
+        SessionListParams,
+    )
+
 logger = logging.getLogger(__name__)
 
 _CURRENCY = re.compile(r"[a-z]{3}")
@@ -45,10 +52,10 @@ _LAST_ERROR_MAX = 2000
 # Checkout Sessions -------------------------------------------------------------
 
 
-def _line_item_params(line_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _line_item_params(line_items: list[dict[str, Any]]) -> list[SessionCreateParamsLineItem]:
     if not line_items:
         raise CheckoutInvalid("A checkout needs at least one line item.")
-    params = []
+    params: list[SessionCreateParamsLineItem] = []
     currencies = set()
     for number, item in enumerate(line_items, start=1):
         try:
@@ -117,7 +124,7 @@ def checkout_session_create(
     if timezone.is_naive(expires_at):
         raise CheckoutInvalid("expires_at must be timezone-aware.")
     metadata = {"order_id": reference}
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": _line_item_params(line_items),
         "client_reference_id": reference,
@@ -165,7 +172,11 @@ def checkout_session_expire(session_id: str) -> CheckoutSessionResult:
 
 def checkout_sessions_paid_since(*, since: datetime) -> Iterator[CheckoutSessionResult]:
     """Every completed, paid Checkout Session created at or after `since`."""
-    params = {"created": {"gte": int(since.timestamp())}, "status": "complete", "limit": 100}
+    params: SessionListParams = {
+        "created": {"gte": int(since.timestamp())},
+        "status": "complete",
+        "limit": 100,
+    }
     with stripe_call("checkout_sessions_list"):
         page = client().v1.checkout.sessions.list(params=params)
         for session in page.auto_paging_iter():

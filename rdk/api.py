@@ -78,7 +78,9 @@ ERROR_DESCRIPTIONS = {
 EMPTY_MEANS_ABSENT = "x-rdk-empty-means-absent"
 
 
-def empty_values_hook(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+def empty_values_hook(
+    result: dict[str, Any], generator: object, request: object, public: object
+) -> dict[str, Any]:
     """drf-spectacular post-processing hook (SPECTACULAR_SETTINGS)."""
     for path in result.get("paths", {}).values():
         for operation in path.values():
@@ -88,7 +90,7 @@ def empty_values_hook(result: dict[str, Any], generator, request, public) -> dic
     return result
 
 
-def error_responses(*codes: int) -> dict[str, Any]:
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """`extend_schema(responses=…)` entries for the errors an endpoint answers,
     with their body shapes; 429 and 503 apply to every endpoint."""
     responses = {
@@ -115,7 +117,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or RAISED_RETRY_AFTER)
+        # Throttled.__init__ sets `wait`; djangorestframework-stubs 3.18 leave it out.
+        wait = int(exc.wait or RAISED_RETRY_AFTER)  # type: ignore[attr-defined]
         response["Retry-After"] = str(max(wait, 1))
         add_never_cache_headers(response)
         response.data = {

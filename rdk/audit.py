@@ -17,7 +17,13 @@ ops_action = Signal()
 
 
 def audit_record(
-    *, action: str, actor: str, target: str = "", outcome: str = "ok", ip: str = "", **details
+    *,
+    action: str,
+    actor: str,
+    target: str = "",
+    outcome: str = "ok",
+    ip: str = "",
+    **details: Any,
 ) -> None:
     """Record an ops action: who did what to which target, with what outcome."""
     request_id = get_request_id()

@@ -44,21 +44,22 @@ LOST_KEYS_LIMIT = 10_000
 
 
 class _Client(RedisCacheClient):
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, object] = {}
+        self._clients: dict[int, redis.Redis] = {}
 
-    def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
+    def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
+        # The stubs leave out RedisCacheClient's private helpers this reuses.
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
         client = self._clients.get(index)
         if client is None:
-            pool = self._get_connection_pool(write)
-            client = self._clients.setdefault(index, self._client(connection_pool=pool))
+            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+            client = self._clients.setdefault(index, self._client(connection_pool=pool))  # type: ignore[attr-defined]
         return client
 
 
 class RedisCache(DjangoRedisCache):
-    def __init__(self, server, params) -> None:
+    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         params = dict(params)
         self.retry_seconds = float(params.pop("RETRY_SECONDS", 5))
         super().__init__(server, params)
@@ -70,15 +71,15 @@ class RedisCache(DjangoRedisCache):
 
     # The degrading wrapper ----------------------------------------------------
 
-    def _guarded(
+    def _guarded[T](
         self,
-        operation: Callable[[], Any],
-        fallback: Any,
+        operation: Callable[[], T],
+        fallback: T | BaseException,
         *,
         writes: Iterable[str] = (),
         version: int | None = None,
         everything: bool = False,
-    ) -> Any:
+    ) -> T:
         """Run one operation against Redis, or answer `fallback` (raise it when
         it is an exception) when Redis is unreachable. `writes` are the keys the
         operation would have changed (`everything` for a clear)."""
@@ -95,9 +96,14 @@ class RedisCache(DjangoRedisCache):
             self._recover()
         return result
 
-    def _degraded(
-        self, fallback: Any, writes: Iterable[str], version, everything: bool, reason: str
-    ) -> Any:
+    def _degraded[T](
+        self,
+        fallback: T | BaseException,
+        writes: Iterable[str],
+        version: int | None,
+        everything: bool,
+        reason: str,
+    ) -> T:
         with self._lock:
             self._lost.update((key, version) for key in writes)
             if everything or len(self._lost) > LOST_KEYS_LIMIT:
@@ -135,7 +141,13 @@ class RedisCache(DjangoRedisCache):
 
     # Django's cache API --------------------------------------------------------
 
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+    def add(
+        self,
+        key: Any,
+        value: Any,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> bool:
         return self._guarded(
             lambda: super(RedisCache, self).add(key, value, timeout, version),
             False,
@@ -143,21 +155,29 @@ class RedisCache(DjangoRedisCache):
             version=version,
         )
 
-    def get(self, key, default=None, version=None):
+    def get(self, key: Any, default: Any | None = None, version: int | None = None) -> Any:
         return self._guarded(lambda: super(RedisCache, self).get(key, default, version), default)
 
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._guarded(
+    def set(
+        self,
+        key: Any,
+        value: Any,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> None:
+        self._guarded(
             lambda: super(RedisCache, self).set(key, value, timeout, version),
             None,
             writes=[key],
             version=version,
         )
 
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+    def touch(
+        self, key: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
         return self._guarded(lambda: super(RedisCache, self).touch(key, timeout, version), False)
 
-    def delete(self, key, version=None):
+    def delete(self, key: Any, version: int | None = None) -> bool:
         return self._guarded(
             lambda: super(RedisCache, self).delete(key, version),
             False,
@@ -165,13 +185,13 @@ class RedisCache(DjangoRedisCache):
             version=version,
         )
 
-    def get_many(self, keys, version=None):
+    def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         return self._guarded(lambda: super(RedisCache, self).get_many(keys, version), {})
 
-    def has_key(self, key, version=None):
+    def has_key(self, key: Any, version: int | None = None) -> bool:
         return self._guarded(lambda: super(RedisCache, self).has_key(key, version), False)
 
-    def incr(self, key, delta=1, version=None):
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         # Django's answer for a missing key: callers already handle it.
         return self._guarded(
             lambda: super(RedisCache, self).incr(key, delta, version),
@@ -180,7 +200,12 @@ class RedisCache(DjangoRedisCache):
             version=version,
         )
 
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+    def set_many(
+        self,
+        data: dict[Any, Any],
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> list[Any]:
         return self._guarded(
             lambda: super(RedisCache, self).set_many(data, timeout, version),
             list(data),
@@ -188,17 +213,17 @@ class RedisCache(DjangoRedisCache):
             version=version,
         )
 
-    def delete_many(self, keys, version=None):
+    def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
         keys = list(keys)
-        return self._guarded(
+        self._guarded(
             lambda: super(RedisCache, self).delete_many(keys, version),
             None,
             writes=keys,
             version=version,
         )
 
-    def clear(self):
-        return self._guarded(super().clear, False, everything=True)
+    def clear(self) -> None:
+        self._guarded(super().clear, None, everything=True)
 
 
 # Backends whose entries live inside one process: a management command that

@@ -1,11 +1,15 @@
 """System checks: configuration problems fail `manage.py check`."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 
 @register(Tags.compatibility, deploy=False)
-def config_check(app_configs, **kwargs) -> list[Error]:
+def config_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[Error]:
     return [
         Error(str(problem), hint=f"Set {problem.name} (see .env.example).", id="rdk.E001")
         for problem in settings.CONFIG.problems
@@ -23,7 +27,7 @@ _UNSHARED_CACHES = {
 
 
 @register(Tags.caches, deploy=False)
-def ratelimit_cache_check(app_configs, **kwargs) -> list[Error]:
+def ratelimit_cache_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[Error]:
     """Outside local, rate-limit counters must live in the shared cache."""
     if settings.RDK_ENV == "local":
         return []

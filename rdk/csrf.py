@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -54,7 +55,7 @@ def same_origin_required(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     """Exempt `view` from the CSRF token and refuse unsafe cross-origin requests (403)."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method not in SAFE_METHODS and not request_is_same_origin(request):
             logger.warning("csrf.cross_origin_refused", extra={"path": request.path})
             return render(request, "403.html", status=403)

@@ -162,7 +162,7 @@ def _outside_local(env: str) -> bool:
     return env != "local"
 
 
-def rule_site_url(value, env, values):
+def rule_site_url(value: str, env: str, values: Mapping[str, Any]) -> tuple[str, str] | None:
     if env == "production" and value and _scheme(value) != "https":
         return ("is not https, which production refuses", "https://realdealkickz.app")
     return None
@@ -885,7 +885,7 @@ def database_settings(
 
     Row security is unaffected: `rdk/rls.py` sets its scope with
     `set_config(…, true)`, which ends with the transaction."""
-    config = environ.Env.db_url_config(url)
+    config: dict[str, Any] = environ.Env.db_url_config(url)
     config["CONN_MAX_AGE"] = conn_max_age
     config["CONN_HEALTH_CHECKS"] = True
     if config["ENGINE"] != "django.db.backends.postgresql":
@@ -902,11 +902,12 @@ def database_settings(
 
 
 def cache_settings(url: str) -> dict[str, Any]:
+    backend = "django.core.cache.backends.redis.RedisCache"
     if _scheme(url) in REDIS_SCHEMES:
-        return environ.Env.cache_url_config(
-            url, backend="django.core.cache.backends.redis.RedisCache"
-        )
-    return environ.Env.cache_url_config(url)
+        config: dict[str, Any] = environ.Env.cache_url_config(url, backend=backend)
+    else:
+        config = environ.Env.cache_url_config(url)
+    return config
 
 
 def mailers_settings(url: str) -> dict[str, Any]:

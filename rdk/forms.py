@@ -27,18 +27,20 @@ class MoneyField(forms.Field):
 
     widget = MoneyInput
 
-    def __init__(self, *, currency: str = "USD", min_amount: int | None = None, **kwargs) -> None:
+    def __init__(
+        self, *, currency: str = "USD", min_amount: int | None = None, **kwargs: Any
+    ) -> None:
         self.currency = currency
         self.min_amount = min_amount
         super().__init__(**kwargs)
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: Any) -> Any:
         # Minor units from the model or `initial`; text the person typed stays as typed.
         if isinstance(value, int) and not isinstance(value, bool):
             return money_input_text(value, self.currency)
         return value
 
-    def to_python(self, value) -> int | None:
+    def to_python(self, value: Any) -> int | None:
         if value in self.empty_values:
             return None
         if isinstance(value, int):
@@ -48,7 +50,7 @@ class MoneyField(forms.Field):
         except MoneyInvalid as error:
             raise forms.ValidationError(str(error), code="invalid") from error
 
-    def validate(self, value) -> None:
+    def validate(self, value: Any) -> None:
         super().validate(value)
         if value is not None and self.min_amount is not None and value < self.min_amount:
             least = money_input_text(self.min_amount, self.currency)
@@ -56,7 +58,7 @@ class MoneyField(forms.Field):
                 f"Enter at least {least} {self.currency}.", code="min_value"
             )
 
-    def has_changed(self, initial, data) -> bool:
+    def has_changed(self, initial: Any, data: Any) -> bool:
         try:
             return self.to_python(data) != self.to_python(initial)
         except forms.ValidationError:

@@ -52,7 +52,7 @@ def _upsert(counts: dict[tuple[dt.datetime, str], int]) -> None:
     if not counts:
         return
     rows = ", ".join(["(%s, %s, %s)"] * len(counts))
-    params: list = []
+    params: list[dt.datetime | str | int] = []
     for (hour, step), n in counts.items():
         params += [hour, step, n]
     with connection.cursor() as cursor:
@@ -87,7 +87,8 @@ class _ViewBuffer:
         now = time.time()
         with self.lock:
             self.counts[(now - now % 3600, step)] += 1
-            return time.monotonic() - self.since >= settings.FUNNEL_FLUSH_SECONDS
+            flush_after: float = settings.FUNNEL_FLUSH_SECONDS
+            return time.monotonic() - self.since >= flush_after
 
     def take(self) -> dict[tuple[float, str], int]:
         with self.lock:
@@ -135,7 +136,9 @@ def funnel_rows(*, since: dt.datetime) -> list[tuple[dt.datetime, str, int]]:
     return list(rows.values_list("hour", "step", "count"))
 
 
-def funnel_totals(*, since: dt.datetime, rows: list | None = None) -> dict[str, int]:
+def funnel_totals(
+    *, since: dt.datetime, rows: list[tuple[dt.datetime, str, int]] | None = None
+) -> dict[str, int]:
     """Count of each step from the hour holding `since` until now (from `rows`
     already read by `funnel_rows`, when given)."""
     start = _hour(since.timestamp())

@@ -53,7 +53,7 @@ errorlog = "-"
 loglevel = "warning"
 
 
-def on_starting(server) -> None:
+def on_starting(server: object) -> None:
     """Refuse to start on a configuration `manage.py check` rejects. Another
     Django project served with these settings (make bench's bare floor, its own
     DJANGO_SETTINGS_MODULE) is not RDK's to check."""

@@ -32,7 +32,7 @@ class RestoredDatabase:
     vendor: str  # "postgresql" or "sqlite"
     recorded_row_counts: dict[str, int | None] = field(default_factory=dict)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql, params)

@@ -25,13 +25,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from crontask import cron
 from django.apps import apps
 from django.conf import settings
 from django.db.models import Case, Count, F, Max, Min, Q, When
 from django.db.models.functions import Greatest
-from django.tasks import Task
+from django.tasks import Task, TaskResult
 from django.tasks.base import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
@@ -62,13 +63,15 @@ RETRY_POLICIES: dict[str, RetryPolicy] = {}
 SCHEDULE: dict[str, Schedule] = {}
 
 
-def retry_on(*exceptions: type[BaseException], attempts: int = 6) -> Callable:
+def retry_on[**P, R](
+    *exceptions: type[BaseException], attempts: int = 6
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Put under `@task`: these exceptions become `TransientError`, so the
     task runs again with backoff, `attempts` times in all."""
 
-    def decorate(func: Callable) -> Callable:
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return func(*args, **kwargs)
             except exceptions as exc:
@@ -80,12 +83,12 @@ def retry_on(*exceptions: type[BaseException], attempts: int = 6) -> Callable:
     return decorate
 
 
-def scheduled(cron_expression: str, *, every: timedelta) -> Callable[[Task], Task]:
+def scheduled[T: Task[..., Any]](cron_expression: str, *, every: timedelta) -> Callable[[T], T]:
     """Put above `@task`: enqueue the task on a cron schedule (django-crontask,
     `manage.py crontask`); `every` is the schedule's period, the yardstick of
     /jobs/health's "last success" check."""
 
-    def decorate(task: Task) -> Task:
+    def decorate(task: T) -> T:
         task = cron(cron_expression)(task)
         SCHEDULE[task.module_path] = Schedule(task.module_path, task.name, cron_expression, every)
         return task
@@ -111,7 +114,7 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=min(seconds, 86400))
 
 
-def requeue_transient_failure(*, task_result) -> bool:
+def requeue_transient_failure(*, task_result: TaskResult[..., Any]) -> bool:
     """Called when a task finished: if it failed on a transient error and has
     attempts left, put its row back in the queue after the backoff. Returns
     whether it did. Only the database backend keeps rows to re-queue."""

@@ -10,11 +10,12 @@ the ops console's Outbox page shows it with its HTML rendered.
 
 from __future__ import annotations
 
+from django.core.mail import EmailMessage
 from django.core.mail.backends.console import EmailBackend
 
 
 class OutboxConsoleBackend(EmailBackend):
-    def write_message(self, message) -> None:
+    def write_message(self, message: EmailMessage) -> None:
         alternatives = [mimetype for _, mimetype in getattr(message, "alternatives", [])]
         lines = [
             f"From: {message.from_email}",

@@ -28,6 +28,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from rdk.env import BASE_DIR, STANDIN_SECRET_KEY
@@ -81,12 +83,15 @@ def http_get(url: str, *, timeout: float = 5.0, headers: dict[str, str] | None =
     try:
         # An http:// URL built by the caller on loopback, never user input.
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
-            return response.status
+            status: int = response.status
+            return status
     except urllib.error.HTTPError as exc:
         return exc.code
 
 
-def wait_until_ready(url: str, *, timeout: float = 60.0, process: subprocess.Popen | None = None):
+def wait_until_ready(
+    url: str, *, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Poll `url` (a /readyz) until it answers 200; RuntimeError after `timeout`
     seconds or when `process` exits first."""
     deadline = time.monotonic() + timeout
@@ -110,7 +115,7 @@ class Process:
 
     def __init__(self, name: str, argv: list[str], *, env: dict[str, str], log: Path) -> None:
         self.name, self.argv, self.env, self.log = name, argv, env, log
-        self.popen: subprocess.Popen | None = None
+        self.popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Process:
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +185,8 @@ def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now (for a process about to bind it)."""
     with socket.socket() as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def pgbouncer(
@@ -233,7 +239,9 @@ def pgbouncer(
     return Process(f"pgbouncer:{port}", argv, env={**os.environ}, log=state_dir / "stdout.log")
 
 
-def wait_for_port(host: str, port: int, *, timeout: float = 20.0, process: Process | None = None):
+def wait_for_port(
+    host: str, port: int, *, timeout: float = 20.0, process: Process | None = None
+) -> None:
     """Poll until `host`:`port` accepts a TCP connection; RuntimeError after
     `timeout` seconds or when `process` exits first."""
     deadline = time.monotonic() + timeout
@@ -248,7 +256,7 @@ def wait_for_port(host: str, port: int, *, timeout: float = 20.0, process: Proce
     raise RuntimeError(f"nothing listened on {host}:{port} within {timeout:.0f}s.")
 
 
-def _raise_on_sigterm(signum, frame):
+def _raise_on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
     raise SystemExit(128 + signum)
 
 

@@ -387,7 +387,9 @@ def too_many_requests(request: HttpRequest, exceeded: Exceeded) -> HttpResponse:
     return response
 
 
-def rate_limit(*names: str) -> Callable:
+def rate_limit(
+    *names: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Decorate a function view with the named limits from `LIMITS`."""
     unknown = [name for name in names if name not in LIMITS]
     if not names or unknown:

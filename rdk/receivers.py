@@ -7,7 +7,7 @@ from django_tasks_db.backend import TaskResult as DatabaseTaskResult
 from rdk.jobs import requeue_transient_failure
 
 
-def task_finished_requeue_transient(sender, task_result, **kwargs) -> None:
+def task_finished_requeue_transient(sender: object, task_result: object, **kwargs: object) -> None:
     """A task that failed on a transient error goes back in the queue while it
     has attempts left. Only the database backend has a queue to go back to.
 

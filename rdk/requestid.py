@@ -57,7 +57,8 @@ def _user_id(request: HttpRequest) -> int | None:
             return None
     except DatabaseError:  # the access line must not turn a served response into a 500
         return None
-    return user.pk
+    user_id: int | None = user.pk
+    return user_id
 
 
 class RequestIdMiddleware:
@@ -66,7 +67,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = accept_request_id(request.headers.get(HEADER))
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # RDK's attribute on the request
         started = time.perf_counter()
         with bound_request_id(request_id):
             response = self.get_response(request)

@@ -36,7 +36,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
@@ -88,14 +91,16 @@ def _scoped(scope: str, user_id: str, using: str) -> Iterator[None]:
             _swap(*previous, using)
 
 
-def _user_scope(user) -> tuple[str, str]:
+def _user_scope(user: AbstractBaseUser | AnonymousUser | None) -> tuple[str, str]:
     if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
         return SCOPE_NONE, ""
     return SCOPE_USER, str(user.pk)
 
 
 @contextmanager
-def rls_scope(*, user, using: str = "default") -> Iterator[None]:
+def rls_scope(
+    *, user: AbstractBaseUser | AnonymousUser | None, using: str = "default"
+) -> Iterator[None]:
     """Run the block in a transaction that sees only `user`'s rows (nothing for
     anonymous or None)."""
     with _scoped(*_user_scope(user), using):
@@ -128,7 +133,7 @@ ROLE_BYPASS_SQL = (
 )
 
 
-def role_bypass_problem(row) -> str | None:
+def role_bypass_problem(row: tuple[str, bool, bool] | None) -> str | None:
     """From ROLE_BYPASS_SQL's row: why row security would not bind this role, or None."""
     if row is None:
         return None
@@ -149,12 +154,12 @@ def rls_role_problem(*, using: str = "default") -> str | None:
         return role_bypass_problem(cursor.fetchone())
 
 
-def rls_request_exempt(view):
+def rls_request_exempt[V: Callable[..., Any]](view: V) -> V:
     """Mark a view that opens its own scoped transactions (`rls_scope`) instead
     of running inside the request's (checkout, so that no row lock is held
     while the shopper is handed over to Stripe), or that reads no protected
     data at all (the health endpoints)."""
-    view.rls_request_exempt = True
+    view.rls_request_exempt = True  # type: ignore[attr-defined]  # a mark on the function
     return view
 
 
@@ -182,7 +187,7 @@ class RowSecurityMiddleware:
         if not _enabled("default") or not has_session(request) or _exempt(request):
             return self.get_response(request)
         with rls_scope(user=request.user):
-            request.rls_scoped = True
+            request.rls_scoped = True  # type: ignore[attr-defined]  # RDK's mark on the request
             response = self.get_response(request)
             if response.status_code >= 500:
                 # Django turns a view's exception into a 500 response before it
@@ -190,7 +195,13 @@ class RowSecurityMiddleware:
                 transaction.set_rollback(True)
             return response
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
         match = request.resolver_match
         if (
             match is not None

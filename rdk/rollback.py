@@ -22,12 +22,16 @@ the release being made (those not in the last git tag) to these rules, and
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations.base import Operation
+from django.db.migrations.state import ProjectState
+from django.db.models import Field
 from django.db.models.fields import NOT_PROVIDED
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,12 +55,14 @@ class Verdict:
 _NOT_IN_DATABASE = {"choices", "help_text", "verbose_name", "validators", "blank", "editable"}
 
 
-def _database_options(field) -> dict[str, Any]:
+def _database_options(field: Field[Any, Any]) -> dict[str, Any]:
     _, _, args, kwargs = field.deconstruct()
     return {"args": args, **{k: v for k, v in kwargs.items() if k not in _NOT_IN_DATABASE}}
 
 
-def _alter_is_cosmetic(operation, app_label: str, before) -> bool:
+def _alter_is_cosmetic(
+    operation: migrations.AlterField, app_label: str, before: ProjectState | None
+) -> bool:
     if before is None:
         return False
     model = before.models.get((app_label, operation.model_name_lower))
@@ -64,7 +70,9 @@ def _alter_is_cosmetic(operation, app_label: str, before) -> bool:
     return old is not None and _database_options(old) == _database_options(operation.field)
 
 
-def _operation_problem(operation, created: set[str], app_label: str, before) -> str | None:
+def _operation_problem(
+    operation: Operation, created: set[str], app_label: str, before: ProjectState | None
+) -> str | None:
     """None when the previous release's code keeps working after `operation`."""
     if isinstance(operation, _ADDITIVE):
         return None
@@ -87,7 +95,9 @@ def _operation_problem(operation, created: set[str], app_label: str, before) -> 
     return f"{type(operation).__name__} cannot be judged automatically"
 
 
-def migration_verdict(migration, before=None) -> Verdict:
+def migration_verdict(
+    migration: migrations.Migration, before: ProjectState | None = None
+) -> Verdict:
     """Whether the previous release's code runs on the schema after `migration`;
     `before` is the project state before it (to judge an AlterField)."""
     key = (migration.app_label, migration.name)
@@ -113,7 +123,7 @@ def migration_verdict(migration, before=None) -> Verdict:
 PROJECT_APPS = {"rdk", "catalog", "orders", "payments", "opsadmin"}
 
 
-def project_verdicts(keys=None) -> list[Verdict]:
+def project_verdicts(keys: Iterable[tuple[str, str]] | None = None) -> list[Verdict]:
     """The verdict on each of RDK's own migrations (not Django's or libraries'),
     or on those of `keys`, in dependency order."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
@@ -127,8 +137,8 @@ def project_verdicts(keys=None) -> list[Verdict]:
     return verdicts
 
 
-def _ordered(loader: MigrationLoader, keys: set) -> list[tuple[str, str]]:
-    plan = []
+def _ordered(loader: MigrationLoader, keys: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    plan: list[tuple[str, str]] = []
     for leaf in loader.graph.leaf_nodes():
         plan += [key for key in loader.graph.forwards_plan(leaf) if key not in plan]
     return [key for key in plan if key in keys]

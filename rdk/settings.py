@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 from rdk import env
 
@@ -19,7 +20,7 @@ RDK_ENV = CONFIG.env
 BASE_DIR = env.BASE_DIR
 
 
-def _value(name: str, placeholder):
+def _value(name: str, placeholder: Any) -> Any:
     value = CONFIG.values.get(name)
     return placeholder if value is None else value
 
@@ -89,7 +90,7 @@ ROOT_URLCONF = "rdk.urls"
 WSGI_APPLICATION = "rdk.wsgi.application"
 ASGI_APPLICATION = "rdk.asgi.application"
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -190,7 +191,7 @@ RDK_LOG_LEVEL = _value("RDK_LOG_LEVEL", "info").upper()
 RDK_SLOW_REQUEST_MS = _value("RDK_SLOW_REQUEST_MS", 1000)
 RDK_SLOW_QUERY_MS = _value("RDK_SLOW_QUERY_MS", 200)
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
@@ -425,7 +426,7 @@ STRIPE_RECONCILE_APPLY = _value("STRIPE_RECONCILE_APPLY", False)
 # One scheduler across every host: `manage.py crontask` holds a Redis lock
 # outside local (locally one `make run` starts the only one).
 _CACHE_URL = _value("CACHE_URL", "")
-CRONTASK = {}
+CRONTASK: dict[str, str] = {}
 if RDK_ENV != "local" and _CACHE_URL.startswith("redis"):
     CRONTASK["REDIS_URL"] = _CACHE_URL
 # The worker logs each task it runs; RDK's own lines say what the task did.

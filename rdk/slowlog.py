@@ -19,9 +19,11 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
 
@@ -56,7 +58,14 @@ def _ms(started: float) -> float:
 class SlowQueryWrapper:
     """A database execute wrapper timing every query."""
 
-    def __call__(self, execute, sql, params, many, context):
+    def __call__(
+        self,
+        execute: Callable[..., Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -77,7 +86,7 @@ class SlowQueryWrapper:
 _wrapper = SlowQueryWrapper()
 
 
-def install_query_timer(sender, connection, **kwargs) -> None:
+def install_query_timer(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
     """`connection_created` receiver: time this connection's queries (once)."""
     if _wrapper not in connection.execute_wrappers:
         connection.execute_wrappers.append(_wrapper)
@@ -115,7 +124,13 @@ class SlowRequestMiddleware:
             self._report(request, response, duration_ms, queries)
         return response
 
-    def _report(self, request, response, duration_ms: float, queries: _Queries) -> None:
+    def _report(
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        duration_ms: float,
+        queries: _Queries,
+    ) -> None:
         try:
             slow_request.send(
                 sender=None,

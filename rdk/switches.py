@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.core.cache import cache
 from django.db import transaction
@@ -72,7 +73,13 @@ SWITCHES: dict[str, SwitchSpec] = {
     )
 }
 
-_local: dict[str, object] = {"states": None, "read_at": 0.0}
+
+class _LocalCopy(TypedDict):
+    states: dict[str, bool] | None
+    read_at: float
+
+
+_local: _LocalCopy = {"states": None, "read_at": 0.0}
 
 CHECKOUT_MAINTENANCE = "maintenance.checkout"
 # The cache tag of pages that say whether checkout is open (product pages).
@@ -87,7 +94,7 @@ def _from_database() -> dict[str, bool]:
 
 def _load_states() -> dict[str, bool]:
     try:
-        states = cache.get(CACHE_KEY)
+        states: dict[str, bool] | None = cache.get(CACHE_KEY)
     except Exception:  # a cache outage must not take every request down; /readyz reports it
         logger.warning("switches.cache_unavailable")
         return _from_database()
@@ -103,7 +110,7 @@ def _current_states() -> dict[str, bool]:
     states = _local["states"]
     if states is None or now - _local["read_at"] > LOCAL_TTL:
         states = _load_states()
-        _local.update(states=states, read_at=now)
+        _local.update({"states": states, "read_at": now})
     return states
 
 
@@ -121,7 +128,7 @@ def switch_is_on(name: str) -> bool:
 
 def _forget() -> None:
     cache.delete(CACHE_KEY)
-    _local.update(states=None, read_at=0.0)
+    _local.update({"states": None, "read_at": 0.0})
 
 
 @transaction.atomic

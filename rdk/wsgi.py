@@ -11,6 +11,9 @@ a millisecond."""
 
 import gc
 import os
+from collections.abc import Iterable
+from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication
 
 from rdk import env
 
@@ -26,11 +29,11 @@ class FreezeAfterWarmup:
     """Calls `gc.freeze()` once `after` requests have started (a few objects of
     requests in flight at that moment are frozen too: a one-time, bounded cost)."""
 
-    def __init__(self, application, *, after: int) -> None:
+    def __init__(self, application: WSGIApplication, *, after: int) -> None:
         self.application = application
         self.remaining = after
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self.remaining > 0:
             self.remaining -= 1
             if self.remaining == 0:

@@ -6,7 +6,7 @@ import hashlib
 import logging
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from orders.addresses import ShippingAddress
@@ -22,7 +22,7 @@ def email_normalize(email: str) -> str:
 
 
 @transaction.atomic
-def user_signup(*, email: str, password: str, full_name: str = "") -> AbstractBaseUser:
+def user_signup(*, email: str, password: str, full_name: str = "") -> User:
     """Create a shopper (username = normalised email) and their profile, and
     queue the welcome email (sent once, with the account committed).
 
@@ -43,7 +43,7 @@ def user_signup(*, email: str, password: str, full_name: str = "") -> AbstractBa
     return user
 
 
-def password_reset_email_send(*, user: AbstractBaseUser, reset_path: str) -> None:
+def password_reset_email_send(*, user: User, reset_path: str) -> None:
     """Queue the password-reset email with its one-time link (`reset_path`,
     made absolute from SITE_URL). One email per link: asking twice within the
     same second yields the same link, and one email."""
@@ -57,7 +57,7 @@ def password_reset_email_send(*, user: AbstractBaseUser, reset_path: str) -> Non
 
 
 @transaction.atomic
-def profile_update(*, user: AbstractBaseUser, **fields: str) -> Profile:
+def profile_update(*, user: User, **fields: str) -> Profile:
     """Update the shopper's name and default shipping address."""
     profile, _ = Profile.objects.get_or_create(user=user)
     allowed = {
@@ -82,7 +82,7 @@ def profile_update(*, user: AbstractBaseUser, **fields: str) -> Profile:
     return profile
 
 
-def profile_address_save(*, user: AbstractBaseUser, address: ShippingAddress) -> Profile:
+def profile_address_save(*, user: User, address: ShippingAddress) -> Profile:
     """Keep a checkout address as the shopper's default (they ticked "save")."""
     return profile_update(
         user=user,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -60,7 +61,7 @@ PAYMENT_GRACE = dt.timedelta(minutes=5)
 @transaction.atomic
 def order_place(
     *,
-    user,
+    user: User,
     store: CartStore,
     ship_to: ShippingAddress,
     expected_fingerprint: str | None = None,
@@ -151,13 +152,13 @@ def payment_handover(order: Order) -> str:
             return order.get_absolute_url()
         new_attempt = True  # expired
     with rls_service_scope():
-        order = checkout_attempt_begin(order=order, new_attempt=new_attempt)
+        order, expires_at = checkout_attempt_begin(order=order, new_attempt=new_attempt)
         lines = payment_line_items(order)
     result = payments.checkout_session_create(
         reference=str(order.public_id),
         line_items=lines,
         customer_email=order.email,
-        expires_at=order.checkout_expires_at,
+        expires_at=expires_at,
         success_url=success_url,
         cancel_url=f"{site}{reverse('orders:checkout_cancel', args=[order.public_id])}",
         attempt=order.checkout_attempt,
@@ -169,6 +170,8 @@ def payment_handover(order: Order) -> str:
         "order.payment_handover",
         extra={"order": order.number, "attempt": order.checkout_attempt, "session_id": result.id},
     )
+    if not result.url:  # Stripe gives every open session a page
+        raise CheckoutUnavailable("Stripe returned no payment page for this order; try again.")
     return result.url
 
 
@@ -179,9 +182,9 @@ def checkout_expiry(*, reserved_until: dt.datetime | None, now: dt.datetime) -> 
 
 
 @transaction.atomic
-def checkout_attempt_begin(*, order: Order, new_attempt: bool) -> Order:
+def checkout_attempt_begin(*, order: Order, new_attempt: bool) -> tuple[Order, dt.datetime]:
     """Fix the parameters of the order's Checkout Session attempt before Stripe is
-    called. A new attempt (the first, or after the previous session expired or
+    called; returns the order and its session's expiry. A new attempt (the first, or after the previous session expired or
     ended unpaid) gets the next number and a fresh expiry; the reservation is
     extended to the session's expiry plus PAYMENT_GRACE. Raises
     CheckoutUnavailable when the order can no longer be paid."""
@@ -200,7 +203,7 @@ def checkout_attempt_begin(*, order: Order, new_attempt: bool) -> Order:
             " Add them to your cart again to check out."
         )
     if order.checkout_attempt and not new_attempt and order.checkout_expires_at:
-        return order
+        return order, order.checkout_expires_at
     expires_at = checkout_expiry(reserved_until=order.reserved_until, now=now)
     order.checkout_attempt += 1
     order.checkout_expires_at = expires_at
@@ -216,7 +219,7 @@ def checkout_attempt_begin(*, order: Order, new_attempt: bool) -> Order:
         ]
     )
     active.update(expires_at=order.reserved_until)
-    return order
+    return order, expires_at
 
 
 @transaction.atomic
@@ -241,7 +244,7 @@ class CheckoutConfirmation:
         return self.order.is_pending and self.session.status == "complete"
 
 
-def checkout_confirm(*, user, session_id: str) -> CheckoutConfirmation:
+def checkout_confirm(*, user: User, session_id: str) -> CheckoutConfirmation:
     """The shopper is back from Stripe's page with `session_id`: ask Stripe for the
     session and, when it is paid, mark the order paid (the webhook's own function),
     so the shopper sees the paid order even before the webhook arrives.
@@ -270,7 +273,7 @@ class CheckoutAbandoned:
     session_closed: bool = False
 
 
-def checkout_abandon(*, user, public_id: str) -> CheckoutAbandoned:
+def checkout_abandon(*, user: User, public_id: str) -> CheckoutAbandoned:
     """The shopper left Stripe's page with "cancel": expire the session at Stripe
     (so it can no longer be paid), release the reservation, cancel the order and
     put its pairs back in the cart (re-checked when the cart is shown). A paid

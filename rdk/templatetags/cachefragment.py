@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django import template
 from django.core.cache import cache
+from django.template.base import FilterExpression, NodeList, Parser, Token
+from django.template.context import Context
 
 from rdk.cachetags import tagged_key
 from rdk.switches import switch_is_on
@@ -19,14 +21,21 @@ FRAGMENT_TTL = 3600
 
 
 class CacheFragmentNode(template.Node):
-    def __init__(self, nodelist, name, tags, key, ttl) -> None:
+    def __init__(
+        self,
+        nodelist: NodeList,
+        name: FilterExpression,
+        tags: list[FilterExpression],
+        key: FilterExpression | None,
+        ttl: FilterExpression | None,
+    ) -> None:
         self.nodelist = nodelist
         self.name = name
         self.tags = tags
         self.key = key
         self.ttl = ttl
 
-    def render(self, context) -> str:
+    def render(self, context: Context) -> str:
         if switch_is_on("cache.force_dynamic"):
             return self.nodelist.render(context)
         name = self.name.resolve(context)
@@ -34,7 +43,7 @@ class CacheFragmentNode(template.Node):
         key_part = self.key.resolve(context) if self.key is not None else ""
         ttl = int(self.ttl.resolve(context)) if self.ttl is not None else FRAGMENT_TTL
         key = tagged_key(f"fragment:{name}", tags, key_part)
-        html = cache.get(key)
+        html: str | None = cache.get(key)
         if html is None:
             html = self.nodelist.render(context)
             cache.set(key, html, ttl)
@@ -42,7 +51,7 @@ class CacheFragmentNode(template.Node):
 
 
 @register.tag("cachefragment")
-def do_cachefragment(parser, token) -> CacheFragmentNode:
+def do_cachefragment(parser: Parser, token: Token) -> CacheFragmentNode:
     bits = token.split_contents()
     if len(bits) < 3:
         raise template.TemplateSyntaxError(
@@ -51,7 +60,9 @@ def do_cachefragment(parser, token) -> CacheFragmentNode:
     nodelist = parser.parse(("endcachefragment",))
     parser.delete_first_token()
     name = parser.compile_filter(bits[1])
-    tags, key, ttl = [], None, None
+    tags: list[FilterExpression] = []
+    key: FilterExpression | None = None
+    ttl: FilterExpression | None = None
     for bit in bits[2:]:
         if bit.startswith("key="):
             key = parser.compile_filter(bit[4:])

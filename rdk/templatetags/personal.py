@@ -10,6 +10,8 @@ templates alone, without rendering the rest of the page again."""
 from __future__ import annotations
 
 from django import template
+from django.template.base import Parser, Token
+from django.template.context import Context
 from django.template.loader import get_template
 
 from rdk.pagecache import PERSONAL_PREFIX, is_rendering_shell, slot_marker
@@ -21,14 +23,16 @@ class PersonalNode(template.Node):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def render(self, context) -> str:
+    def render(self, context: Context) -> str:
         if is_rendering_shell(context.get("request")):
             return slot_marker(self.name)
-        return get_template(self.name).template.render(context)
+        # The Django backend's wrapper; its `template` renders with this very context.
+        html: str = get_template(self.name).template.render(context)  # type: ignore[attr-defined]
+        return html
 
 
 @register.tag("personal")
-def do_personal(parser, token) -> PersonalNode:
+def do_personal(parser: Parser, token: Token) -> PersonalNode:
     bits = token.split_contents()
     if len(bits) != 2 or bits[1][0] not in "\"'" or bits[1][-1] != bits[1][0]:
         raise template.TemplateSyntaxError(f"'{bits[0]}' takes one quoted template name.")

@@ -24,7 +24,7 @@ def test_defaults_then_set_and_read_back(django_assert_num_queries):
     assert seen[0]["target"] == "cache.force_dynamic"
     # Read from the shared cache: no SQL per request.
     with django_assert_num_queries(0):
-        switches._local.update(states=None)
+        switches._local.update({"states": None})
         assert switches.switch_is_on("cache.force_dynamic") is True
 
 

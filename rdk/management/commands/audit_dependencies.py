@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand
 
@@ -66,7 +67,7 @@ class Command(BaseCommand):
     )
     requires_system_checks = []
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         status = _audit()
         if status:
             raise SystemExit(status)

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rdk import env
 
@@ -10,7 +12,7 @@ class Command(BaseCommand):
     )
     requires_system_checks = []
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--env", choices=env.ENVIRONMENTS, help="Validate as this RDK_ENV.")
         parser.add_argument(
             "--env-file",
@@ -18,7 +20,9 @@ class Command(BaseCommand):
             help="Read variables from this file instead of the environment.",
         )
 
-    def handle(self, *args, env: str | None = None, env_file: str | None = None, **options):
+    def handle(
+        self, *args: Any, env: str | None = None, env_file: str | None = None, **options: Any
+    ) -> None:
         from rdk import env as schema
 
         if env_file:

@@ -7,8 +7,10 @@ pytest can create its test database) and a database it owns, with the
 extensions RDK's migrations use already created (EXTENSIONS), so that
 migrating never needs more than the owner's rights. Idempotent."""
 
+from typing import Any
+
 import psycopg
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from psycopg import conninfo, sql
 
 # pg_trgm backs catalog search (catalog/migrations/0003_search_trigrams.py).
@@ -21,7 +23,7 @@ class Command(BaseCommand):
     help = "Create RDK's non-superuser PostgreSQL role and its database (idempotent)."
     requires_system_checks = []
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--admin-url",
             default="postgres://postgres@127.0.0.1:5432/postgres",
@@ -30,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--role", default="rdk", help="Role RDK connects as (default rdk).")
         parser.add_argument("--database", default="rdk", help="Database to create (default rdk).")
 
-    def handle(self, *args, admin_url: str, role: str, database: str, **options):
+    def handle(self, *args: Any, admin_url: str, role: str, database: str, **options: Any) -> None:
         try:
             connection = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:
@@ -53,7 +55,7 @@ class Command(BaseCommand):
                 flags = connection.execute(
                     "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [role]
                 ).fetchone()
-                if any(flags):
+                if any(flags or ()):
                     raise CommandError(
                         f"Role {role} is a superuser or BYPASSRLS; row security would not bind it."
                     )

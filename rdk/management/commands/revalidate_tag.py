@@ -1,6 +1,7 @@
 import re
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rdk.audit import audit_record
 from rdk.cache import per_process_cache_warning
@@ -15,12 +16,12 @@ class Command(BaseCommand):
         "under them is rendered afresh on its next request, in every process."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("tags", nargs="+", metavar="TAG")
         parser.add_argument("--reason", default="manual revalidation (manage.py revalidate_tag)")
         parser.add_argument("--actor", default="manage.py")
 
-    def handle(self, *args, tags, reason, actor, **options):
+    def handle(self, *args: Any, tags: list[str], reason: str, actor: str, **options: Any) -> None:
         bad = [tag for tag in tags if not TAG.fullmatch(tag)]
         if bad:
             raise CommandError(
