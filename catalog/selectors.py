@@ -31,7 +31,7 @@ from catalog.search import product_search
 from rdk.cachetags import tagged_key
 from rdk.switches import switch_is_on
 
-SORTS = {
+SORTS: dict[str, tuple[str, ...]] = {
     # Best match first when searching; newest first otherwise.
     "relevance": ("-release_date", "name", "id"),
     "newest": ("-release_date", "name", "id"),
@@ -278,7 +278,7 @@ def product_get(*, slug: str) -> Product:
 
 
 @functools.cache
-def _brand_facets_query() -> QuerySet[Brand]:
+def _brand_facets_query() -> QuerySet[Brand, tuple[str, str, int]]:
     # Static, so built once per process (see _card_base) and cloned per use.
     return (
         Brand.objects.annotate(product_count=Count("products", filter=Q(products__is_active=True)))
@@ -289,7 +289,7 @@ def _brand_facets_query() -> QuerySet[Brand]:
 
 
 @functools.cache
-def _size_facets_query() -> QuerySet[Variant]:
+def _size_facets_query() -> QuerySet[Variant, Decimal]:
     # Unordered DISTINCT lets PostgreSQL hash the ~20 sizes instead of sorting
     # every variant row; size_facets sorts the few that remain.
     return (
@@ -335,7 +335,7 @@ def product_page_tags(*, slug: str) -> list[str]:
     local = _slug_tags.get(slug)
     if local is not None and local[0] > time.monotonic():
         return local[1]
-    tags = cache.get(key)
+    tags: list[str] | None = cache.get(key)
     if tags is None:
         found = Product.objects.filter(slug=slug).values_list("pk", "brand_id").first()
         if found is None:
@@ -368,7 +368,7 @@ def catalog_facets() -> Facets:
     if switch_is_on("cache.force_dynamic"):
         return load()
     key = tagged_key("facets", ["catalog"])
-    facets = cache.get(key)
+    facets: Facets | None = cache.get(key)
     if facets is None:
         facets = load()
         cache.set(key, facets, FACETS_TTL)

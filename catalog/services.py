@@ -105,7 +105,7 @@ def product_active_set(*, product_id: int, active: bool) -> Product:
 
 @transaction.atomic
 def product_image_add(
-    *, product: Product, file: UploadedFile, alt_text: str, position: int = 0
+    *, product: Product, file: UploadedFile[bytes], alt_text: str, position: int = 0
 ) -> ProductImage:
     """Store an uploaded image after checking its content (not its name)."""
     image = ProductImage(product=product, image=file, alt_text=alt_text, position=position)
@@ -183,7 +183,7 @@ PENDING_SALT = "catalog.pending-image"
 PENDING_MAX_AGE = 24 * 3600
 
 
-def pending_image_keep(upload: UploadedFile) -> str:
+def pending_image_keep(upload: UploadedFile[bytes]) -> str:
     """Store an upload whose form came back with errors; returns a signed token
     naming it, for the form to carry until it is saved."""
     upload.seek(0)
@@ -192,7 +192,7 @@ def pending_image_keep(upload: UploadedFile) -> str:
     return signing.dumps(name, salt=PENDING_SALT)
 
 
-def pending_image_open(token: str) -> File | None:
+def pending_image_open(token: str) -> File[bytes] | None:
     """The upload kept under `token`, or None when the token is forged,
     expired or its file gone."""
     try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -239,7 +240,7 @@ def switch_rows() -> list[SwitchRow]:
 # Sessions -----------------------------------------------------------------------------
 
 
-def session_users(*, query: str = "", limit: int = 100):
+def session_users(*, query: str = "", limit: int = 100) -> QuerySet[User]:
     """Users with active recorded sessions (count, last seen), most recent first."""
     User = get_user_model()
     active = Q(session_activity__ended_at=None)
@@ -315,7 +316,7 @@ def cache_overview(limit: int = 50) -> tuple[dict[str, int], list[dict[str, Any]
 JOB_STATUSES = ("READY", "RUNNING", "FAILED", "SUCCESSFUL")
 
 
-def job_list(*, status: str = "", limit: int = 100) -> list[DBTaskResult]:
+def job_list(*, status: str = "", limit: int = 100) -> list[DBTaskResult[..., Any]]:
     """The most recent tasks, newest first, optionally of one status."""
     jobs = DBTaskResult.objects.order_by("-enqueued_at")
     if status:
@@ -363,17 +364,20 @@ def _percent(part: int, whole: int) -> int | None:
     return round(100 * part / whole) if whole else None
 
 
-def _funnel_window(label: str, since: datetime, rows: list) -> FunnelWindow:
+def _funnel_window(
+    label: str, since: datetime, rows: list[tuple[datetime, str, int]]
+) -> FunnelWindow:
     totals = funnel_totals(since=since, rows=rows)
-    rows, previous = [], None
+    funnel: list[FunnelRow] = []
+    previous = None
     for step in FUNNEL_PATH:
         count = totals[step]
         kept = None if previous is None else _percent(count, previous)
-        rows.append(
+        funnel.append(
             FunnelRow(step.label, count, kept, None if kept is None else max(0, 100 - kept))
         )
         previous = count
-    return FunnelWindow(label, since, rows, totals[FunnelStep.ABANDONED])
+    return FunnelWindow(label, since, funnel, totals[FunnelStep.ABANDONED])
 
 
 def funnel_summary(*, now: datetime | None = None) -> FunnelSummary:

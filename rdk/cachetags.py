@@ -17,6 +17,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import TypedDict
 
 from django.core.cache import cache
 from django.db import transaction
@@ -64,6 +65,15 @@ def tagged_key(name: str, tags: Iterable[str], *parts: object) -> str:
     return "frag:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
+class Revalidation(TypedDict):
+    """One entry of the revalidation log (the ops console's Cache page)."""
+
+    at: float  # a Unix time
+    tags: list[str]
+    reason: str
+    request_id: str | None
+
+
 def _bump(tags: tuple[str, ...], reason: str, request_id: str | None) -> None:
     for tag in tags:
         key = VERSION_PREFIX + tag
@@ -73,8 +83,13 @@ def _bump(tags: tuple[str, ...], reason: str, request_id: str | None) -> None:
             cache.incr(key)
         except ValueError:  # evicted between add and incr
             cache.set(key, _initial_version(), timeout=None)
-    entry = {"at": time.time(), "tags": list(tags), "reason": reason, "request_id": request_id}
-    history = cache.get(LOG_KEY) or []
+    entry: Revalidation = {
+        "at": time.time(),
+        "tags": list(tags),
+        "reason": reason,
+        "request_id": request_id,
+    }
+    history: list[Revalidation] = cache.get(LOG_KEY) or []
     cache.set(LOG_KEY, [entry, *history][:LOG_LIMIT], timeout=None)
     logger.info("cache.revalidate", extra={"tags": list(tags), "reason": reason})
 
@@ -119,6 +134,7 @@ def tags_unknown(tags: Iterable[str]) -> list[str]:
     return unknown
 
 
-def revalidation_log(limit: int = 50) -> list[dict[str, object]]:
+def revalidation_log(limit: int = 50) -> list[Revalidation]:
     """The most recent revalidations, newest first (bounded to LOG_LIMIT)."""
-    return (cache.get(LOG_KEY) or [])[:limit]
+    log: list[Revalidation] = cache.get(LOG_KEY) or []
+    return log[:limit]

@@ -4,11 +4,13 @@ run a scheduled task now. Each is audited."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.tasks import Task
 from django.tasks.base import TaskResultStatus
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -19,7 +21,7 @@ from rdk.audit import audit_record
 from rdk.jobs import scheduled_tasks
 
 
-def _retryable(now) -> Q:
+def _retryable(now: datetime) -> Q:
     """Failed, or running for so long that its worker has surely died."""
     stuck_before = now - timedelta(minutes=settings.JOBS_HEALTH_RUNNING_MAX_MINUTES)
     return Q(status=TaskResultStatus.FAILED) | Q(
@@ -28,7 +30,7 @@ def _retryable(now) -> Q:
 
 
 @transaction.atomic
-def job_retry(*, task_id: str, actor: str, ip: str = "") -> DBTaskResult:
+def job_retry(*, task_id: str, actor: str, ip: str = "") -> DBTaskResult[..., Any]:
     """Put a failed (or stuck running) task back in the queue, due now. The
     same row runs again, so its attempt history stays in one place."""
     try:
@@ -75,6 +77,7 @@ def job_run_now(*, name: str, actor: str, ip: str = "") -> str:
     schedule = next((s for s in scheduled_tasks() if s.name == name), None)
     if schedule is None:
         raise JobError(f"No scheduled task named {name!r}.")
-    result = import_string(schedule.task_path).enqueue()
+    task: Task[[], Any] = import_string(schedule.task_path)
+    result = task.enqueue()
     audit_record(action="job.run_now", actor=actor, target=f"{name} {result.id}", ip=ip)
     return result.id

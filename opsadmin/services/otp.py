@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -43,7 +43,7 @@ _BACKUP_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no l, o, 0, 1: easy to 
 # Users and devices ------------------------------------------------------------------
 
 
-def user_find(*, login: str) -> AbstractBaseUser:
+def user_find(*, login: str) -> User:
     """The user named `login` (username, or email when it holds an @)."""
     User = get_user_model()
     login = (login or "").strip()
@@ -57,12 +57,15 @@ def user_find(*, login: str) -> AbstractBaseUser:
         raise UserNotFound(f"No user is named {login!r}.") from None
 
 
-def totp_device_for(user) -> TOTPDevice | None:
+def totp_device_for(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
-def backup_device_for(user) -> BackupCodeDevice | None:
-    return BackupCodeDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+def backup_device_for(user: User) -> BackupCodeDevice | None:
+    device: BackupCodeDevice | None = (
+        BackupCodeDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    )
+    return device
 
 
 def totp_now(device: TOTPDevice, *, at: float | None = None) -> str:
@@ -102,7 +105,7 @@ def _new_code() -> str:
 
 
 @transaction.atomic
-def backup_codes_issue(*, user, actor: str) -> list[str]:
+def backup_codes_issue(*, user: User, actor: str) -> list[str]:
     """Replace the user's backup codes with ten new ones and return them in
     plain text: the only time they exist outside the user's hands."""
     BackupCodeDevice.objects.filter(user=user).delete()
@@ -140,7 +143,7 @@ def backup_code_verify(*, device: BackupCodeDevice, code: str) -> bool:
     return True
 
 
-def backup_codes_left(user) -> int:
+def backup_codes_left(user: User) -> int:
     return BackupCode.objects.filter(
         device__user=user, device__confirmed=True, used_at__isnull=True
     ).count()
@@ -156,7 +159,7 @@ class SignIn:
     # success | wrong_password | not_staff | not_enrolled | no_code | wrong_code | throttled
     outcome: str
     message: str = ""
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     device: Device | None = None
     locked_until: datetime | None = None
 
@@ -209,7 +212,7 @@ def _same_work_as_a_code_check(code: str) -> None:
         _hash(code, "00" * 16)
 
 
-def _sign_in_result(user, code: str) -> SignIn:
+def _sign_in_result(user: User | None, code: str) -> SignIn:
     refused = SIGN_IN_REFUSED
     if user is None:
         _same_work_as_a_code_check(code)
@@ -240,7 +243,7 @@ def _sign_in_result(user, code: str) -> SignIn:
 
 
 @transaction.atomic
-def enrolment_start(*, user) -> TOTPDevice:
+def enrolment_start(*, user: User) -> TOTPDevice:
     """The user's pending (unconfirmed) authenticator, created on first call."""
     if totp_device_for(user) is not None:
         raise EnrolmentError("This account already has an authenticator.")
@@ -255,7 +258,7 @@ def _token_hash(token: str) -> str:
 
 
 @transaction.atomic
-def enrolment_link_issue(*, user, actor: str, ip: str = "") -> tuple[str, EnrolmentLink]:
+def enrolment_link_issue(*, user: User, actor: str, ip: str = "") -> tuple[str, EnrolmentLink]:
     """A new one-time enrolment link for a staff member with no authenticator;
     any earlier unused link of theirs stops working. Returns the token (shown
     once, never stored) and the link."""
@@ -303,7 +306,7 @@ def enrolment_link_find(*, token: str = "", pk: int | None = None) -> EnrolmentL
 
 @transaction.atomic
 def enrolment_confirm(
-    *, user, code: str, actor: str, link: EnrolmentLink, ip: str = ""
+    *, user: User, code: str, actor: str, link: EnrolmentLink, ip: str = ""
 ) -> tuple[TOTPDevice, list[str]]:
     """Confirm the pending authenticator with a code it shows; use up the
     enrolment link; issue backup codes."""
@@ -343,7 +346,7 @@ def enrolment_confirm(
 
 
 @transaction.atomic
-def otp_enrol_fresh(*, user, actor: str) -> tuple[TOTPDevice, list[str]]:
+def otp_enrol_fresh(*, user: User, actor: str) -> tuple[TOTPDevice, list[str]]:
     """Operator bootstrap (`manage.py otp_enroll`): replace every device of the
     user with a confirmed authenticator and ten backup codes."""
     TOTPDevice.objects.filter(user=user).delete()
@@ -357,7 +360,7 @@ def otp_enrol_fresh(*, user, actor: str) -> tuple[TOTPDevice, list[str]]:
 
 
 @transaction.atomic
-def signin_limits_clear(*, user, actor: str, ip: str = "") -> int:
+def signin_limits_clear(*, user: User, actor: str, ip: str = "") -> int:
     """Let a locked-out staff member or shopper try again now: forget the
     sign-in and code counters naming their account and reset their devices'
     throttles. Audited. Returns how many counters or throttles were cleared."""

@@ -6,7 +6,9 @@ Owner at once) and from `manage.py staff_roles`. Other groups are left alone."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from django.apps import AppConfig
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
@@ -45,7 +47,7 @@ def roles_sync() -> dict[str, int]:
     return counts
 
 
-def roles_sync_after_migrate(sender, **kwargs) -> None:
+def roles_sync_after_migrate(sender: AppConfig, **kwargs: Any) -> None:
     """post_migrate receiver: permissions exist once every app has migrated."""
     if sender.name != "opsadmin":
         return

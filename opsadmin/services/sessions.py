@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Literal
+from collections.abc import Collection
+from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
@@ -36,7 +38,7 @@ CACHE_PREFIX = "sessepoch:"
 Scope = Literal["user", "staff", "all"]
 
 
-def scopes_for(user) -> list[str]:
+def scopes_for(user: User) -> list[str]:
     scopes = ["all", f"user:{user.pk}"]
     if user.is_staff:
         scopes.append("staff")
@@ -59,11 +61,11 @@ def epochs_current(scopes: list[str]) -> dict[str, int]:
     return epochs
 
 
-def session_stamp(request: HttpRequest, user) -> None:
+def session_stamp(request: HttpRequest, user: User) -> None:
     request.session[STAMP_KEY] = epochs_current(scopes_for(user))
 
 
-def session_is_current(request: HttpRequest, user) -> bool:
+def session_is_current(request: HttpRequest, user: User) -> bool:
     stamp = request.session.get(STAMP_KEY) or {}
     current = epochs_current(scopes_for(user))
     return all(stamp.get(scope, 0) == value for scope, value in current.items())
@@ -73,7 +75,7 @@ def session_key_hash(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()
 
 
-def activity_touch(request: HttpRequest, *, user, ip: str | None) -> None:
+def activity_touch(request: HttpRequest, *, user: User, ip: str | None) -> None:
     """Record that this session was seen, at most once per SESSION_ACTIVITY_INTERVAL."""
     now = time.time()
     seen = request.session.get(SEEN_KEY)
@@ -82,7 +84,7 @@ def activity_touch(request: HttpRequest, *, user, ip: str | None) -> None:
     if not request.session.session_key:
         request.session.save()
     SessionActivity.objects.update_or_create(
-        key_hash=session_key_hash(request.session.session_key),
+        key_hash=session_key_hash(request.session.session_key or ""),  # saved above
         defaults={
             "user": user,
             "ip": ip,
@@ -95,7 +97,9 @@ def activity_touch(request: HttpRequest, *, user, ip: str | None) -> None:
     request.session[SEEN_KEY] = now
 
 
-def on_user_logged_in(sender, request, user, **kwargs) -> None:
+def on_user_logged_in(
+    sender: type[User], request: HttpRequest | None, user: User, **kwargs: Any
+) -> None:
     """Stamp the new session; its activity is recorded on its next request."""
     if request is None or not hasattr(request, "session"):
         return
@@ -103,7 +107,9 @@ def on_user_logged_in(sender, request, user, **kwargs) -> None:
     request.session.pop(SEEN_KEY, None)
 
 
-def on_user_logged_out(sender, request, user, **kwargs) -> None:
+def on_user_logged_out(
+    sender: type[User], request: HttpRequest | None, user: User | None, **kwargs: Any
+) -> None:
     if request is None or not getattr(request, "session", None) or user is None:
         return
     key = request.session.session_key
@@ -113,16 +119,21 @@ def on_user_logged_out(sender, request, user, **kwargs) -> None:
         )
 
 
-def on_user_pre_save(sender, instance, update_fields=None, **kwargs) -> None:
+def on_user_pre_save(
+    sender: type[User],
+    instance: User,
+    update_fields: Collection[str] | None = None,
+    **kwargs: Any,
+) -> None:
     """Note whether this save changes the password (reset, change, admin)."""
-    instance._rdk_password_changed = False
+    instance._rdk_password_changed = False  # type: ignore[attr-defined]  # read by post_save
     if instance.pk is None or (update_fields is not None and "password" not in update_fields):
         return
     stored = sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
-    instance._rdk_password_changed = stored is not None and stored != instance.password
+    instance._rdk_password_changed = stored is not None and stored != instance.password  # type: ignore[attr-defined]
 
 
-def on_user_post_save(sender, instance, created, **kwargs) -> None:
+def on_user_post_save(sender: type[User], instance: User, created: bool, **kwargs: Any) -> None:
     """A new password signs out every session of the user (Django checks the
     session's password hash), so their activity records end with it; the
     session that changed it, if kept, is recorded again on its next request."""

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,7 +49,7 @@ from psycopg import sql
 
 from opsadmin.exceptions import SnapshotError
 from opsadmin.models import Snapshot, SnapshotCheck
-from orders.rowsecurity import rls_audit
+from orders.rowsecurity import TableAudit, rls_audit
 from rdk.audit import audit_record
 from rdk.env import POSTGRES_SCHEMES, database_settings
 from rdk.integrity import RestoredDatabase, integrity_checks
@@ -104,7 +104,9 @@ def _pg_env(db: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def _pg_connect(db: dict[str, Any], dbname: str, **kwargs) -> psycopg.Connection:
+def _pg_connect(
+    db: dict[str, Any], dbname: str, **kwargs: Any
+) -> psycopg.Connection[tuple[Any, ...]]:
     return psycopg.connect(
         dbname=dbname,
         host=db.get("HOST") or None,
@@ -117,13 +119,23 @@ def _pg_connect(db: dict[str, Any], dbname: str, **kwargs) -> psycopg.Connection
     )
 
 
-def _run(args: list[str], env: dict[str, str], timeout: int = 3600) -> subprocess.CompletedProcess:
+def _run(
+    args: list[str], env: dict[str, str], timeout: int = 3600
+) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(  # noqa: S603 (fixed program, arguments we built)
             args, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SnapshotError(f"{args[0]} could not run: {type(exc).__name__}.") from None
+
+
+def _first_value(cursor: psycopg.Cursor[tuple[Any, ...]]) -> Any:
+    """The first column of the one row an aggregate query always returns."""
+    row = cursor.fetchone()
+    if row is None:
+        raise SnapshotError("PostgreSQL answered an aggregate query with no row.")
+    return row[0]
 
 
 def _last_line(text: str) -> str:
@@ -244,7 +256,7 @@ def _pg_dump(path: Path, progress: Progress) -> dict[str, int | None]:
     # One exported snapshot for the counts and the dump: both see the same rows.
     with _pg_connect(db, db["NAME"]) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        snapshot_id = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot_id = _first_value(conn.execute("SELECT pg_export_snapshot()"))
         progress("counting key tables")
         counts = row_counts(RestoredDatabase(conn, "postgresql"))
         progress("pg_dump")
@@ -302,12 +314,12 @@ def snapshot_prune(*, keep: int, actor: str) -> int:
 def _record(
     *,
     kind: str,
-    snapshot,
-    started_at,
+    snapshot: Snapshot | None,
+    started_at: datetime,
     started: float,
     problems: list[str],
     details: dict[str, Any],
-    actor,
+    actor: str,
 ) -> SnapshotCheck:
     check = SnapshotCheck.objects.create(
         snapshot=snapshot,
@@ -503,7 +515,7 @@ class RestoreResult:
     database_url: str  # the target, password masked
     media_root: Path
     media_files: int
-    rls: list = field(default_factory=list)
+    rls: list[TableAudit] = field(default_factory=list)
 
     def repoint(self) -> list[str]:
         """The runbook's "update .env.staging, redeploy" as lines to act on."""
@@ -524,7 +536,7 @@ def _masked(url: str) -> str:
 
 
 def _same_database(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    def where(db: dict[str, Any]) -> tuple:
+    def where(db: dict[str, Any]) -> tuple[str, str, str]:
         host = str(db.get("HOST") or "localhost")
         host = "localhost" if host in ("127.0.0.1", "::1", "") else host
         return host, str(db.get("PORT") or "5432"), str(db.get("NAME"))
@@ -551,11 +563,14 @@ def _target_settings(url: str) -> dict[str, Any]:
     return target
 
 
-def _user_tables(conn: psycopg.Connection) -> int:
-    return conn.execute(
-        "SELECT count(*) FROM pg_tables"
-        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
-    ).fetchone()[0]
+def _user_tables(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
+    tables: int = _first_value(
+        conn.execute(
+            "SELECT count(*) FROM pg_tables"
+            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        )
+    )
+    return tables
 
 
 def _media_target(media_root: str | None, database: str, *, force: bool) -> Path:
@@ -607,7 +622,7 @@ def snapshot_restore(
     started, started_at = time.perf_counter(), timezone.now()
     details: dict[str, Any] = {"database": str(target["NAME"]), "media_root": str(media_folder)}
     problems = _file_problems(snapshot)
-    audits: list = []
+    audits: list[TableAudit] = []
     media_files = 0
     if not problems:
         try:
@@ -648,7 +663,7 @@ def snapshot_restore(
 
 def _restore_into(
     snapshot: Snapshot, target: dict[str, Any], details: dict[str, Any], progress: Progress
-) -> tuple[list[str], list]:
+) -> tuple[list[str], list[TableAudit]]:
     problem = pg_restore_into(snapshot, target, details, progress)
     if problem:
         return [problem], []
