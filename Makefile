@@ -34,7 +34,7 @@ echo "No Python 3.12 or newer found. Install one (e.g. 'pyenv install 3.12') or 
 exit 1
 endef
 
-.PHONY: help install run test lint fmt check-migrations schema schema-check bench loadtest loadtest-scaleout scaleout chaos pg-setup clean audit bandit release-check
+.PHONY: help install run test lint typecheck fmt check-migrations schema schema-check bench loadtest loadtest-scaleout scaleout chaos pg-setup clean audit bandit release-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -90,6 +90,14 @@ lint: install ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The type check runs under settings of its own: the django-stubs plugin imports
+# rdk.settings, and nothing from the caller's environment (a production
+# RDK_ENV, a DATABASE_URL) may change or break that. Nothing connects.
+TYPECHECK_ENV := env -i PATH="$$PATH" HOME="$$HOME" RDK_ENV=local RDK_LOG_LEVEL=warning
+
+typecheck: install ## mypy with django-stubs: strict for rdk/ and every services/selectors module (docs/development.md)
+	@$(TYPECHECK_ENV) $(PY) -m mypy
+
 bandit: install ## Static security scan of the code (configured in pyproject.toml)
 	$(VENV)/bin/bandit -c pyproject.toml -r . -q
 
@@ -106,8 +114,9 @@ fmt: install ## Format and autofix with ruff
 pg-setup: install ## Create the non-superuser role and database RDK connects as (idempotent)
 	$(PY) manage.py pg_bootstrap --admin-url "$(PG_ADMIN_URL)" --database "$(PG_DB)"
 
-test: install ## Lint, migration check, pytest (PostgreSQL when reachable), then RLS + concurrency via pgbouncer
+test: install ## Lint, type check, migration check, pytest (PostgreSQL when reachable), then RLS + concurrency via pgbouncer
 	@$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory typecheck
 	$(MAKE) --no-print-directory bandit
 	# The suite runs as local on PostgreSQL and Redis, which RDK accepts only when said.
 	export RDK_ENV=local
@@ -256,7 +265,7 @@ chaos: install ## Stop and restart Redis, PostgreSQL, Stripe, a web worker and t
 	  $(PY) locustfiles/chaos.py
 
 clean: ## Remove .venv, caches and local data under var/
-	rm -rf $(VENV) var .pytest_cache .ruff_cache db.sqlite3
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache db.sqlite3
 
 ENV_FILE ?=
 RELEASE_CHECK_ARGS ?=

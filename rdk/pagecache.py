@@ -40,7 +40,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotModified,
+    QueryDict,
+)
 from django.template.loader import get_template
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
@@ -63,6 +69,7 @@ _SLOT = "<!--rdk:slot:{}-->"
 _SLOT_SPLIT = re.compile(r"<!--rdk:slot:(" + re.escape(PERSONAL_PREFIX) + r"[\w/.-]+)-->")
 
 Tags = Iterable[str] | Callable[..., Iterable[str]]
+View = Callable[..., HttpResponse]
 
 
 class _LocalEntries:
@@ -150,7 +157,7 @@ def public_cache_control() -> str:
     )
 
 
-def mark_private(response: HttpResponse) -> HttpResponse:
+def mark_private[R: HttpResponseBase](response: R) -> R:
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -211,7 +218,8 @@ class PageSpec:
         """Make the request's query canonical (the view renders from it) and
         return it encoded, for the key."""
         if request.GET:
-            request.GET = canonical_query(request, self.params)
+            # Django lets a request's GET be replaced; the stubs type it read-only.
+            request.GET = canonical_query(request, self.params)  # type: ignore[assignment]
             # Links the page builds from the full path (pagination) match the key too.
             request.META["QUERY_STRING"] = request.GET.urlencode()
         return request.GET.urlencode()
@@ -259,7 +267,9 @@ class PageSpec:
         cache.set(key, entry, self.ttl)
         local_entries.set(key, entry, min(self.ttl, S_MAXAGE))
 
-    def shell_response(self, request: HttpRequest, view, args, kwargs) -> HttpResponse:
+    def shell_response(
+        self, request: HttpRequest, view: View, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> HttpResponse:
         """A signed-in visitor's page: the shared shell with their slots filled."""
         key = self.key(request, kwargs, kind="shell")
         entry = self.lookup(key)
@@ -273,15 +283,17 @@ class PageSpec:
             response[name] = value
         return mark_private(response)
 
-    def _render_shell(self, request: HttpRequest, view, args, kwargs) -> dict[str, Any] | None:
+    def _render_shell(
+        self, request: HttpRequest, view: View, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> dict[str, Any] | None:
         user, csrf_before = request.user, request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
-        request._rdk_shell, request.user = True, AnonymousUser()
+        request._rdk_shell, request.user = True, AnonymousUser()  # type: ignore[attr-defined]
         try:
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()
         finally:
-            request._rdk_shell, request.user = False, user
+            request._rdk_shell, request.user = False, user  # type: ignore[attr-defined]
         touched_csrf = request.META.get("CSRF_COOKIE_NEEDS_UPDATE") != csrf_before
         if response.status_code != 200 or response.streaming or response.cookies or touched_csrf:
             if touched_csrf:
@@ -301,7 +313,7 @@ def page_cache(
     ttl: int = PAGE_TTL,
     params: Iterable[str] = (),
     on_serve: Callable[[], None] | None = None,
-):
+) -> Callable[[View], View]:
     """Serve a view's page from the shared cache: whole for shareable requests,
     as a shell with personal slots for signed-in ones.
 
@@ -315,16 +327,16 @@ def page_cache(
     `on_serve` is called for every 200/304 page served, from the cache or not:
     the view itself runs on misses only, so it cannot count views."""
 
-    def decorator(view):
+    def decorator(view: View) -> View:
         spec = PageSpec(
             name or f"{view.__module__}.{view.__name__}", tags, ttl, tuple(params), on_serve
         )
 
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             return spec.served(serve(request, *args, **kwargs))
 
-        def serve(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def serve(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if caching_disabled():
                 response = view(request, *args, **kwargs)
                 if not is_shareable(request):
@@ -336,9 +348,9 @@ def page_cache(
                 if request.method in ("GET", "HEAD"):
                     return spec.shell_response(request, view, args, kwargs)
                 return mark_private(view(request, *args, **kwargs))
-            key = getattr(request, "_rdk_page_key", None)
+            key: str | None = getattr(request, "_rdk_page_key", None)
             by_middleware = key is not None
-            if not by_middleware:  # the middleware did not look already
+            if key is None:  # the middleware did not look already
                 key = spec.key(request, kwargs)
                 entry = spec.lookup(key)
                 if entry is not None:
@@ -360,13 +372,13 @@ def page_cache(
             if by_middleware:
                 # PageCacheMiddleware stores it once, with the headers the
                 # middleware below it adds on the way out.
-                request._rdk_page_stored = (spec, key, entry)
+                request._rdk_page_stored = (spec, key, entry)  # type: ignore[attr-defined]
             else:
                 spec.store(key, entry, request)
             return _shared_response(request, entry, hit=False)
 
-        wrapped.page_cache_spec = spec
-        wrapped.rls_request_exempt = True
+        wrapped.page_cache_spec = spec  # type: ignore[attr-defined]  # marks on the function
+        wrapped.rls_request_exempt = True  # type: ignore[attr-defined]
         return wrapped
 
     return decorator
@@ -394,7 +406,7 @@ class PageCacheMiddleware:
     set (frame options, the content security policy), so a page served from
     the cache carries the same headers as a rendered one."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -403,13 +415,13 @@ class PageCacheMiddleware:
                 match = resolve(request.path_info)
             except Resolver404:
                 match = None
-            spec = getattr(match.func, "page_cache_spec", None) if match else None
+            spec: PageSpec | None = getattr(match.func, "page_cache_spec", None) if match else None
             if spec is not None and not caching_disabled():
-                key = spec.key(request, match.kwargs)
+                key = spec.key(request, match.kwargs)  # type: ignore[union-attr]  # spec implies match
                 entry = spec.lookup(key)
                 if entry is not None:
                     return spec.served(_shared_response(request, entry, hit=True))
-                request._rdk_page_key = key
+                request._rdk_page_key = key  # type: ignore[attr-defined]
         response = self.get_response(request)
         stored = getattr(request, "_rdk_page_stored", None)
         # A policy with a nonce belongs to one response; such a page is not shared.
@@ -424,11 +436,11 @@ class PageCacheMiddleware:
         return response
 
 
-def private_page(view):
+def private_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Mark a personal page's responses `private, no-store`."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return mark_private(view(request, *args, **kwargs))
 
     return wrapped

@@ -42,7 +42,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
@@ -389,7 +389,7 @@ def too_many_requests(request: HttpRequest, exceeded: Exceeded) -> HttpResponse:
 
 def rate_limit(
     *names: str,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Decorate a function view with the named limits from `LIMITS`."""
     unknown = [name for name in names if name not in LIMITS]
     if not names or unknown:
@@ -397,9 +397,9 @@ def rate_limit(
             f"rate_limit() needs limit names from rdk.ratelimits.LIMITS; unknown: {unknown}"
         )
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             exceeded = enforce(request, *names)
             if exceeded is not None:
                 return too_many_requests(request, exceeded)
