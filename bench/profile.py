@@ -67,7 +67,8 @@ def _name(handler) -> str:
 
 @contextmanager
 def _instrumented(timings: Timings) -> Iterator[None]:
-    original_convert = base.convert_exception_to_response
+    # Django's private handler internals, which the stubs leave out.
+    original_convert = base.convert_exception_to_response  # type: ignore[attr-defined]
 
     def convert(get_response):
         return original_convert(timings.layer(_name(get_response), get_response))
@@ -109,12 +110,12 @@ def request_profile(client: Client, path: str, *, repeat: int = 200) -> tuple[li
     client.get(path, secure=True)  # warm: templates compiled, connections open
     timings = Timings()
     with _instrumented(timings):
-        client.handler._middleware_chain = None  # rebuilt, instrumented
+        client.handler._middleware_chain = None  # type: ignore[attr-defined]  # rebuilt, instrumented
         started = Clock()
         for _ in range(repeat):
             response = client.get(path, secure=True)
         total = Clock() - started
-    client.handler._middleware_chain = None
+    client.handler._middleware_chain = None  # type: ignore[attr-defined]
     per = 1000 / repeat
     lines = [f"{path}: {total * per:.2f} ms per request (status {response.status_code})"]
     lines.append("  per middleware (own time, outermost first):")

@@ -3,11 +3,14 @@ cache tags it touches through `catalog.receivers`."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, Exists, F, OuterRef, Sum
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from catalog.forms import SizeRunForm
 from catalog.models import Brand, Product, ProductImage, Variant
@@ -114,7 +117,9 @@ class ProductAdminForm(SizeRunForm, forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         typed = str(self.data.get(self.add_prefix("currency"), "")).strip().upper()
-        self.fields["price_amount"].currency = typed or self.instance.currency or "USD"
+        cast(MoneyField, self.fields["price_amount"]).currency = (
+            typed or self.instance.currency or "USD"
+        )
 
 
 class VariantAdminForm(forms.ModelForm):
@@ -145,11 +150,11 @@ class VariantAdminForm(forms.ModelForm):
         if currency is None and "product" in self.fields:
             chosen = self.data.get(self.add_prefix("product"))
             currency = (
-                Product.objects.filter(pk=chosen).values_list("currency", flat=True).first()
+                Product.objects.filter(pk=str(chosen)).values_list("currency", flat=True).first()
                 if str(chosen or "").isdigit()
                 else None
             )
-        self.fields["price_override_amount"].currency = currency or "USD"
+        cast(MoneyField, self.fields["price_override_amount"]).currency = currency or "USD"
 
 
 @admin.register(Brand)
@@ -163,7 +168,7 @@ class BrandAdmin(admin.ModelAdmin):
 
     @admin.display(description="Products", ordering="_product_count")
     def product_count(self, brand: Brand) -> int:
-        return brand._product_count
+        return brand._product_count  # type: ignore[attr-defined]  # get_queryset annotates it
 
 
 class VariantFormSet(forms.BaseInlineFormSet):
@@ -182,7 +187,7 @@ class VariantFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
         product = self.instance
-        taken: dict[str, forms.Form] = {}
+        taken: dict[str, forms.BaseForm] = {}
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
             if not data or data.get("DELETE") or data.get("size") is None:
@@ -224,7 +229,7 @@ class KeptImageInput(forms.ClearableFileInput):
 
     kept = False
 
-    def render(self, name, value, attrs=None, renderer=None) -> str:
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
         html = super().render(name, value, attrs, renderer)
         if self.kept:
             html += format_html('<p class="help pending-image-note">{}</p>', KEPT_NOTE)
@@ -251,13 +256,14 @@ class ProductImageForm(forms.ModelForm):
         self.fields["image"].required = False
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         upload = data.get("image")
         token = data.get("pending_image")
         if isinstance(upload, UploadedFile):
             token = pending_image_keep(upload)
-            self.data = self.data.copy()
-            self.data[self.add_prefix("pending_image")] = token
+            self.data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict when bound
+            self.data[self.add_prefix("pending_image")] = token  # type: ignore[index]
         elif not upload and token:
             kept = pending_image_open(token)
             if kept is None:
@@ -359,7 +365,7 @@ class ProductAdmin(AuditedAdmin):
 
     @admin.display(description="Available pairs", ordering="_stock")
     def stock_total(self, product: Product) -> int:
-        return product._stock or 0
+        return product._stock or 0  # type: ignore[attr-defined]  # get_queryset annotates it
 
 
 @admin.register(Variant)

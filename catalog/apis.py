@@ -178,7 +178,9 @@ class ProductListSerializer(serializers.ModelSerializer):
         fields = [*PRODUCT_FIELDS, "image"]
 
     def get_image(self, product: Product) -> str | None:
-        return default_storage.url(product.image_path) if product.image_path else None
+        # image_path: annotated by the API's queryset (catalog.selectors).
+        path = product.image_path  # type: ignore[attr-defined]
+        return default_storage.url(path) if path else None
 
 
 class VariantSerializer(serializers.ModelSerializer):

@@ -113,7 +113,7 @@ class SeedResult:
     products_total: int = 0
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     for name in ("DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"):
         try:
             return ImageFont.truetype(name, size)
@@ -169,7 +169,8 @@ def sneaker_image(*, brand: str, model: str, primary: str, secondary: str, angle
 
 def _plan(rng: random.Random) -> list[dict]:
     """Every product of the demo catalog, decided by the seeded generator."""
-    plans, seen = [], set()
+    plans: list[dict] = []
+    seen: set[str] = set()
     brand_names = list(BRANDS)
     start = dt.date(2024, 3, 1)
     index = 0

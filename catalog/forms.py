@@ -69,7 +69,8 @@ class ProductFilterForm(forms.Form):
         return size
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         low, high = data.get("min_price"), data.get("max_price")
         if low is not None and high is not None and low > high:
             self.add_error("max_price", "The highest price must not be below the lowest.")
@@ -145,7 +146,8 @@ class SizeRunForm(forms.Form):
     )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         first, last = data.get("run_from"), data.get("run_to")
         if first is None and last is None:
             return data

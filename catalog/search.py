@@ -18,7 +18,7 @@ from django.contrib.postgres.lookups import TrigramWordSimilar
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
+from django.db.models import Case, Expression, F, FloatField, Q, QuerySet, Value, When
 
 from catalog.models import Brand, Product
 from rdk.cachetags import tagged_key
@@ -57,10 +57,11 @@ def product_search(products: QuerySet[Product], *, term: str) -> QuerySet[Produc
         products = products.filter(_word_matches(word))
     phrase = " ".join(words)
     if _uses_trigrams():
-        rank = (
-            2 * TrigramWordSimilarity(Value(phrase), "name")
-            + TrigramWordSimilarity(Value(phrase), "brand__name")
-            + TrigramWordSimilarity(Value(phrase), "colorway")
+        # The stubs want a str first; Django takes any expression (a Value here).
+        rank: Expression = (
+            2 * TrigramWordSimilarity(Value(phrase), "name")  # type: ignore[arg-type]
+            + TrigramWordSimilarity(Value(phrase), "brand__name")  # type: ignore[arg-type]
+            + TrigramWordSimilarity(Value(phrase), "colorway")  # type: ignore[arg-type]
         )
     else:
         rank = Case(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from django import forms
 
@@ -155,11 +156,15 @@ class WebhookFilterForm(forms.Form):
 
     def __init__(self, *args, statuses, types, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", "Any status"), *statuses]
-        self.fields["type"].choices = [("", "Any type"), *((t, t) for t in types)]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [("", "Any status"), *statuses]
+        cast(forms.ChoiceField, self.fields["type"]).choices = [
+            ("", "Any type"),
+            *((t, t) for t in types),
+        ]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             raise forms.ValidationError("“From” must be on or before “To”.")
         return data

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import overload
 
 from django.conf import settings
 from django.utils import timezone
@@ -55,6 +56,10 @@ def thresholds() -> dict[str, int]:
     }
 
 
+@overload
+def _age(now: datetime, at: datetime) -> int: ...
+@overload
+def _age(now: datetime, at: datetime | None) -> int | None: ...
 def _age(now: datetime, at: datetime | None) -> int | None:
     return None if at is None else max(0, int((now - at).total_seconds()))
 
@@ -151,7 +156,7 @@ def _snapshots(now: datetime, limits: dict, problems: list[str]) -> dict:
         found.append("No database snapshot has been taken (manage.py snapshot create).")
     elif latest_age > limits["snapshot_max_age_hours"] * 3600:
         found.append(
-            f"The latest snapshot is {_minutes(latest_age)} old, "
+            f"The latest snapshot is {_minutes(latest_age or 0)} old, "
             f"older than {limits['snapshot_max_age_hours']} h."
         )
     if verify is not None and not verify.ok:

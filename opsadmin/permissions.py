@@ -31,6 +31,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.models import Permission
@@ -54,7 +55,7 @@ class Page:
     view: str
     act: str | None = None
 
-    def for_method(self, method: str) -> str:
+    def for_method(self, method: str | None) -> str:
         return self.view if method in SAFE_METHODS or self.act is None else self.act
 
 
@@ -190,7 +191,7 @@ def _model_admin_for(site, url_name: str):
     return None, ""
 
 
-def required_permissions(site, url_name: str | None, method: str) -> tuple[str, ...] | None:
+def required_permissions(site, url_name: str | None, method: str | None) -> tuple[str, ...] | None:
     """Any one of these permissions opens the URL; () means every verified staff
     member may; None means nobody decided (refused to all but superusers)."""
     if url_name in OPEN_TO_STAFF:
@@ -265,7 +266,7 @@ def refuse(request: HttpRequest, missing: tuple[str, ...]) -> HttpResponse:
         method=request.method,
         missing=list(missing),
     )
-    context = {
+    context: dict[str, Any] = {
         "title": "Not allowed",
         "missing": [(name, permission_label(name)) for name in missing],
         "roles": sorted(
@@ -318,6 +319,6 @@ def guard(view: Callable[..., HttpResponse], *, site) -> Callable[..., HttpRespo
     return guarded
 
 
-def needed_or_closed(site, url_name: str | None, method: str) -> tuple[str, ...]:
+def needed_or_closed(site, url_name: str | None, method: str | None) -> tuple[str, ...]:
     needed = required_permissions(site, url_name, method)
     return needed or ("none: this page is closed to every account",)

@@ -6,6 +6,8 @@ Each action needs its own permission (`allowed_permissions`: `ship` is
 Refunds above `ORDERS_STAFF_REFUND_LIMIT` (minor units) also need
 `orders.refund_order_any_amount`."""
 
+from typing import cast
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -39,7 +41,7 @@ class RefundForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.order = order
         self.limit = limit
-        self.fields["amount"].currency = order.currency
+        cast(MoneyField, self.fields["amount"]).currency = order.currency
         self.fields["amount"].initial = order.refundable_amount
 
     def clean_amount(self) -> int:
@@ -64,7 +66,9 @@ class ShipForm(forms.Form):
     def __init__(self, *args, order: Order, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.order = order
-        self.fields["carrier"].choices = [(c.code, c.name) for c in carriers_offered()]
+        cast(forms.ChoiceField, self.fields["carrier"]).choices = [
+            (c.code, c.name) for c in carriers_offered()
+        ]
         if order.shipped_at:
             self.fields["carrier"].initial = order.carrier
             self.fields["tracking_number"].initial = order.tracking_number
@@ -104,7 +108,7 @@ class OrderLineInline(admin.TabularInline):
         "quantity",
         "line_amount_text",
     ]
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]  # the same names; stubs' list is invariant
     unit_amount_text = _money_column("unit_amount", "Unit price")
     line_amount_text = _money_column("line_amount", "Line total")
 
@@ -129,7 +133,7 @@ class OrderEventInline(admin.TabularInline):
         "reference",
         "request_id",
     ]
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]  # the same names; stubs' list is invariant
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

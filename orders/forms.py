@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
@@ -35,7 +37,8 @@ class SignupForm(forms.Form):
         return email
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", "The two passwords differ.")
@@ -131,8 +134,8 @@ class ShippingAddressForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.address: ShippingAddress | None = None
-        self.fields["country"].choices = [("", "Choose a country")] + [
+        self._address: ShippingAddress | None = None
+        cast(forms.ChoiceField, self.fields["country"]).choices = [("", "Choose a country")] + [
             (c.code, c.name) for c in countries_offered()
         ]
         for name, token in self.autocomplete.items():
@@ -140,14 +143,22 @@ class ShippingAddressForm(forms.Form):
         self.fields["phone"].widget.input_type = "tel"
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         fields = {name: cleaned.get(name, "") for name in self.autocomplete}
         try:
-            self.address = address_clean(**fields)
+            self._address = address_clean(**fields)
         except AddressInvalid as error:
             for name, message in error.errors.items():
                 self.add_error(name, message)
         return cleaned
+
+    @property
+    def address(self) -> ShippingAddress:
+        """The validated address: read it once `is_valid()` said yes."""
+        if self._address is None:
+            raise ValueError("The address form is not valid; check is_valid() first.")
+        return self._address
 
 
 class ShopPasswordResetForm(PasswordResetForm):

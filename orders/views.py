@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -52,6 +53,7 @@ from orders.services.checkout import (
 from orders.services.lifecycle import order_cancel
 from payments.exceptions import PaymentsError, StripeRejected
 from rdk.csrf import same_origin_required
+from rdk.http import AuthenticatedRequest, is_signed_in
 from rdk.ratelimits import rate_limit
 from rdk.rls import rls_request_exempt, rls_scope
 from rdk.switches import switch_is_on
@@ -79,7 +81,7 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("home")
+    next_page = reverse_lazy("home")  # type: ignore[assignment]  # Django resolves a lazy URL
 
 
 @rate_limit("signup_ip")
@@ -98,7 +100,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         _merge_after_login(request, user)
         messages.success(request, "Welcome to Real Deal Kickz. Your account is ready.")
-        return redirect(request.GET.get("next") if _safe_next(request) else "orders:profile")
+        return redirect(request.GET.get("next", "") if _safe_next(request) else "orders:profile")
     return render(request, "orders/signup.html", {"form": form})
 
 
@@ -117,7 +119,7 @@ def _back(request: HttpRequest) -> str:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedRequest) -> HttpResponse:
     instance = profile_get_for_user(user=request.user)
     form = ProfileForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
@@ -221,7 +223,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     Stripe until the address is valid. Own transactions (not the request's):
     the order commits, releasing its row locks, before the shopper is handed to
     payments."""
-    if not request.user.is_authenticated:
+    if not is_signed_in(request):
         messages.info(request, "Sign in or create an account to check out; your cart is kept.")
         return redirect(f"{reverse('orders:login')}?next={reverse('orders:checkout')}")
     if "line1" not in request.POST:  # from the cart or a sign-in: ask for the address
@@ -252,7 +254,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     return _pay(request, order)
 
 
-def _checkout_page(request: HttpRequest, form, status: int = 200) -> HttpResponse:
+def _checkout_page(request: AuthenticatedRequest, form, status: int = 200) -> HttpResponse:
     """The cart's pairs beside the address form; an empty cart goes back to the
     cart. Rendered inside the scope: the header's cart count reads the cart too."""
     with rls_scope(user=request.user):
@@ -300,7 +302,7 @@ _SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,255}")
 
 @rls_request_exempt
 @login_required
-def checkout_success(request: HttpRequest) -> HttpResponse:
+def checkout_success(request: AuthenticatedRequest) -> HttpResponse:
     """Stripe's success_url: the order as Stripe and RDK see it now (marked paid
     here when Stripe says so, see `checkout_confirm`); until Stripe reports it
     paid, the page says "processing" and reloads itself."""
@@ -312,7 +314,7 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     except StripeRejected:
         raise Http404("No such payment.") from None
     except PaymentsError:
-        context = {"order": None, "unconfirmed": True, "refresh": 5}
+        context: dict[str, Any] = {"order": None, "unconfirmed": True, "refresh": 5}
         return render(request, "orders/checkout_success.html", context)
     context = {
         "order": confirmation.order,
@@ -325,7 +327,7 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
 
 @rls_request_exempt
 @login_required
-def checkout_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
+def checkout_cancel(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     """Stripe's cancel_url: the shopper left the payment page (see
     `checkout_abandon`)."""
     try:

@@ -12,6 +12,7 @@ import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
@@ -23,6 +24,9 @@ from payments.exceptions import (
     StripeUnavailable,
 )
 from rdk.degradations import degradation_clear, degradation_report
+
+if TYPE_CHECKING:
+    from stripe._base_address import BaseAddresses
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ MAX_NETWORK_RETRIES = 1
 
 @functools.lru_cache(maxsize=8)
 def _client(api_key: str, api_base: str) -> stripe.StripeClient:
-    base_addresses = {"api": api_base} if api_base else None
+    base_addresses: BaseAddresses | None = {"api": api_base} if api_base else None
     return stripe.StripeClient(
         api_key,
         stripe_version=API_VERSION,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -32,7 +32,7 @@ def _declared_length(request: HttpRequest) -> int:
 
 @csrf_exempt
 @require_POST
-def webhook(request: HttpRequest) -> JsonResponse:
+def webhook(request: HttpRequest) -> HttpResponse:
     request_id = getattr(request, "request_id", None)
     try:
         if _declared_length(request) > MAX_BODY_BYTES:

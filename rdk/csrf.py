@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
@@ -51,11 +51,13 @@ def request_is_same_origin(request: HttpRequest) -> bool:
     return origin == own or origin in trusted
 
 
-def same_origin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def same_origin_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Exempt `view` from the CSRF token and refuse unsafe cross-origin requests (403)."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method not in SAFE_METHODS and not request_is_same_origin(request):
             logger.warning("csrf.cross_origin_refused", extra={"path": request.path})
             return render(request, "403.html", status=403)

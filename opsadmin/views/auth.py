@@ -64,7 +64,8 @@ def admin_login(request: HttpRequest, *, site) -> HttpResponse:
             code=form.cleaned_data["code"],
         )
         if result.outcome == "success":
-            result.user.otp_device = result.device  # django-otp stores it in the session on login
+            # django-otp stores it in the session on login; success always carries the user.
+            result.user.otp_device = result.device  # type: ignore[union-attr]
             auth_login(request, result.user)
             return redirect(_next_url(request, site))
         error = result.message

@@ -1,3 +1,6 @@
+from typing import cast
+
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -96,7 +99,7 @@ def incident_detail(request: HttpRequest, public_id) -> HttpResponse:
             messages.error(request, str(exc))
         status = 400
     allowed = service.TRANSITIONS[incident.status]
-    update_form.fields["status"].choices = [
+    cast(forms.ChoiceField, update_form.fields["status"]).choices = [
         (value, label)
         for value, label in IncidentStatus.choices
         if value == incident.status or value in allowed

@@ -34,7 +34,9 @@ def switch_list(request: HttpRequest) -> HttpResponse:
         messages.error(
             request,
             "Not changed: "
-            + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()),
+            + "; ".join(
+                f"{field}: {' '.join(map(str, errors))}" for field, errors in form.errors.items()
+            ),
         )
     rows = switch_rows()
     areas = {name: sorted(exact + prefixes) for name, (exact, prefixes) in AREAS.items()}

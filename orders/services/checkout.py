@@ -184,10 +184,10 @@ def checkout_expiry(*, reserved_until: dt.datetime | None, now: dt.datetime) -> 
 @transaction.atomic
 def checkout_attempt_begin(*, order: Order, new_attempt: bool) -> tuple[Order, dt.datetime]:
     """Fix the parameters of the order's Checkout Session attempt before Stripe is
-    called; returns the order and its session's expiry. A new attempt (the first, or after the previous session expired or
-    ended unpaid) gets the next number and a fresh expiry; the reservation is
-    extended to the session's expiry plus PAYMENT_GRACE. Raises
-    CheckoutUnavailable when the order can no longer be paid."""
+    called; returns the order and its session's expiry. A new attempt (the first,
+    or after the previous session expired or ended unpaid) gets the next number
+    and a fresh expiry; the reservation is extended to the session's expiry plus
+    PAYMENT_GRACE. Raises CheckoutUnavailable when the order can no longer be paid."""
     order = order_lock(order)
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise CheckoutUnavailable(

@@ -68,18 +68,20 @@ class StandIn:
         _Server.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.httpd = make_server(host, port, lambda e, s: self.app(e, s), _Server, _Handler)
         bound_host, bound_port = self.httpd.server_address[:2]
+        if isinstance(bound_host, bytes):  # typeshed allows it; AF_INET/AF_INET6 give str
+            bound_host = bound_host.decode()
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         self.url = f"http://{shown}:{bound_port}"
         self.port = bound_port
-        self.store = Store(public_url=self.url, api_version=api_version)
-        self.deliverer = Deliverer(
+        self.store: Store = Store(public_url=self.url, api_version=api_version)
+        self.deliverer: Deliverer = Deliverer(
             url=webhook_url,
             secret=webhook_secret,
             retry_window=retry_window,
             first_backoff=first_backoff,
             headers=webhook_headers,
         )
-        self.app = App(self)
+        self.app: App = App(self)
         self._stop = threading.Event()
         self._timers: list[threading.Timer] = []
         self._threads: list[threading.Thread] = []

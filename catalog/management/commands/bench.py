@@ -87,7 +87,7 @@ class Command(BaseCommand):
             raise CommandError("Run through `make bench`: DEBUG off, PostgreSQL and Redis.")
         if not settings.STRIPE_API_BASE:
             raise CommandError("The webhook row needs the Stripe stand-in (STRIPE_API_BASE).")
-        slug = (selectors.product_slugs(limit=1) or [None])[0]
+        slug = next(iter(selectors.product_slugs(limit=1)), None)
         if slug is None:
             raise CommandError("The catalog is empty; run manage.py seed_demo first.")
         if options["profile"]:
@@ -247,6 +247,8 @@ class Command(BaseCommand):
         )
         with rls_scope(user=user):
             variant = Variant.objects.filter(product__slug=slug).first()
+            if variant is None:
+                raise CommandError(f"{slug} has no sizes; run manage.py seed_demo first.")
             DbCartStore(user).put(variant.pk, 1, variant.price_amount)
         cache_warm()
         anonymous = Client(HTTP_HOST="127.0.0.1")
@@ -284,7 +286,8 @@ def search_query_report(stdout, *, runs: int = 50) -> None:
             started = time.perf_counter()
             page = selectors.product_card_page(filters=filters, number=1, per_page=24)
             times.append((time.perf_counter() - started) * 1000)
+        count = page.count if page else 0
         stdout.write(
-            f"  {term!r:<18} {page.count:>3} match(es)  median {statistics.median(times):.2f} ms"
+            f"  {term!r:<18} {count:>3} match(es)  median {statistics.median(times):.2f} ms"
             f"  max {max(times):.2f} ms  ({runs} runs)"
         )

@@ -42,7 +42,8 @@ class Command(BaseCommand):
             return
         device, codes = otp_enrol_fresh(user=account, actor=operator("otp_enroll"))
         if not no_qr:
-            segno.make(device.config_url, error="m").terminal(out=self.stdout, compact=True)
+            qr = segno.make(device.config_url, error="m")
+            qr.terminal(out=self.stdout, compact=True)  # type: ignore[arg-type]  # writes like a TextIO
         self.stdout.write(
             f"\nAuthenticator URI for {account.get_username()}:\n  {device.config_url}\n"
         )

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from opsadmin.exceptions import OpsError
 from opsadmin.management.commands._common import operator, user_or_error
-from opsadmin.services.sessions import sessions_rotate
+from opsadmin.services.sessions import Scope, sessions_rotate
 from rdk.cache import per_process_cache_warning
 
 
@@ -18,6 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, user, staff, all, reason, **options):
         user_id = None
+        scope: Scope
         if user:
             scope, user_id = "user", user_or_error(user).pk
         else:

@@ -42,7 +42,7 @@ class Command(BaseCommand):
         for row in rows:
             amount = (
                 money_text(row.amount_total, row.currency, symbol=False)
-                if row.amount_total is not None
+                if row.amount_total is not None and row.currency
                 else "-"
             )
             self.stdout.write(
