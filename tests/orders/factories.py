@@ -72,7 +72,7 @@ class UserFactory(ModelFactory[User]):
         staff = factory.Trait(is_staff=True, is_superuser=True)
 
     @factory.post_generation
-    def with_profile(user, create, extracted, **kwargs):
+    def with_profile(user: User, create, extracted, **kwargs):
         if not create:
             return
         user.save()

@@ -112,7 +112,7 @@ def test_refunds_are_partial_or_full_and_never_exceed_the_capture(standin):
         services.refund_create(payment_intent=intent, amount=total, reference="ord_01J-r2")
     services.refund_create(payment_intent=intent, amount=total - 1250, reference="ord_01J-r3")
     charge_id = gateway.client().v1.payment_intents.retrieve(intent).latest_charge
-    charge = gateway.client().v1.charges.retrieve(charge_id)
+    charge = gateway.client().v1.charges.retrieve(str(charge_id))  # an id: not expanded
     assert (charge.amount_refunded, charge.refunded) == (total, True)
     refunded = gateway.client().v1.events.list(params={"type": "charge.refunded"}).data
     assert [e.data.object.amount_refunded for e in refunded] == [total, 1250]

@@ -24,7 +24,7 @@ def status_of(capsys) -> tuple[int, str]:
     try:
         call_command("audit_dependencies")
     except SystemExit as exit:
-        return exit.code, capsys.readouterr().out
+        return int(exit.code or 0), capsys.readouterr().out
     return 0, capsys.readouterr().out
 
 

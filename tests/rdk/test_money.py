@@ -88,4 +88,5 @@ def test_money_field_shows_units_and_cleans_to_minor_units():
         field.clean("1.999")
     yen = MoneyField(currency="JPY")
     assert (yen.prepare_value(500), yen.clean("500")) == ("500", 500)
-    assert 'inputmode="decimal"' in str(yen.widget.render("price", "500"))
+    widget = yen.widget  # the field's instance of its class attribute MoneyInput
+    assert 'inputmode="decimal"' in str(widget.render("price", "500"))  # type: ignore[call-arg, arg-type]
