@@ -8,7 +8,7 @@ class Command(BaseCommand):
     help = (
         "The release gate (RUNBOOK §3, `make release-check ENV_FILE=…`): validates the target "
         "environment file, checks migrations, dry-runs the pending ones on the latest snapshot, "
-        "diffs the OpenAPI schema, type-checks when configured, runs the tests and "
+        "diffs the OpenAPI schema, type-checks (make typecheck), runs the tests and "
         "`check --deploy`; prints the release checked and one verdict; exits 1 unless READY."
     )
 
