@@ -149,6 +149,9 @@ class RdkAdminSite(OTPAdminSite):
                     "add_url": None,
                     "view_only": True,
                     "perms": {"view": True},
+                    # /admin/ops/ starts every ops page's path: the home is the
+                    # current page on its own URL only (templates/admin/app_list.html).
+                    "exact_match": url == "admin:ops_home",
                 }
                 for name, object_name, url in pages
                 if _may_view(request.user, url.removeprefix("admin:"))

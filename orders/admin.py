@@ -96,10 +96,26 @@ def refund_limit_for(user) -> int | None:
     return settings.ORDERS_STAFF_REFUND_LIMIT
 
 
-class OrderLineInline(admin.TabularInline):
-    model = OrderLine
+class OrderPartInline(admin.TabularInline):
+    """A read-only part of an order (its lines, its timeline): whoever may view
+    the order sees it. Neither has a permission of its own in any role, so
+    without this only superusers saw which pairs to pack."""
+
     extra = 0
     can_delete = False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("orders.view_order")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderLineInline(OrderPartInline):
+    model = OrderLine
     readonly_fields = [
         "product_name",
         "size_label",
@@ -115,18 +131,13 @@ class OrderLineInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order")
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(OrderPartInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
+    # Each row's heading already reads "from → to" (OrderEvent.__str__).
     readonly_fields = [
         "created_at",
         "kind",
-        "from_status",
         "to_status",
         "actor",
         "note",
@@ -134,9 +145,6 @@ class OrderEventInline(admin.TabularInline):
         "request_id",
     ]
     fields = readonly_fields  # type: ignore[assignment]  # the same names; stubs' list is invariant
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Order)

@@ -11,7 +11,8 @@ Enforcing is ours, so that a refusal is always a 429 with `Retry-After`, never
 django-ratelimit's 403:
 
 - `@rate_limit("signin_ip", "signin_account")` on a function view (wrap a
-  class-based view with `method_decorator(..., name="dispatch")`);
+  class-based view with `method_decorator(..., name="dispatch")`); with
+  `audit="admin.signin"` a refusal is also an audit entry (below);
 - `rdk.api.RateLimitThrottle` for DRF views (the API default; a view may
   name other limits in `rate_limits = (...)`);
 - `RatelimitedMiddleware` and `ratelimited_view` turn a raised
@@ -27,6 +28,14 @@ and a password, an inbox or the stock) keep counting in each process's memory,
 so they still hold, only multiplied by the number of processes; `open` limits
 (browsing, the cart, the API, Stripe's webhooks) let requests through. An
 outage of the counters never becomes an outage of the shop.
+
+A view that checks staff credentials passes `audit=<action>`: a refusal is then
+written to the audit log (outcome `rate_limited`, the account name attempted
+as actor, the request id, the limit), but only the first refusal of each
+counted key (an address, an account name) in each window: the request whose
+count is one over the limit. A flood of refused posts thus writes at most one
+entry per key per window, and each entry follows at least a limit's worth of
+attempts that were already audited one by one.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any
 
@@ -46,7 +55,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
-from rdk.clientip import client_ip
+from rdk.audit import audit_record
+from rdk.clientip import client_ip, client_ip_for_records
 from rdk.redaction import redact_path
 
 logger = logging.getLogger(__name__)
@@ -270,6 +280,9 @@ _KEYS: dict[str, Callable[[HttpRequest], str | None]] = {
 class Exceeded:
     limit: str
     retry_after: int
+    # The first refusal of one of the request's keys in this window (its count
+    # is one over the limit): what an audited view records.
+    first: bool = False
 
 
 def enforce(request: Any, *names: str) -> Exceeded | None:
@@ -304,10 +317,12 @@ def enforce(request: Any, *names: str) -> Exceeded | None:
                     continue
                 usage = _per_process_usage(f"rdk.{name}.{kind}", value, rate_for(name))
             if usage and usage["should_limit"]:
-                exceeded.append(Exceeded(name, max(int(usage["time_left"]), 1)))
+                first = usage["count"] == usage["limit"] + 1
+                exceeded.append(Exceeded(name, max(int(usage["time_left"]), 1), first))
     if not exceeded:
         return None
     worst = max(exceeded, key=lambda item: item.retry_after)
+    worst = replace(worst, first=any(item.first for item in exceeded))
     log_exceeded(request, worst)
     return worst
 
@@ -331,7 +346,12 @@ def _per_process_usage(group: str, value: str, rate: str) -> dict[str, Any]:
             count = _fallback_counters.incr(key)
         except ValueError:  # expired in between
             count = 1
-    return {"should_limit": count > allowed, "time_left": window_end - now}
+    return {
+        "count": count,
+        "limit": allowed,
+        "should_limit": count > allowed,
+        "time_left": window_end - now,
+    }
 
 
 def limit_reset(name: str, kind: str, value: str) -> bool:
@@ -387,10 +407,37 @@ def too_many_requests(request: HttpRequest, exceeded: Exceeded) -> HttpResponse:
     return response
 
 
+def _attempted_account(request: HttpRequest) -> str:
+    """The account name a refused post named, as typed (trimmed)."""
+    for field in ("login", "username", "email"):
+        value = request.POST.get(field, "")
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:150]
+    return ""
+
+
+def _audit_refusal(request: HttpRequest, exceeded: Exceeded, *, action: str) -> None:
+    """An audit entry for a refused credential check, if it is the first
+    refusal of one of its keys in this window (see the module docstring)."""
+    if not exceeded.first:
+        return
+    audit_record(
+        action=action,
+        actor=_attempted_account(request),
+        target=redact_path(request),
+        outcome="rate_limited",
+        ip=client_ip_for_records(request) or "",
+        reason="rate limited",
+        limit=exceeded.limit,
+        retry_after=exceeded.retry_after,
+    )
+
+
 def rate_limit(
-    *names: str,
+    *names: str, audit: str = ""
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
-    """Decorate a function view with the named limits from `LIMITS`."""
+    """Decorate a function view with the named limits from `LIMITS`; with
+    `audit`, a refusal is also audited under that action (`_audit_refusal`)."""
     unknown = [name for name in names if name not in LIMITS]
     if not names or unknown:
         raise ImproperlyConfigured(
@@ -402,6 +449,8 @@ def rate_limit(
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             exceeded = enforce(request, *names)
             if exceeded is not None:
+                if audit:
+                    _audit_refusal(request, exceeded, action=audit)
                 return too_many_requests(request, exceeded)
             return view(request, *args, **kwargs)
 

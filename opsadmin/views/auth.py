@@ -50,7 +50,7 @@ def _next_url(request: HttpRequest, site) -> str:
 
 @never_cache
 @csrf_protect
-@rate_limit("signin_ip", "signin_account", "otp_verify")
+@rate_limit("signin_ip", "signin_account", "otp_verify", audit="admin.signin")
 def admin_login(request: HttpRequest, *, site) -> HttpResponse:
     if request.method == "GET" and site.has_permission(request):
         return redirect(_next_url(request, site))
@@ -96,7 +96,7 @@ def _enrolling(request: HttpRequest):
 
 @never_cache
 @csrf_protect
-@rate_limit("signin_ip", "signin_account", "otp_verify")
+@rate_limit("signin_ip", "signin_account", "otp_verify", audit="otp.enrol")
 def enrol_link(request: HttpRequest, token: str, *, site) -> HttpResponse:
     """Open an enrolment link: the account's password, then a fresh session."""
     link = enrolment_link_find(token=token)
@@ -134,7 +134,7 @@ def enrol_link(request: HttpRequest, token: str, *, site) -> HttpResponse:
 
 @never_cache
 @csrf_protect
-@rate_limit("otp_verify")
+@rate_limit("otp_verify", audit="otp.enrol")
 def enrol(request: HttpRequest, *, site) -> HttpResponse:
     user, link = _enrolling(request)
     if user is None:

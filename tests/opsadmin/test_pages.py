@@ -211,3 +211,17 @@ def test_jobs_page_runs_a_scheduled_task_now(ops_client):
     ops_client.post(url, {"action": "run_now", "name": "clearsessions"})
     assert DBTaskResult.objects.filter(task_path="rdk.tasks.clearsessions").count() == 1
     assert AuditEntry.objects.filter(action="job.run_now").exists()
+
+
+def test_the_sidebar_marks_only_the_open_ops_page_as_current(ops_client):
+    """The ops home's URL starts every ops page's: it was marked current (and
+    aria-current) on all of them, beside the page really open."""
+    home, jobs = reverse("admin:ops_home"), reverse("admin:ops_jobs")
+    on_jobs = ops_client.get(jobs).text
+    assert f'<a href="{jobs}" aria-current="page">' in on_jobs
+    assert f'<a href="{home}" aria-current="page">' not in on_jobs
+    on_home = ops_client.get(home).text
+    assert f'<a href="{home}" aria-current="page">' in on_home
+    assert f'<a href="{jobs}" aria-current="page">' not in on_home
+    orders = reverse("admin:orders_order_changelist")
+    assert f'<a href="{orders}" aria-current="page">' in ops_client.get(orders).text

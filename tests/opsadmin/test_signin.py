@@ -194,3 +194,26 @@ def test_admin_sign_in_answers_429_once_its_limit_is_spent(client, settings, sta
     refused = client.post("/admin/login/", data)
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
+
+
+def test_a_rate_limited_sign_in_is_audited_once_per_address_and_window(client, settings, staff):
+    """Issue 10 §6: a 429 at the staff sign-in is in the audit log (actor, request
+    id, reason), but a flood of refused posts writes one entry per counted key
+    and window, not one per post."""
+    settings.RATE_LIMITS = {"signin_ip": "2/m", "signin_account": "100/m"}
+    data = {"login": "ops", "password": PASSWORD, "code": "000000"}
+    answers = [client.post("/admin/login/", data) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200, 200, 429, 429, 429]
+    elsewhere = {"login": "ops@rdk.test", "password": "guess", "code": ""}
+    from_b = [client.post("/admin/login/", elsewhere, REMOTE_ADDR="10.0.0.2") for _ in range(3)]
+    assert [a.status_code for a in from_b] == [200, 200, 429]
+
+    entries = AuditEntry.objects.filter(action="admin.signin", outcome="rate_limited")
+    assert [(e.actor, e.ip, e.request_id, e.target) for e in entries.order_by("id")] == [
+        ("ops", "127.0.0.1", answers[2]["X-Request-ID"], "/admin/login/"),
+        ("ops@rdk.test", "10.0.0.2", from_b[2]["X-Request-ID"], "/admin/login/"),
+    ]
+    for entry in entries:
+        assert entry.details["reason"] == "rate limited"
+        assert entry.details["limit"] == "signin_ip"
+        assert entry.details["retry_after"] > 0

@@ -4,6 +4,8 @@ bulk action, and what the shopper sees."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
 
 from opsadmin.models import AuditEntry
 from orders.carriers import CARRIERS, tracking_number_clean
@@ -12,6 +14,7 @@ from orders.models import OrderEventKind, OrderStatus
 from orders.services.shipping import order_ship, order_tracking_correct
 from rdk.rls import rls_service_scope
 from tests.orders.payment_helpers import load, paid_order, placed_order, refund
+from tests.staff import Staff, verified_login
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +155,25 @@ def test_bulk_mark_shipped_asks_each_order_s_tracking_first(admin_client, client
     assert "not a UPS tracking number" in again.text  # the second is asked again
     assert f'name="ship-{first.pk}-tracking_number"' not in again.text
     assert (load(first).status, load(second).status) == ("shipped", "paid")
+
+
+@pytest.mark.parametrize("role", ["Fulfilment", "Support"])
+def test_every_role_that_views_an_order_sees_its_pairs_and_timeline(client, standin, role):
+    """Fulfilment packs what the order page lists: its lines and timeline are
+    shown to whoever may view the order, not to superusers only."""
+    _, _, order = paid_order(client, standin)
+    staff = Staff(role.lower())
+    staff.user.is_superuser = False
+    staff.user.save(update_fields=["is_superuser"])
+    staff.user.groups.add(Group.objects.get(name=role))
+    desk = Client()
+    verified_login(desk, staff)
+
+    page = desk.get(f"/admin/orders/order/{order.pk}/change/")
+
+    assert page.status_code == 200
+    with rls_service_scope():
+        line = order.lines.get()
+    assert f"{line.quantity} × {line.product_name} {line.size_label}" in page.text
+    assert "Order placed; stock reserved." in page.text  # the first timeline entry
+    assert 'name="orderline_set-0-quantity"' not in page.text  # read-only

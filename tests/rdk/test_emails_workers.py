@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -25,13 +22,10 @@ from django_tasks_db.models import DBTaskResult
 from opsadmin.services.jobs import job_retry
 from rdk.emails import deliver_email, email_send_once
 from rdk.models import OutboundEmail
-from tests.conftest import BASE_DIR
-from tests.jobs import worker_env
+from tests.jobs import DEADLINE, start_db_worker, wait_for
 from tests.rdk.test_emails import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-DEADLINE = 60  # seconds any wait below may take before the test fails
 
 
 class HeldInbox:
@@ -70,14 +64,11 @@ def inbox():
 
 
 def start_worker(inbox: HeldInbox, *extra: str) -> subprocess.Popen:
-    env = {**worker_env(), "EMAIL_URL": inbox.email_url}
-    return subprocess.Popen(
-        [sys.executable, str(BASE_DIR / "manage.py"), "db_worker", "--no-startup-delay", *extra],
-        cwd=BASE_DIR,
-        env={**os.environ, **env},
+    return start_db_worker(
+        *extra,
+        env={"EMAIL_URL": inbox.email_url},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
     )
 
 
@@ -85,14 +76,6 @@ def run_batch(inbox: HeldInbox) -> subprocess.CompletedProcess:
     worker = start_worker(inbox, "--batch")
     out, _ = worker.communicate(timeout=DEADLINE)
     return subprocess.CompletedProcess(worker.args, worker.returncode, out)
-
-
-def wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.05)  # polling a condition with a deadline, not timing the test
 
 
 def blocked_on_a_lock() -> bool:
