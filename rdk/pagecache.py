@@ -174,6 +174,7 @@ def _shared_response(request: HttpRequest, entry: dict, *, hit: bool) -> HttpRes
         response = HttpResponse(entry["content"], status=entry["status"])
         for name, value in entry["headers"].items():
             response[name] = value
+        response["Content-Length"] = str(len(entry["content"]))
     response["ETag"] = etag
     response["Cache-Control"] = public_cache_control()
     response["X-RDK-Cache"] = "hit" if hit else "miss"
@@ -371,6 +372,27 @@ def page_cache(
     return decorator
 
 
+def page_hit(request: HttpRequest) -> HttpResponse | None:
+    """The stored page for a shareable request of a page-cached view, as served
+    on a hit; None otherwise. On a miss the request remembers the key, for the
+    view to render under and `PageCacheMiddleware` to store under."""
+    if not is_shareable(request):
+        return None
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    spec = getattr(match.func, "page_cache_spec", None)
+    if spec is None or caching_disabled():
+        return None
+    key = spec.key(request, match.kwargs)
+    entry = spec.lookup(key)
+    if entry is None:
+        request._rdk_page_key = key
+        return None
+    return spec.served(_shared_response(request, entry, hit=True))
+
+
 # Headers that are per response, or that _shared_response sets itself.
 _NOT_STORED = {
     "cache-control",
@@ -397,18 +419,9 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_shareable(request):
-            try:
-                match = resolve(request.path_info)
-            except Resolver404:
-                match = None
-            spec = getattr(match.func, "page_cache_spec", None) if match else None
-            if spec is not None and not caching_disabled():
-                key = spec.key(request, match.kwargs)
-                entry = spec.lookup(key)
-                if entry is not None:
-                    return spec.served(_shared_response(request, entry, hit=True))
-                request._rdk_page_key = key
+        hit = page_hit(request)
+        if hit is not None:
+            return hit
         response = self.get_response(request)
         stored = getattr(request, "_rdk_page_stored", None)
         # A policy with a nonce belongs to one response; such a page is not shared.
