@@ -40,6 +40,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+from django.template import RequestContext
 from django.template.loader import get_template
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
@@ -119,11 +120,15 @@ def slot_marker(name: str) -> str:
 
 
 def shell_fill(parts: list[str], request: HttpRequest) -> str:
-    """The shell's text with each slot (odd items of `parts`) rendered for this request."""
-    out = []
-    for index, part in enumerate(parts):
-        out.append(get_template(part).render({}, request) if index % 2 else part)
-    return "".join(out)
+    """The shell's text with each slot (odd items of `parts`) rendered for this
+    request, all in one context: the context processors run once, not per slot."""
+    slots = [get_template(name).template for name in parts[1::2]]
+    if not slots:
+        return parts[0]
+    context = RequestContext(request, autoescape=slots[0].engine.autoescape)
+    with context.bind_template(slots[0]):
+        rendered = iter([slot.render(context) for slot in slots])
+    return "".join(part if index % 2 == 0 else next(rendered) for index, part in enumerate(parts))
 
 
 def canonical_query(request: HttpRequest, params: tuple[str, ...]) -> QueryDict:
