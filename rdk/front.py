@@ -15,7 +15,8 @@ it (same status, body and headers; `tests/rdk/test_front.py` compares them):
 Both get the request id, the access line and the slow-request report of
 `rdk.requestid` and `rdk.slowlog`, and the maintenance switches are read first,
 as the full stack does. Anything else goes to Django unchanged: a request with
-a session or messages cookie, another method, a conditional request, a host not
+a session or messages cookie (on any path: the stack may sign a stale session
+out or record its activity), another method, a conditional request, a host not
 allowed, a plain-HTTP request the stack would redirect, a closed maintenance
 area, forced-dynamic rendering, a page not in the cache.
 
@@ -87,6 +88,9 @@ class Front:
         return [response.content]
 
     def _answer(self, request: WSGIRequest) -> HttpResponse | None:
+        if not pagecache.is_shareable(request):
+            # A session may be signed out or its activity recorded, even on /healthz.
+            return None
         if self.security.process_request(request) is not None:
             return None  # the stack redirects it to HTTPS
         try:

@@ -91,6 +91,11 @@ def test_healthz_is_answered_in_front_as_the_stack_answers_it(spy):
     assert ("X-Request-ID", REQUEST_ID) in front[1]
 
 
+def test_healthz_with_a_session_goes_to_the_stack(spy):
+    call(Front(spy), "/healthz", Cookie="sessionid=abc")
+    assert spy.calls == 1
+
+
 def test_an_anonymous_hit_is_answered_in_front_as_the_stack_answers_it(spy, shop):
     call(spy.handler, "/products")  # the miss stores the page
     full = call(spy.handler, "/products")
