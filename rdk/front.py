@@ -27,9 +27,11 @@ of which has anything to do for a visitor without cookies."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import DatabaseError
@@ -43,6 +45,8 @@ from rdk import health, pagecache, requestid, slowlog
 from rdk.maintenance import areas_of, closed_area
 from rdk.switches import switch_states
 
+logger = logging.getLogger(__name__)
+
 HEALTH_PATH = "/healthz"
 
 
@@ -55,6 +59,7 @@ class Front:
 
     def __init__(self, application: Callable) -> None:
         self.application = application
+        self.personal_cookies = (settings.SESSION_COOKIE_NAME, *pagecache.PERSONAL_COOKIES)
         # Django's own middleware, for their response halves only: the headers
         # come from the same code as on the full path.
         self.security = SecurityMiddleware(_unused)
@@ -69,12 +74,21 @@ class Front:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ:
             return self.application(environ, start_response)
+        cookies = environ.get("HTTP_COOKIE")
+        if cookies and any(name in cookies for name in self.personal_cookies):
+            # Signed in, most likely (any mention is enough to pass it on):
+            # no request object is built for nothing.
+            return self.application(environ, start_response)
         started = time.perf_counter()
         # A copy: the page key makes the query canonical in the request's META.
         request = WSGIRequest(dict(environ))
         request_id = requestid.accept_request_id(request.headers.get(requestid.HEADER))
         with requestid.bound_request_id(request_id):
-            response = self._answer(request)
+            try:
+                response = self._answer(request)
+            except Exception:  # an optimisation only: the stack answers, and reports, instead
+                logger.exception("front.failed", extra={"path": request.path})
+                response = None
             if response is not None:
                 request.request_id = request_id
                 response[requestid.HEADER] = request_id

@@ -152,6 +152,19 @@ def test_a_closed_maintenance_area_and_forced_dynamic_pages_go_to_the_stack(spy,
     assert spy.calls == 2
 
 
+def test_a_failure_in_front_leaves_the_request_to_the_stack(spy, shop, monkeypatch):
+    call(spy.handler, "/products")
+
+    def broken(request):
+        raise RuntimeError("a bug in front")
+
+    monkeypatch.setattr("rdk.front.areas_of", broken)  # the stack reads its own reference
+    status, headers, _ = call(Front(spy), "/products")
+    assert status == "200 OK"
+    assert ("X-RDK-Cache", "hit") in headers
+    assert spy.calls == 1
+
+
 def test_a_request_passed_on_keeps_the_id_minted_in_front(spy, shop):
     seen = []
 
