@@ -38,9 +38,65 @@ def _initial_version() -> int:
     return time.time_ns()
 
 
+class _LocalVersions:
+    """The tag versions this process read in the last `LOCAL_TTL` seconds.
+
+    A page served from the cache needs the versions of its tags, and asking
+    Redis for them was the one round trip (and half the time) of an anonymous
+    hit. A revalidation is seen at once by the process that makes it (`_bump`
+    forgets its tags) and within `LOCAL_TTL` by every other, as switches are
+    (rdk.switches): the page's `s-maxage` already lets shared caches keep it
+    far longer."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, tuple[float, int]] = {}
+
+    def get(self, tag: str, now: float) -> int | None:
+        found = self.read.get(tag)
+        if found is None or now - found[0] > LOCAL_TTL:
+            return None
+        return found[1]
+
+    def remember(self, versions: dict[str, int], now: float) -> None:
+        if len(self.read) > LOCAL_LIMIT:
+            self.read.clear()
+        for tag, version in versions.items():
+            self.read[tag] = (now, version)
+
+    def forget(self, tags: Iterable[str] = ()) -> None:
+        """Forget `tags` (every tag when none is named)."""
+        if not tags:
+            self.read.clear()
+        for tag in tags:
+            self.read.pop(tag, None)
+
+
+LOCAL_TTL = 0.2
+LOCAL_LIMIT = 10_000
+local_versions = _LocalVersions()
+
+
 def tag_versions(tags: Iterable[str]) -> dict[str, int]:
-    """Current version of each tag (one cache round trip for all of them)."""
+    """Current version of each tag: from this process's copy when it is fresh
+    (`_LocalVersions`), else one cache round trip for all of them."""
     tags = list(dict.fromkeys(tags))
+    now = time.monotonic()
+    versions = {}
+    for tag in tags:
+        version = local_versions.get(tag, now)
+        if version is None:
+            break
+        versions[tag] = version
+    else:
+        return versions
+    versions, reliable = _shared_versions(tags)
+    if reliable:
+        local_versions.remember(versions, now)
+    return versions
+
+
+def _shared_versions(tags: list[str]) -> tuple[dict[str, int], bool]:
+    """The versions in the shared cache, and whether it answered for all of them."""
     keys = [VERSION_PREFIX + tag for tag in tags]
     found = cache.get_many(keys)
     missing = [key for key in keys if key not in found]
@@ -52,9 +108,12 @@ def tag_versions(tags: Iterable[str]) -> dict[str, int]:
         # Still missing: the cache is unreachable (rdk.cache). A version of its
         # own makes a key nothing was stored under, so the page renders afresh
         # rather than from a per-process copy a revalidation could not reach.
-        for key in missing:
-            found.setdefault(key, initial)
-    return {tag: int(found[VERSION_PREFIX + tag]) for tag in tags}
+        unreachable = [key for key in missing if key not in found]
+        for key in unreachable:
+            found[key] = initial
+        if unreachable:  # not kept locally: the next read asks the cache again
+            return {tag: int(found[VERSION_PREFIX + tag]) for tag in tags}, False
+    return {tag: int(found[VERSION_PREFIX + tag]) for tag in tags}, True
 
 
 def tagged_key(name: str, tags: Iterable[str], *parts: object) -> str:
@@ -75,6 +134,7 @@ class Revalidation(TypedDict):
 
 
 def _bump(tags: tuple[str, ...], reason: str, request_id: str | None) -> None:
+    local_versions.forget(tags)
     for tag in tags:
         key = VERSION_PREFIX + tag
         # add() creates the counter if absent; incr() is atomic in Redis.

@@ -47,6 +47,7 @@ from django.http import (
     HttpResponseNotModified,
     QueryDict,
 )
+from django.template import RequestContext
 from django.template.loader import get_template
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
@@ -127,11 +128,17 @@ def slot_marker(name: str) -> str:
 
 
 def shell_fill(parts: list[str], request: HttpRequest) -> str:
-    """The shell's text with each slot (odd items of `parts`) rendered for this request."""
-    out = []
-    for index, part in enumerate(parts):
-        out.append(get_template(part).render({}, request) if index % 2 else part)
-    return "".join(out)
+    """The shell's text with each slot (odd items of `parts`) rendered for this
+    request, all in one context: the context processors run once, not per slot."""
+    # The Django backend's template wraps the engine's (`.template`), whose
+    # render takes a Context: the slots share one.
+    slots = [get_template(name).template for name in parts[1::2]]  # type: ignore[attr-defined]
+    if not slots:
+        return parts[0]
+    context = RequestContext(request, autoescape=slots[0].engine.autoescape)
+    with context.bind_template(slots[0]):
+        rendered = iter([slot.render(context) for slot in slots])
+    return "".join(part if index % 2 == 0 else next(rendered) for index, part in enumerate(parts))
 
 
 def canonical_query(request: HttpRequest, params: tuple[str, ...]) -> QueryDict:
@@ -182,6 +189,7 @@ def _shared_response(request: HttpRequest, entry: dict[str, Any], *, hit: bool) 
         response = HttpResponse(entry["content"], status=entry["status"])
         for name, value in entry["headers"].items():
             response[name] = value
+        response["Content-Length"] = str(len(entry["content"]))
     response["ETag"] = etag
     response["Cache-Control"] = public_cache_control()
     response["X-RDK-Cache"] = "hit" if hit else "miss"
@@ -384,6 +392,27 @@ def page_cache(
     return decorator
 
 
+def page_hit(request: HttpRequest) -> HttpResponse | None:
+    """The stored page for a shareable request of a page-cached view, as served
+    on a hit; None otherwise. On a miss the request remembers the key, for the
+    view to render under and `PageCacheMiddleware` to store under."""
+    if not is_shareable(request):
+        return None
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    spec: PageSpec | None = getattr(match.func, "page_cache_spec", None)
+    if spec is None or caching_disabled():
+        return None
+    key = spec.key(request, match.kwargs)
+    entry = spec.lookup(key)
+    if entry is None:
+        request._rdk_page_key = key  # type: ignore[attr-defined]  # read by the view
+        return None
+    return spec.served(_shared_response(request, entry, hit=True))
+
+
 # Headers that are per response, or that _shared_response sets itself.
 _NOT_STORED = {
     "cache-control",
@@ -410,18 +439,9 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_shareable(request):
-            try:
-                match = resolve(request.path_info)
-            except Resolver404:
-                match = None
-            spec: PageSpec | None = getattr(match.func, "page_cache_spec", None) if match else None
-            if spec is not None and not caching_disabled():
-                key = spec.key(request, match.kwargs)  # type: ignore[union-attr]  # spec implies match
-                entry = spec.lookup(key)
-                if entry is not None:
-                    return spec.served(_shared_response(request, entry, hit=True))
-                request._rdk_page_key = key  # type: ignore[attr-defined]
+        hit = page_hit(request)
+        if hit is not None:
+            return hit
         response = self.get_response(request)
         stored = getattr(request, "_rdk_page_stored", None)
         # A policy with a nonce belongs to one response; such a page is not shared.

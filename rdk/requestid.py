@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from rdk.redaction import redact_path
 
 HEADER = "X-Request-ID"
+# The id rdk.front minted for a request it passed on to Django.
+ENVIRON_KEY = "rdk.request_id"
 _VALID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _current: ContextVar[str | None] = ContextVar("rdk_request_id", default=None)
 
@@ -66,20 +68,27 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = accept_request_id(request.headers.get(HEADER))
+        request_id = request.META.get(ENVIRON_KEY) or accept_request_id(request.headers.get(HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]  # RDK's attribute on the request
         started = time.perf_counter()
         with bound_request_id(request_id):
             response = self.get_response(request)
             response[HEADER] = request_id
-            access_logger.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "path": redact_path(request),
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "user_id": _user_id(request),
-                },
-            )
+            access_log(request, response, started)
         return response
+
+
+def access_log(request: HttpRequest, response: HttpResponse, started: float) -> None:
+    """The one access line of a request (at info: free when the level is above it)."""
+    if not access_logger.isEnabledFor(logging.INFO):
+        return
+    access_logger.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": redact_path(request),
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "user_id": _user_id(request),
+        },
+    )

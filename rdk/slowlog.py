@@ -35,7 +35,7 @@ STATEMENT_CHARS = 2000
 
 
 @dataclass
-class _Queries:
+class Queries:
     """The slow queries of the request being served."""
 
     count: int = 0
@@ -48,7 +48,7 @@ class _Queries:
             self.slowest_ms, self.slowest_sql = duration_ms, sql
 
 
-_current: ContextVar[_Queries | None] = ContextVar("rdk_slow_queries", default=None)
+_current: ContextVar[Queries | None] = ContextVar("rdk_slow_queries", default=None)
 
 
 def _ms(started: float) -> float:
@@ -99,48 +99,47 @@ class SlowRequestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        queries = _Queries()
+        queries = Queries()
         token = _current.set(queries)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
         finally:
             _current.reset(token)
-        duration_ms = _ms(started)
-        threshold = settings.RDK_SLOW_REQUEST_MS
-        slow = bool(threshold) and duration_ms >= threshold
-        if slow:
-            logger.warning(
-                "request.slow",
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": duration_ms,
-                    "slow_queries": queries.count,
-                },
-            )
-        if slow or queries.count:
-            self._report(request, response, duration_ms, queries)
+        request_timed(request, response, started, queries)
         return response
 
-    def _report(
-        self,
-        request: HttpRequest,
-        response: HttpResponse,
-        duration_ms: float,
-        queries: _Queries,
-    ) -> None:
-        try:
-            slow_request.send(
-                sender=None,
-                method=request.method,
-                path=request.path,
-                status=response.status_code,
-                duration_ms=duration_ms,
-                slow_queries=queries.count,
-                slowest_query_ms=queries.slowest_ms,
-                slowest_query=queries.slowest_sql,
-            )
-        except DatabaseError:  # the record is a nicety; the response is already made
-            logger.warning("request.slow_not_recorded", exc_info=True)
+
+def request_timed(
+    request: HttpRequest, response: HttpResponse, started: float, queries: Queries
+) -> None:
+    """Log and report the request if it was slow or ran a slow query."""
+    duration_ms = _ms(started)
+    threshold = settings.RDK_SLOW_REQUEST_MS
+    slow = bool(threshold) and duration_ms >= threshold
+    if slow:
+        logger.warning(
+            "request.slow",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "slow_queries": queries.count,
+            },
+        )
+    if not (slow or queries.count):
+        return
+    try:
+        slow_request.send(
+            sender=None,
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            duration_ms=duration_ms,
+            slow_queries=queries.count,
+            slowest_query_ms=queries.slowest_ms,
+            slowest_query=queries.slowest_sql,
+        )
+    except DatabaseError:  # the record is a nicety; the response is already made
+        logger.warning("request.slow_not_recorded", exc_info=True)

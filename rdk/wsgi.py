@@ -7,7 +7,10 @@ the process, yet each full pass of the collector walks all of them: about
 the page latency under load. `gc.freeze()` moves them out of the collector's
 reach: once when loading ends, once more after the first requests have
 compiled the templates and URL patterns they use. A full pass then takes about
-a millisecond."""
+a millisecond.
+
+In front of Django's handler, `rdk.front.Front` answers /healthz and anonymous
+page-cache hits without the middleware chain (rdk/front.py)."""
 
 import gc
 import os
@@ -42,5 +45,8 @@ class FreezeAfterWarmup:
 
 
 django_application = get_wsgi_application()
+
+from rdk.front import Front  # noqa: E402 (needs the apps loaded)
+
 gc.freeze()
-application = FreezeAfterWarmup(django_application, after=WARMUP_REQUESTS)
+application = FreezeAfterWarmup(Front(django_application), after=WARMUP_REQUESTS)

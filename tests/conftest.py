@@ -66,9 +66,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def _fresh_cache():
     """Each test starts with an empty shared cache (a Redis db of its own under make test)."""
     cache.clear()
-    from rdk import degradations, ratelimits, switches
+    from rdk import cachetags, degradations, ratelimits, switches
 
     switches._forget()
+    cachetags.local_versions.forget()  # read from the cache this test starts with
     funnel._views.take()  # product views buffered by an earlier test are not this one's
     degradations._active.clear()  # an outage one test staged is not the next test's
     ratelimits._fallback_counters.clear()  # nor are the counts made while it lasted

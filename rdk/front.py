@@ -1,0 +1,134 @@
+"""The front door: answers that no middleware can change, given before Django's
+handler and middleware chain run (issue 12: "anonymous cache hits should be
+answered before middleware that cannot change them runs").
+
+Two kinds of request are answered here, each exactly as the full stack answers
+it (same status, body and headers; `tests/rdk/test_front.py` compares them):
+
+- `GET /healthz`: the liveness view itself, with the headers the middleware it
+  passes through adds (frame options, Content-Length, the content security
+  policy, the security headers);
+- an anonymous `GET` of a page the page cache holds (`rdk.pagecache`): the
+  response `PageCacheMiddleware` gives on a hit, with the headers the middleware
+  above it adds (the security headers).
+
+Both get the request id, the access line and the slow-request report of
+`rdk.requestid` and `rdk.slowlog`, and the maintenance switches are read first,
+as the full stack does. Anything else goes to Django unchanged: a request with
+a session or messages cookie (on any path: the stack may sign a stale session
+out or record its activity), another method, a conditional request, a host not
+allowed, a plain-HTTP request the stack would redirect, a closed maintenance
+area, forced-dynamic rendering, a page not in the cache.
+
+Skipped here, by design: Django's `request_started`/`request_finished` signals
+(they recycle database connections, which these answers do not use; the funnel's
+buffered flush catches its own database errors) and the middleware below, none
+of which has anything to do for a visitor without cookies."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, cast
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.common import CommonMiddleware
+from django.middleware.csp import ContentSecurityPolicyMiddleware
+from django.middleware.security import SecurityMiddleware
+
+from rdk import health, pagecache, requestid, slowlog
+from rdk.maintenance import areas_of, closed_area
+from rdk.switches import switch_states
+
+logger = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+
+StartResponse = Callable[..., Any]
+WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def _unused(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("the front door answers without calling further")
+
+
+class Front:
+    """WSGI middleware in front of Django's handler (rdk/wsgi.py)."""
+
+    def __init__(self, application: WSGIApplication) -> None:
+        self.application = application
+        self.personal_cookies = (settings.SESSION_COOKIE_NAME, *pagecache.PERSONAL_COOKIES)
+        # Django's own middleware, for their response halves only: the headers
+        # come from the same code as on the full path.
+        self.security = SecurityMiddleware(_unused)
+        # Inner to outer, as the full stack applies them to /healthz.
+        self.health_layers = (
+            XFrameOptionsMiddleware(_unused),
+            CommonMiddleware(_unused),
+            ContentSecurityPolicyMiddleware(_unused),
+            self.security,
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ:
+            return self.application(environ, start_response)
+        cookies = environ.get("HTTP_COOKIE")
+        if cookies and any(name in cookies for name in self.personal_cookies):
+            # Signed in, most likely (any mention is enough to pass it on):
+            # no request object is built for nothing.
+            return self.application(environ, start_response)
+        started = time.perf_counter()
+        # A copy: the page key makes the query canonical in the request's META.
+        request = WSGIRequest(dict(environ))
+        request_id = requestid.accept_request_id(request.headers.get(requestid.HEADER))
+        with requestid.bound_request_id(request_id):
+            try:
+                response = self._answer(request)
+            except Exception:  # an optimisation only: the stack answers, and reports, instead
+                logger.exception("front.failed", extra={"path": request.path})
+                response = None
+            if response is not None:
+                request.request_id = request_id  # type: ignore[attr-defined]  # RDK's attribute
+                response[requestid.HEADER] = request_id
+                slowlog.request_timed(request, response, started, slowlog.Queries())
+                requestid.access_log(request, response, started)
+        if response is None:
+            # One id per request: RequestIdMiddleware takes this one.
+            environ[requestid.ENVIRON_KEY] = request_id
+            return self.application(environ, start_response)
+        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+        return [response.content]
+
+    def _answer(self, request: WSGIRequest) -> HttpResponse | None:
+        if not pagecache.is_shareable(request):
+            # A session may be signed out or its activity recorded, even on /healthz.
+            return None
+        if self.security.process_request(request) is not None:
+            return None  # the stack redirects it to HTTPS
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return None  # the stack answers 400
+        if request.path_info == HEALTH_PATH:
+            response: HttpResponse = health.healthz(request)
+            for layer in self.health_layers:
+                # Each returns the response it was given (the stubs say HttpResponseBase).
+                response = cast(HttpResponse, layer.process_response(request, response))
+            return response
+        areas = areas_of(request.path)
+        if areas:
+            try:
+                if closed_area(request.path, switch_states()) is not None:
+                    return None  # the stack answers 503
+            except DatabaseError:
+                return None
+        hit = pagecache.page_hit(request)
+        if hit is None:
+            return None
+        return self.security.process_response(request, hit)
