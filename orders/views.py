@@ -95,7 +95,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["password1"],
             full_name=form.cleaned_data["full_name"],
         )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user)
         _merge_after_login(request, user)
         messages.success(request, "Welcome to Real Deal Kickz. Your account is ready.")
         return redirect(request.GET.get("next") if _safe_next(request) else "orders:profile")
