@@ -318,19 +318,39 @@ def cart_remove(*, store: CartStore, variant_id) -> str:
     return "Removed from your cart."
 
 
-@transaction.atomic
+def _items_and_variants(store: CartStore) -> tuple[dict[int, tuple[int, int]], dict[int, Variant]]:
+    """The cart's lines and their sizes (with product and brand): one query
+    for a signed-in shopper's cart."""
+    if isinstance(store, SessionCartStore):
+        items = store.items()
+        return items, (_variants(items) if items else {})
+    rows = CartItem.objects.filter(cart__user=store.user).select_related("variant__product__brand")
+    items, variants = {}, {}
+    for row in rows:
+        items[row.variant_id] = (row.quantity, row.unit_amount_seen)
+        variants[row.variant_id] = row.variant
+    return items, variants
+
+
+# No savepoint: nested in a caller's transaction (the request's, order_place's)
+# a failure here fails the caller, which rolls back as a whole.
+@transaction.atomic(savepoint=False)
 def cart_refresh(*, store: CartStore) -> CartSummary:
     """Re-check every line against the database and correct the cart.
 
     Returns the lines with current prices and one notice per change (dropped
     size, lowered quantity, new price). The prices seen are updated, so each
     change is reported once; checkout refuses when there are notices."""
-    items = store.items()
+    items, variants = _items_and_variants(store)
     summary = CartSummary()
     if not items:
         return summary
-    reservations_release_expired(variant_ids=list(items))
-    variants = _variants(items)
+    # An expired reservation still counts in its size's stock_reserved: where
+    # every size reserves nothing there is nothing to release (and no need
+    # for the service scope that looking would take).
+    held_somewhere = any(v.stock_reserved > 0 for v in variants.values())
+    if held_somewhere and reservations_release_expired(variant_ids=list(items)):
+        variants = _variants(items)
     held = _held(store, items)
     currency = None
     for variant_pk, (quantity, seen) in items.items():

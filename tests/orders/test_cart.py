@@ -181,3 +181,28 @@ def test_cart_page_queries_do_not_grow_with_lines(client, django_assert_max_num_
     with django_assert_max_num_queries(baseline):
         response = client.get("/cart")
     assert response.text.count('class="cart-line"') == 6
+
+
+def test_cart_page_of_sizes_nobody_holds_reads_no_reservation(
+    client, django_assert_max_num_queries
+):
+    """Lines and sizes in one query, no look for expired holds where no size
+    holds any, and no savepoint inside the request's transaction."""
+    client.force_login(UserFactory())
+    variant = VariantFactory(stock_on_hand=5)
+    add(client, variant.pk)
+    client.get("/cart")  # the session's activity record
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/cart")
+    assert 'class="cart-line"' in response.text
+    statements = [q["sql"] for q in queries]
+    assert not [sql for sql in statements if "orders_reservation" in sql]
+    # Only the request's scope opens one (a savepoint here, inside the test's
+    # transaction); refreshing the cart adds none.
+    assert [sql.split()[0] for sql in statements if "SAVEPOINT" in sql] == ["SAVEPOINT", "RELEASE"]
+    # The scope's savepoint and set_config, the lines with their sizes, the
+    # pairs held in recent orders, the orders awaiting payment, the
+    # thumbnails, and the scope's restore and release (nested in the test's
+    # transaction; a request opens and commits its own). It was 15.
+    with django_assert_max_num_queries(8):
+        client.get("/cart")
