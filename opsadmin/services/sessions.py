@@ -14,7 +14,8 @@ cached with the user's generation, a counter bumped whenever the user is saved
 or deleted (password, `is_active`, `is_staff`, …), before and again after the
 change commits: a row cached under an older generation is never used, even one
 a request read just before the change and cached just after it. Permissions are
-not in the row: the auth backend queries them, as before.
+not in the row: the auth backend queries them, as before. Apps add their own
+per-shopper keys to the same read (`rdk.usercache`: the header's cart count).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from django.utils import timezone
 from opsadmin.exceptions import SessionScopeError
 from opsadmin.models import SessionActivity, SessionEpoch
 from rdk.audit import audit_record
+from rdk.usercache import user_cache_attach, user_cache_keys
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +103,8 @@ def session_user_get(*, user_id):
     row_key, generation_key = f"{USER_PREFIX}{pk}", f"{GENERATION_PREFIX}{pk}"
     # Every scope the user may belong to: whether they are staff is in the row.
     epoch_keys = [CACHE_PREFIX + scope for scope in ("all", f"user:{pk}", "staff")]
-    found = cache.get_many([row_key, generation_key, *epoch_keys])
+    app_keys = user_cache_keys(pk)  # the apps' per-shopper values (rdk.usercache)
+    found = cache.get_many([row_key, generation_key, *epoch_keys, *app_keys])
     generation = found.get(generation_key, 0)
     cached = found.get(row_key)
     if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == generation:
@@ -114,6 +117,7 @@ def session_user_get(*, user_id):
         row = {f.attname: getattr(user, f.attname) for f in User._meta.concrete_fields}
         cache.set(row_key, (generation, row), USER_TTL)
     user._rdk_epochs = found
+    user_cache_attach(user, found, app_keys)
     return user
 
 

@@ -40,12 +40,18 @@ from orders.services.reservations import reservations_release_expired
 from rdk.funnel import funnel_count
 from rdk.models import FunnelStep
 from rdk.money import money_text
+from rdk.usercache import NOT_READ, user_cache_forget, user_cache_value
 
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "cart"
 COUNT_KEY_PREFIX = "cart-count:"
 COUNT_TTL = 300  # bounds a count left stale by a change outside DbCartStore (admin)
+
+
+def count_key(user_pk) -> str:
+    """The cache key of a signed-in shopper's pair count (read with the user)."""
+    return f"{COUNT_KEY_PREFIX}{user_pk}"
 
 
 class SessionCartStore:
@@ -88,10 +94,11 @@ class DbCartStore:
 
     @property
     def _count_key(self) -> str:
-        return f"{COUNT_KEY_PREFIX}{self.user.pk}"
+        return count_key(self.user.pk)
 
     def _changed(self) -> None:
         key = self._count_key
+        user_cache_forget(self.user, key)
         transaction.on_commit(lambda: cache.delete(key))
 
     def _cart(self) -> Cart:
@@ -125,8 +132,10 @@ class DbCartStore:
 
     def cached_count(self) -> int | None:
         """The count kept in the shared cache, or None (then `count()` under a
-        row-security scope, and `remember_count`)."""
-        return cache.get(self._count_key)
+        row-security scope, and `remember_count`). Read with the user when
+        the request began (rdk.usercache), else from the cache now."""
+        read = user_cache_value(self.user, self._count_key)
+        return cache.get(self._count_key) if read is NOT_READ else read
 
     def remember_count(self, count: int) -> None:
         cache.set(self._count_key, count, COUNT_TTL)
