@@ -11,7 +11,7 @@ class OpsadminConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_in, user_logged_out
-        from django.db.models.signals import post_migrate, post_save, pre_save
+        from django.db.models.signals import post_delete, post_migrate, post_save, pre_save
 
         from opsadmin import integrity, receivers  # noqa: F401 (integrity registers its check)
         from opsadmin.services import roles, sessions
@@ -29,6 +29,8 @@ class OpsadminConfig(AppConfig):
         user = get_user_model()
         pre_save.connect(sessions.on_user_pre_save, sender=user, dispatch_uid="opsadmin.pw.pre")
         post_save.connect(sessions.on_user_post_save, sender=user, dispatch_uid="opsadmin.pw.post")
+        post_save.connect(sessions.user_row_forget, sender=user, dispatch_uid="opsadmin.row.save")
+        post_delete.connect(sessions.user_row_forget, sender=user, dispatch_uid="opsadmin.row.del")
 
 
 class RdkAdminConfig(admin_apps.AdminConfig):

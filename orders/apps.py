@@ -21,3 +21,9 @@ class OrdersConfig(AppConfig):
             integrity.paid_orders_have_payment
         )
         register_integrity_check("orders.row_security")(integrity.row_security_in_place)
+
+        from orders.services.cart import count_key
+        from rdk.usercache import user_cache_key_register
+
+        # The header's cart count is read with the signed-in user: one round trip.
+        user_cache_key_register(count_key)

@@ -8,7 +8,14 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Min,
+    Q,
+    prefetch_related_objects,
+)
 from django.http import Http404
 from django.utils import timezone
 
@@ -18,24 +25,30 @@ from rdk.emails import emails_for
 from rdk.models import OutboundEmail
 
 
-def order_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Order]:
+@dataclass(frozen=True)
+class OrderHistory:
+    orders: list[Order]  # newest first, with their lines
+    abandoned_count: int  # checkouts canceled before any payment, not listed
+
+
+def order_history_for_user(*, user: User | AnonymousUser) -> OrderHistory:
     """The shopper's orders, without payment attempts canceled before any
-    payment (see `abandoned_attempt_count_for_user`)."""
+    payment (only counted: nothing was charged). One query for the orders and
+    the count, one for the listed orders' lines."""
     if not user.is_authenticated:
-        return Order.objects.none()
-    orders = Order.objects.filter(user=user).exclude(_abandoned_attempt())
-    return orders.prefetch_related("lines")
+        return OrderHistory(orders=[], abandoned_count=0)
+    rows = list(
+        Order.objects.filter(user=user).annotate(
+            abandoned=ExpressionWrapper(_abandoned_attempt(), output_field=BooleanField())
+        )
+    )
+    orders: list[Order] = [order for order in rows if not order.abandoned]
+    prefetch_related_objects(orders, "lines")
+    return OrderHistory(orders=orders, abandoned_count=len(rows) - len(orders))
 
 
 def _abandoned_attempt() -> Q:
     return Q(status=OrderStatus.CANCELED, paid_at__isnull=True)
-
-
-def abandoned_attempt_count_for_user(*, user: User | AnonymousUser) -> int:
-    """How many of the shopper's checkouts were canceled before payment."""
-    if not user.is_authenticated:
-        return 0
-    return Order.objects.filter(_abandoned_attempt(), user=user).count()
 
 
 def orders_awaiting_payment_for_user(*, user: User | AnonymousUser) -> list[Order]:

@@ -26,10 +26,9 @@ from orders.forms import (
     SignupForm,
 )
 from orders.selectors import (
-    abandoned_attempt_count_for_user,
     order_emails,
     order_get_for_user,
-    order_list_for_user,
+    order_history_for_user,
     orders_awaiting_payment_for_user,
     profile_get_for_user,
 )
@@ -97,7 +96,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["password1"],
             full_name=form.cleaned_data["full_name"],
         )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user)
         _merge_after_login(request, user)
         messages.success(request, "Welcome to Real Deal Kickz. Your account is ready.")
         return redirect(request.GET.get("next", "") if _safe_next(request) else "orders:profile")
@@ -158,9 +157,11 @@ def cart(request: HttpRequest) -> HttpResponse:
     awaiting = orders_awaiting_payment_for_user(user=request.user)
     thumbnails = product_thumbnails(product_ids=[line.variant.product_id for line in summary.lines])
     lines = [(line, thumbnails.get(line.variant.product_id)) for line in summary.lines]
-    return render(
-        request, "orders/cart.html", {"summary": summary, "lines": lines, "awaiting": awaiting}
-    )
+    # The header's count is the refreshed cart's: no need to read the cached one.
+    context = {"summary": summary, "lines": lines, "awaiting": awaiting}
+    if request.user.is_authenticated:
+        context["cart_count"] = summary.count
+    return render(request, "orders/cart.html", context)
 
 
 @same_origin_required
@@ -352,9 +353,9 @@ def checkout_cancel(request: AuthenticatedRequest, public_id: str) -> HttpRespon
 
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse:
-    orders = order_list_for_user(user=request.user)
-    abandoned = abandoned_attempt_count_for_user(user=request.user)
-    return render(request, "orders/order_list.html", {"orders": orders, "abandoned": abandoned})
+    history = order_history_for_user(user=request.user)
+    context = {"orders": history.orders, "abandoned": history.abandoned_count}
+    return render(request, "orders/order_list.html", context)
 
 
 @login_required

@@ -128,6 +128,11 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Auth -----------------------------------------------------------------------
 
+# ModelBackend, loading a session's user with its sign-out epochs from the cache
+# in one round trip (opsadmin/backends.py). Sessions name their backend: ones
+# signed in under another ask their shopper to sign in again.
+AUTHENTICATION_BACKENDS = ["opsadmin.backends.SessionUserBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -4,8 +4,18 @@ Every session remembers, at sign-in, the epoch counters of the scopes it
 belongs to: `all`, `staff` for staff users, and `user:<pk>`. Rotating a scope
 bumps its counter; `SessionEpochMiddleware` compares on every request and signs
 a stale session out. Counters live in the database and are mirrored in the
-shared cache, so the check costs one cache round trip and works whatever the
-session backend (cookies included), on every app server.
+shared cache, so the check works whatever the session backend (cookies
+included), on every app server.
+
+A signed-in request reads its user's row and the epochs of every scope it could
+belong to in one cache round trip (`session_user_get`, through
+`opsadmin.backends.SessionUserBackend`), and asks PostgreSQL nothing. The row is
+cached with the user's generation, a counter bumped whenever the user is saved
+or deleted (password, `is_active`, `is_staff`, …), before and again after the
+change commits: a row cached under an older generation is never used, even one
+a request read just before the change and cached just after it. Permissions are
+not in the row: the auth backend queries them, as before. Apps add their own
+per-shopper keys to the same read (`rdk.usercache`: the header's cart count).
 """
 
 from __future__ import annotations
@@ -20,7 +30,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -28,12 +39,18 @@ from django.utils import timezone
 from opsadmin.exceptions import SessionScopeError
 from opsadmin.models import SessionActivity, SessionEpoch
 from rdk.audit import audit_record
+from rdk.usercache import user_cache_attach, user_cache_keys
 
 logger = logging.getLogger(__name__)
 
 STAMP_KEY = "_rdk_epochs"
 SEEN_KEY = "_rdk_seen"
 CACHE_PREFIX = "sessepoch:"
+USER_PREFIX = "sessuser:"
+GENERATION_PREFIX = "sessusergen:"
+# Bounds a row left stale by a write that sends no signal (queryset.update) or
+# made while the cache was unreachable.
+USER_TTL = 300
 
 Scope = Literal["user", "staff", "all"]
 
@@ -45,8 +62,10 @@ def scopes_for(user: User) -> list[str]:
     return scopes
 
 
-def epochs_current(scopes: list[str]) -> dict[str, int]:
-    found = cache.get_many([CACHE_PREFIX + scope for scope in scopes])
+def epochs_current(scopes: list[str], found: dict[str, Any] | None = None) -> dict[str, int]:
+    """The current epoch of each scope; `found` holds cache values already read."""
+    if found is None:
+        found = cache.get_many([CACHE_PREFIX + scope for scope in scopes])
     epochs = {
         scope: found[CACHE_PREFIX + scope] for scope in scopes if CACHE_PREFIX + scope in found
     }
@@ -67,8 +86,59 @@ def session_stamp(request: HttpRequest, user: User) -> None:
 
 def session_is_current(request: HttpRequest, user: User) -> bool:
     stamp = request.session.get(STAMP_KEY) or {}
-    current = epochs_current(scopes_for(user))
+    scopes = scopes_for(user)
+    # Read with the user's row (session_user_get); None: read them now.
+    current = epochs_current(scopes, getattr(user, "_rdk_epochs", None))
     return all(stamp.get(scope, 0) == value for scope, value in current.items())
+
+
+def session_user_get(*, user_id: object) -> User | None:
+    """The user a session names (None if there is none) with the epochs of its
+    scopes attached (`_rdk_epochs`), in one cache round trip: the row from the
+    cache when it was cached under the user's current generation, otherwise
+    from PostgreSQL (then cached)."""
+    User = get_user_model()
+    try:
+        pk = User._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None
+    row_key, generation_key = f"{USER_PREFIX}{pk}", f"{GENERATION_PREFIX}{pk}"
+    # Every scope the user may belong to: whether they are staff is in the row.
+    epoch_keys = [CACHE_PREFIX + scope for scope in ("all", f"user:{pk}", "staff")]
+    app_keys = user_cache_keys(pk)  # the apps' per-shopper values (rdk.usercache)
+    found = cache.get_many([row_key, generation_key, *epoch_keys, *app_keys])
+    generation = found.get(generation_key, 0)
+    cached = found.get(row_key)
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == generation:
+        row = cached[1]
+        user = User.from_db(DEFAULT_DB_ALIAS, list(row), list(row.values()))
+    else:
+        fetched = User._default_manager.filter(pk=pk).first()
+        if fetched is None:
+            return None
+        user = fetched
+        row = {f.attname: getattr(user, f.attname) for f in User._meta.concrete_fields}
+        cache.set(row_key, (generation, row), USER_TTL)
+    user._rdk_epochs = found  # type: ignore[attr-defined]  # read by session_is_current
+    user_cache_attach(user, found, app_keys)
+    return user
+
+
+def user_row_forget(sender: object, instance: User, **kwargs: object) -> None:
+    """post_save / post_delete of a user: bump their generation, so no cached
+    row of theirs is used again. Now (this transaction's own requests) and once
+    the change commits (a row read before the commit and cached after it)."""
+    key = f"{GENERATION_PREFIX}{instance.pk}"
+
+    def bump() -> None:
+        try:
+            cache.add(key, 0, timeout=None)
+            cache.incr(key)
+        except ValueError:  # the cache is unreachable: no row is read from it either
+            logger.warning("sessions.user_generation_unavailable")
+
+    bump()
+    transaction.on_commit(bump)
 
 
 def session_key_hash(session_key: str) -> str:

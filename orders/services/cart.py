@@ -44,12 +44,18 @@ from orders.services.reservations import reservations_release_expired
 from rdk.funnel import funnel_count
 from rdk.models import FunnelStep
 from rdk.money import money_text
+from rdk.usercache import NOT_READ, user_cache_forget, user_cache_value
 
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "cart"
 COUNT_KEY_PREFIX = "cart-count:"
 COUNT_TTL = 300  # bounds a count left stale by a change outside DbCartStore (admin)
+
+
+def count_key(user_pk: object) -> str:
+    """The cache key of a signed-in shopper's pair count (read with the user)."""
+    return f"{COUNT_KEY_PREFIX}{user_pk}"
 
 
 class SessionCartStore:
@@ -95,10 +101,11 @@ class DbCartStore:
 
     @property
     def _count_key(self) -> str:
-        return f"{COUNT_KEY_PREFIX}{self.user.pk}"
+        return count_key(self.user.pk)
 
     def _changed(self) -> None:
         key = self._count_key
+        user_cache_forget(self.user, key)
         transaction.on_commit(lambda: cache.delete(key))
 
     def _cart(self) -> Cart:
@@ -138,8 +145,10 @@ class DbCartStore:
 
     def cached_count(self) -> int | None:
         """The count kept in the shared cache, or None (then `count()` under a
-        row-security scope, and `remember_count`)."""
-        count: int | None = cache.get(self._count_key)
+        row-security scope, and `remember_count`). Read with the user when
+        the request began (rdk.usercache), else from the cache now."""
+        read = user_cache_value(self.user, self._count_key)
+        count: int | None = cache.get(self._count_key) if read is NOT_READ else read
         return count
 
     def remember_count(self, count: int) -> None:
@@ -332,19 +341,39 @@ def cart_remove(*, store: CartStore, variant_id: object) -> str:
     return "Removed from your cart."
 
 
-@transaction.atomic
+def _items_and_variants(store: CartStore) -> tuple[dict[int, tuple[int, int]], dict[int, Variant]]:
+    """The cart's lines and their sizes (with product and brand): one query
+    for a signed-in shopper's cart."""
+    if isinstance(store, SessionCartStore):
+        items = store.items()
+        return items, (_variants(items) if items else {})
+    rows = CartItem.objects.filter(cart__user=store.user).select_related("variant__product__brand")
+    items, variants = {}, {}
+    for row in rows:
+        items[row.variant_id] = (row.quantity, row.unit_amount_seen)
+        variants[row.variant_id] = row.variant
+    return items, variants
+
+
+# No savepoint: nested in a caller's transaction (the request's, order_place's)
+# a failure here fails the caller, which rolls back as a whole.
+@transaction.atomic(savepoint=False)
 def cart_refresh(*, store: CartStore) -> CartSummary:
     """Re-check every line against the database and correct the cart.
 
     Returns the lines with current prices and one notice per change (dropped
     size, lowered quantity, new price). The prices seen are updated, so each
     change is reported once; checkout refuses when there are notices."""
-    items = store.items()
+    items, variants = _items_and_variants(store)
     summary = CartSummary()
     if not items:
         return summary
-    reservations_release_expired(variant_ids=list(items))
-    variants = _variants(items)
+    # An expired reservation still counts in its size's stock_reserved: where
+    # every size reserves nothing there is nothing to release (and no need
+    # for the service scope that looking would take).
+    held_somewhere = any(v.stock_reserved > 0 for v in variants.values())
+    if held_somewhere and reservations_release_expired(variant_ids=list(items)):
+        variants = _variants(items)
     held = _held(store, items)
     currency = None
     for variant_pk, (quantity, seen) in items.items():

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from opsadmin.backends import SessionUserBackend
 from opsadmin.models import AuditEntry, SessionActivity
-from opsadmin.services.sessions import sessions_rotate
+from opsadmin.services.sessions import (
+    GENERATION_PREFIX,
+    USER_PREFIX,
+    USER_TTL,
+    sessions_rotate,
+)
 from tests.staff import Staff, make_user, verified_login
 
 # Rotation publishes the new epoch when its transaction commits: real commits here.
@@ -143,3 +151,56 @@ def test_a_password_reset_ends_the_users_sessions_on_the_sessions_page(ops_clien
     page = ops_client.get(reverse("admin:ops_sessions")).content.decode()
     assert "keepme" in page
     assert "resetme" not in page
+
+
+# A session's user is read from the cache with the sign-out epochs.
+
+
+def test_a_signed_in_request_asks_postgresql_nothing_for_its_user(django_assert_num_queries):
+    client = signed_in(make_user("shopper", staff=False))
+    client.get("/healthz")  # reads the row from PostgreSQL and caches it; records activity
+    with django_assert_num_queries(0):
+        assert is_signed_in(client)
+
+
+def test_deactivating_a_shopper_signs_them_out_at_once():
+    shopper = make_user("shopper", staff=False)
+    client = signed_in(shopper)
+    assert client.get("/account/").status_code == 200  # the row is cached now
+    shopper.is_active = False
+    shopper.save()
+    assert client.get("/account/").status_code == 302  # to the sign-in page
+
+
+def test_a_new_password_signs_out_the_other_sessions_at_once():
+    shopper = make_user("shopper", staff=False)
+    client = signed_in(shopper)
+    assert client.get("/account/").status_code == 200
+    shopper.set_password("another long passphrase 42")
+    shopper.save()
+    assert client.get("/account/").status_code == 302
+
+
+def test_a_row_cached_before_a_change_committed_is_never_used_after_it():
+    """Another request reads the generation after the change's first bump and
+    the row before the change commits, then caches that old row: the bump made
+    when the change commits outdates it."""
+    staff = make_user("boss")
+    backend = SessionUserBackend()
+    assert backend.get_user(staff.pk).is_staff
+    row_key = f"{USER_PREFIX}{staff.pk}"
+    _, old_row = cache.get(row_key)
+    with transaction.atomic():
+        staff.is_staff = False
+        staff.save()
+        generation = cache.get(f"{GENERATION_PREFIX}{staff.pk}")
+        cache.set(row_key, (generation, old_row), USER_TTL)  # the other request's write
+    assert backend.get_user(staff.pk).is_staff is False
+
+
+def test_a_deleted_user_is_gone_at_once():
+    shopper = make_user("shopper", staff=False)
+    backend = SessionUserBackend()
+    assert backend.get_user(shopper.pk) is not None
+    shopper.delete()
+    assert backend.get_user(shopper.pk) is None

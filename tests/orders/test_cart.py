@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -181,3 +184,46 @@ def test_cart_page_queries_do_not_grow_with_lines(client, django_assert_max_num_
     with django_assert_max_num_queries(baseline):
         response = client.get("/cart")
     assert response.text.count('class="cart-line"') == 6
+
+
+def test_cart_page_of_sizes_nobody_holds_reads_no_reservation(
+    client, django_assert_max_num_queries
+):
+    """Lines and sizes in one query, no look for expired holds where no size
+    holds any, and no savepoint inside the request's transaction."""
+    client.force_login(UserFactory())
+    variant = VariantFactory(stock_on_hand=5)
+    add(client, variant.pk)
+    client.get("/cart")  # the session's activity record
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/cart")
+    assert 'class="cart-line"' in response.text
+    statements = [q["sql"] for q in queries]
+    assert not [sql for sql in statements if "orders_reservation" in sql]
+    # Only the request's scope opens one (a savepoint here, inside the test's
+    # transaction); refreshing the cart adds none.
+    assert [sql.split()[0] for sql in statements if "SAVEPOINT" in sql] == ["SAVEPOINT", "RELEASE"]
+    # The scope's savepoint and set_config, the lines with their sizes, the
+    # pairs held in recent orders, the orders awaiting payment, the
+    # thumbnails, and the scope's restore and release (nested in the test's
+    # transaction; a request opens and commits its own). It was 15.
+    with django_assert_max_num_queries(8):
+        client.get("/cart")
+
+
+def test_the_header_count_is_read_with_the_user_not_on_its_own(
+    client, django_capture_on_commit_callbacks
+):
+    """One cache round trip brings the user, the sign-out epochs and the pair
+    count; the count still follows a change at once."""
+    client.force_login(UserFactory())
+    variant = VariantFactory(stock_on_hand=5)
+    add(client, variant.pk)
+    client.get("/account/orders")  # counts the cart and caches the count
+    with mock.patch.object(cache, "get", wraps=cache.get) as single_reads:
+        page = client.get("/account/orders").text
+    assert 'aria-label="1 pairs in cart"' in page
+    assert not [c for c in single_reads.call_args_list if str(c.args[0]).startswith("cart-count:")]
+    with django_capture_on_commit_callbacks(execute=True):  # drops the cached count
+        add(client, VariantFactory(stock_on_hand=5).pk)
+    assert 'aria-label="2 pairs in cart"' in client.get("/account/orders").text

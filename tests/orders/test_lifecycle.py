@@ -166,3 +166,17 @@ def test_every_state_is_in_the_map_and_terminal_states_lead_nowhere():
     assert set(TRANSITIONS) == set(OrderStatus.values)
     assert TRANSITIONS[OrderStatus.CANCELED] == frozenset()
     assert TRANSITIONS[OrderStatus.REFUNDED] == frozenset()
+
+
+def test_showing_a_cart_releases_an_expired_hold_on_its_sizes(client, placed):
+    """The cart page reads reservations only for sizes that hold some; this one does."""
+    order, variant = placed
+    shopper = UserFactory()
+    client.force_login(shopper)
+    client.post("/cart/add", {"variant": variant.pk}, HTTP_ORIGIN="http://testserver")
+    with rls_service_scope():
+        order.reservations.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    page = client.get("/cart").content.decode()
+    assert 'max="2"' in page  # both pairs of the expired hold are back on sale
+    assert _stock(variant) == (3, 0)
+    assert _fresh(order).status == OrderStatus.CANCELED

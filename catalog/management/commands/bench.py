@@ -260,6 +260,7 @@ class Command(BaseCommand):
             (signed_in, "/products"),
             (signed_in, f"/products/{slug}"),
             (signed_in, "/cart"),
+            (signed_in, "/account/orders"),
         ):
             who = "signed-in" if client is signed_in else "anonymous"
             lines, _ = request_profile(client, path)
