@@ -69,7 +69,7 @@ def _fresh_cache():
     from rdk import degradations, ratelimits, switches
 
     switches._forget()
-    funnel._views.take()  # product views buffered by an earlier test are not this one's
+    funnel._pending.take()  # counts buffered by an earlier test are not this one's
     degradations._active.clear()  # an outage one test staged is not the next test's
     ratelimits._fallback_counters.clear()  # nor are the counts made while it lasted
     yield
