@@ -349,9 +349,9 @@ def _failed(event: StripeEvent, exc: Exception) -> None:
 
 
 def _dispatch(event: StripeEvent) -> bool:
-    """Run the handler for a locked event inside a savepoint and record the result.
+    """Run the handler for a held event inside a savepoint and record the result.
     Must be called inside a transaction under `rls_service_scope` that holds the
-    event's row lock: a webhook acts for the shop, not for one shopper, so
+    event's row (inserted by it, or locked): a webhook acts for the shop, not for one shopper, so
     handlers see every shopper's rows (rdk.rls). Returns False when the event
     failed on a malformed payload (no retry can fix it)."""
     handler = registry.handler_for(event.type)
