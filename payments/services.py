@@ -8,13 +8,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from payments import registry
@@ -33,6 +32,7 @@ from payments.exceptions import (
 from payments.gateway import client, stripe_call
 from payments.models import StripeEvent, StripeEventReplay
 from rdk.audit import audit_record
+from rdk.inserts import insert_once
 from rdk.requestid import get_request_id
 from rdk.rls import rls_service_scope
 
@@ -312,28 +312,35 @@ class WebhookOutcome:
         return self.event.status
 
 
-def _event_store(event: dict[str, Any], request_id: str | None) -> StripeEvent | None:
-    """Insert the event, committed at once (one statement, autocommit). None
-    when it was stored before: a duplicate, or a concurrent delivery of the
-    same id that won the unique constraint."""
+def _event_new(event: dict[str, Any], request_id: str | None) -> StripeEvent:
+    """The row a first delivery of `event` stores (unsaved). Its payload is the
+    verified dict itself, which the handler's typed values are then read from:
+    the stored row is never read back."""
     created = event.get("created")
-    # Inside a caller's transaction a failed insert must not abort it: a savepoint.
-    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    try:
-        with guard:
-            return StripeEvent.objects.create(
-                stripe_id=event["id"],
-                type=event["type"],
-                api_version=str(event.get("api_version") or "")[:64],
-                livemode=bool(event.get("livemode")),
-                payload=event,
-                stripe_created=(
-                    datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
-                ),
-                request_ids=[request_id] if request_id else [],
-            )
-    except IntegrityError:
-        return None
+    return StripeEvent(
+        stripe_id=event["id"],
+        type=event["type"],
+        api_version=str(event.get("api_version") or "")[:64],
+        livemode=bool(event.get("livemode")),
+        payload=event,
+        stripe_created=(
+            datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
+        ),
+        request_ids=[request_id] if request_id else [],
+    )
+
+
+def _event_redelivered(event: dict[str, Any], request_id: str | None) -> StripeEvent:
+    """The stored row of an event delivered again, locked and with this delivery
+    counted. Its payload column is not read: Stripe sends the same payload for
+    the same event id, and the verified copy in hand is used instead."""
+    locked = StripeEvent.objects.select_for_update().defer("payload").get(stripe_id=event["id"])
+    locked.payload = event
+    locked.delivery_count += 1
+    if request_id:
+        locked.request_ids = [*locked.request_ids, request_id][-50:]
+    locked.save(update_fields=["delivery_count", "request_ids"])
+    return locked
 
 
 def _webhook_event(event: StripeEvent) -> WebhookEvent:
@@ -353,9 +360,9 @@ def _failed(event: StripeEvent, exc: Exception) -> None:
 
 
 def _dispatch(event: StripeEvent) -> bool:
-    """Run the handler for a locked event inside a savepoint and record the result.
+    """Run the handler for a held event inside a savepoint and record the result.
     Must be called inside a transaction under `rls_service_scope` that holds the
-    event's row lock: a webhook acts for the shop, not for one shopper, so
+    event's row (inserted by it, or locked): a webhook acts for the shop, not for one shopper, so
     handlers see every shopper's rows (rdk.rls). Returns False when the event
     failed on a malformed payload (no retry can fix it)."""
     handler = registry.handler_for(event.type)
@@ -388,35 +395,42 @@ _DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
 
 
 def webhook_receive(*, event: dict[str, Any], request_id: str | None) -> WebhookOutcome:
-    """Store a verified event (committed before anything else happens), then
-    process it once: concurrent deliveries of one event serialise on its row lock,
-    and every delivery after the first that succeeded changes nothing.
+    """Store a verified event and process it once, in one transaction: every
+    delivery after the first that succeeded changes nothing but its count.
 
-    Round trips for a new event: the insert, then one transaction that sets the
-    service scope once, locks the row, runs the handler in a savepoint and
-    records the result. A duplicate skips the insert's work and the handler."""
-    stored = _event_store(event, request_id)
+    The insert is `INSERT … ON CONFLICT DO NOTHING RETURNING` (rdk.inserts):
+    it stores a first delivery and holds its row, uncommitted, while the
+    handler runs, so a concurrent delivery of the same event waits on the
+    unique index until this one commits and then finds it processed. A second
+    delivery inserts nothing and locks the stored row instead (a failed event
+    is then dispatched again). The handler runs in a savepoint under the
+    service scope set once for the transaction; its failure rolls back its
+    own writes and is recorded on the event, which commits with it.
+
+    Round trips for a new event: BEGIN, the scope, the insert, the handler's
+    statements inside SAVEPOINT/RELEASE, the result, COMMIT: one commit where
+    an autocommitted insert and a transaction made two. A duplicate: BEGIN,
+    the scope, the insert that inserts nothing, the row lock, its count, COMMIT.
+    If the process dies before COMMIT nothing is stored and Stripe, which got
+    no answer, delivers the event again."""
     with rls_service_scope():
-        locked = StripeEvent.objects.select_for_update().get(stripe_id=event["id"])
-        if stored is None:
-            locked.delivery_count += 1
-            if request_id:
-                locked.request_ids = [*locked.request_ids, request_id][-50:]
-            locked.save(update_fields=["delivery_count", "request_ids"])
-        duplicate, retry = locked.status in _DONE, False
+        stored = _event_new(event, request_id)
+        if not insert_once(stored):
+            stored = _event_redelivered(event, request_id)
+        duplicate, retry = stored.status in _DONE, False
         if not duplicate:
-            retry = _dispatch(locked) and locked.status == StripeEvent.Status.FAILED
+            retry = _dispatch(stored) and stored.status == StripeEvent.Status.FAILED
     logger.info(
         "stripe.event_received",
         extra={
-            "stripe_event": locked.stripe_id,
-            "type": locked.type,
-            "status": locked.status,
+            "stripe_event": stored.stripe_id,
+            "type": stored.type,
+            "status": stored.status,
             "duplicate": duplicate,
-            "delivery_count": locked.delivery_count,
+            "delivery_count": stored.delivery_count,
         },
     )
-    return WebhookOutcome(event=locked, duplicate=duplicate, retry=retry)
+    return WebhookOutcome(event=stored, duplicate=duplicate, retry=retry)
 
 
 def event_replay(*, event: StripeEvent, actor: str) -> StripeEventReplay:

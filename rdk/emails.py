@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.tasks import task
 from django.template import TemplateDoesNotExist
@@ -36,6 +36,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from rdk.exceptions import RdkError
+from rdk.inserts import insert_once
 from rdk.jobs import retry_on
 from rdk.models import OutboundEmail
 
@@ -58,7 +59,6 @@ def email_render(*, kind: str, context: Mapping[str, Any]) -> tuple[str, str, st
     return " ".join(subject.split()), text.strip() + "\n", html
 
 
-@transaction.atomic
 def email_send_once(
     *, key: str, kind: str, to: str, context: Mapping[str, Any], reference: str = ""
 ) -> OutboundEmail:
@@ -68,31 +68,34 @@ def email_send_once(
     `key` names the cause, once: `order:<event id>:<kind>` for an order email,
     `account:<user id>:welcome` for an account one. `reference` is what the
     email is about (`order:<order public id>`), for the order page to list.
-    `context` is for the templates only and is not stored."""
+    `context` is for the templates only and is not stored.
+
+    Bad input and missing templates raise EmailError before anything is
+    written. The record is inserted once by its key (`rdk.inserts`: one
+    statement, no savepoint) and its delivery enqueued, both in the caller's
+    transaction (or one of their own when there is none)."""
     if not key or len(key) > 200:
         raise EmailError("An email key is required (at most 200 characters).")
     if not to or "@" not in parseaddr(to)[1]:
         raise EmailError(f"{to!r} is not an email address.")
-    existing = OutboundEmail.objects.filter(key=key).first()
-    if existing is not None:
-        return existing
     subject, text, html = email_render(kind=kind, context=context)
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent first caller may win
-            email = OutboundEmail.objects.create(
-                key=key,
-                kind=kind,
-                to=to,
-                reference=reference,
-                subject=subject[:300],
-                body_text=text,
-                body_html=html,
-            )
-    except IntegrityError:
-        return OutboundEmail.objects.get(key=key)
-    # Enqueued in this transaction (the database task backend): committed or
-    # rolled back with the email's record and the change that caused it.
-    deliver_email.enqueue(email_id=email.pk)
+    email = OutboundEmail(
+        key=key,
+        kind=kind,
+        to=to,
+        reference=reference,
+        subject=subject[:300],
+        body_text=text,
+        body_html=html,
+    )
+    # Nothing below raises but the database, which ends the caller's
+    # transaction anyway: a savepoint would only cost two round trips.
+    with transaction.atomic(savepoint=False):
+        if not insert_once(email):
+            return OutboundEmail.objects.get(key=key)
+        # Enqueued in this transaction (the database task backend): committed or
+        # rolled back with the email's record and the change that caused it.
+        deliver_email.enqueue(email_id=email.pk)
     logger.info("email.queued", extra={"kind": kind, "email": str(email.public_id)})
     return email
 

@@ -2,23 +2,24 @@
 "checkout drop"): product view → add to cart → checkout started → handed to
 Stripe → paid, and abandoned/expired beside them. No third-party analytics.
 
-Every count is one statement: an upsert that adds to the (hour, step) row
-(`INSERT … ON CONFLICT (hour, step) DO UPDATE SET count = count + EXCLUDED.count`).
+Counts are kept in a per-process buffer (a lock and a dict increment) and
+written with one statement, an upsert that adds to each (hour, step) row
+(`INSERT … ON CONFLICT (hour, step) DO UPDATE SET count = count + EXCLUDED.count`),
+at most every FUNNEL_FLUSH_SECONDS by the request that finds the buffer due,
+and at process exit. A process killed hard loses at most that many seconds of
+counts; the figures are for trends, not accounting.
 
-- Steps taken inside a service's transaction (`funnel_count`) are written after
-  it commits (`on_commit`): a rolled-back checkout is not counted, and the hot
-  (hour, step) row is locked for one statement, not for the length of every
-  checkout transaction (which would queue concurrent checkouts behind it).
+- Steps taken inside a service's transaction (`funnel_count`) join the buffer
+  once it commits (`on_commit`): a rolled-back checkout is not counted. Writing
+  each one at once cost every payment a transaction of its own, committed (an
+  fsync) while holding the hot (hour, step) row, so concurrent payments
+  queued behind each other's commits.
 - Product views (`product_viewed`) are counted on *every* page served, also the
   anonymous product page answered from the page cache; counting in the view
   would count cache misses only. A cached page is answered without touching
-  Redis or PostgreSQL (the per-process copy in rdk/pagecache.py), so a view
-  only adds to a per-process buffer (a lock and a dict increment); the buffer is
-  written with one upsert at most every FUNNEL_FLUSH_SECONDS by the request that
-  finds it due, and at process exit. A process killed hard loses at most that
-  many seconds of views; the figures are for trends, not accounting.
-- A failed write is logged and never fails the shopper's request; buffered
-  views are kept for the next flush.
+  Redis or PostgreSQL (the per-process copy in rdk/pagecache.py).
+- A failed write is logged and never fails the shopper's request; the counts
+  are kept for the next flush.
 """
 
 from __future__ import annotations
@@ -70,23 +71,22 @@ def _write(counts: dict[tuple[dt.datetime, str], int]) -> bool:
 
 def funnel_count(step: FunnelStep, n: int = 1) -> None:
     """Count `step` once the current transaction commits (now, outside one)."""
-    counts = {(_hour(time.time()), str(step)): n}
-    transaction.on_commit(lambda: _write(counts))
+    transaction.on_commit(lambda: _counted(str(step), n))
 
 
-class _ViewBuffer:
-    """Product views of this process not yet written."""
+class _Buffer:
+    """Counts of this process not yet written."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counts: dict[tuple[float, str], int] = defaultdict(int)
         self.since = time.monotonic()
 
-    def add(self, step: str) -> bool:
-        """Count one; True when the buffer is due to be written."""
+    def add(self, step: str, n: int = 1) -> bool:
+        """Count `n`; True when the buffer is due to be written."""
         now = time.time()
         with self.lock:
-            self.counts[(now - now % 3600, step)] += 1
+            self.counts[(now - now % 3600, step)] += n
             flush_after: float = settings.FUNNEL_FLUSH_SECONDS
             return time.monotonic() - self.since >= flush_after
 
@@ -102,22 +102,26 @@ class _ViewBuffer:
                 self.counts[key] += n
 
 
-_views = _ViewBuffer()
+_pending = _Buffer()
+
+
+def _counted(step: str, n: int) -> None:
+    if _pending.add(step, n):
+        funnel_flush()
 
 
 def product_viewed() -> None:
     """Count a product page served (rendered or from the page cache)."""
-    if _views.add(FunnelStep.PRODUCT_VIEW):
-        funnel_flush()
+    _counted(FunnelStep.PRODUCT_VIEW, 1)
 
 
 def funnel_flush() -> int:
-    """Write this process's buffered views now; returns how many were written."""
-    taken = _views.take()
+    """Write this process's buffered counts now; returns how many were written."""
+    taken = _pending.take()
     if not taken:
         return 0
     if not _write({(_hour(epoch), step): n for (epoch, step), n in taken.items()}):
-        _views.put_back(taken)
+        _pending.put_back(taken)
         return 0
     return sum(taken.values())
 

@@ -70,7 +70,7 @@ def _fresh_cache():
 
     switches._forget()
     cachetags.local_versions.forget()  # read from the cache this test starts with
-    funnel._views.take()  # product views buffered by an earlier test are not this one's
+    funnel._pending.take()  # counts buffered by an earlier test are not this one's
     degradations._active.clear()  # an outage one test staged is not the next test's
     ratelimits._fallback_counters.clear()  # nor are the counts made while it lasted
     yield

@@ -37,11 +37,26 @@ __all__ = [
 ]
 
 
-@transaction.atomic
-def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor: str) -> Order:
+def order_mark_paid(
+    *, order: Order, payment_reference: str, amount: int, actor: str, locked: bool = False
+) -> Order:
     """Record the payment of a pending order. Idempotent: a repeat with the same
-    reference is a no-op; the reserved pairs become sold exactly once."""
-    order = order_lock(order)
+    reference is a no-op; the reserved pairs become sold exactly once.
+
+    `locked`: the caller read `order` under its row lock in the transaction it
+    is in (`order_mark_paid_from_checkout`), and lets an error propagate out of
+    it: the payment joins that transaction without a second read or a
+    savepoint. Otherwise the order is locked here, in a transaction (a
+    savepoint inside the caller's) of its own."""
+    if not locked:
+        with transaction.atomic():
+            return order_mark_paid(
+                order=order_lock(order),
+                payment_reference=payment_reference,
+                amount=amount,
+                actor=actor,
+                locked=True,
+            )
     if order.status in PAID_STATES:
         if order.payment_reference == payment_reference:
             return order
@@ -63,9 +78,12 @@ def order_mark_paid(*, order: Order, payment_reference: str, amount: int, actor:
     order.captured_amount = amount
     order.paid_at = timezone.now()
     order.reserved_until = None
-    order.save(update_fields=["payment_reference", "captured_amount", "paid_at", "reserved_until"])
     event = order_transition(
-        order=order, to_status=OrderStatus.PAID, actor=actor, reference=payment_reference
+        order=order,
+        to_status=OrderStatus.PAID,
+        actor=actor,
+        reference=payment_reference,
+        update_fields=("payment_reference", "captured_amount", "paid_at", "reserved_until"),
     )
     funnel_count(FunnelStep.PAID)
     order_email_confirmed(order=order, event=event)

@@ -22,7 +22,7 @@ from django.db import transaction
 from orders.exceptions import PaymentMismatch
 from orders.models import PAID_STATES, Order, OrderEventKind, OrderStatus
 from orders.services.lifecycle import order_mark_paid
-from orders.services.states import order_event_write, order_lock
+from orders.services.states import order_event_write, order_lock_by_public_id
 from payments import services as payments
 from payments.events import CheckoutSessionResult
 from rdk.money import money_text
@@ -33,12 +33,15 @@ logger = logging.getLogger(__name__)
 STRIPE_ACTOR = "system:stripe"
 
 
-def order_for_reference(reference: str | None) -> Order | None:
-    """The order a Stripe object names by its public id, or None."""
+def order_for_reference(reference: str | None, *, lock: bool = False) -> Order | None:
+    """The order a Stripe object names by its public id, or None. `lock`: read
+    it under its row lock, in the same query."""
     try:
         key = uuid.UUID(str(reference))
     except ValueError:
         return None
+    if lock:
+        return order_lock_by_public_id(key)
     return Order.objects.filter(public_id=key).first()
 
 
@@ -56,7 +59,10 @@ def order_for_payment(*, payment_intent: str | None, reference: str | None) -> O
     return order
 
 
-@transaction.atomic
+# Without a savepoint: every caller lets an error propagate out of its own
+# transaction (the webhook inbox's savepoint, a row-security scope), which
+# undoes the whole attempt; a savepoint here would cost two round trips more.
+@transaction.atomic(savepoint=False)
 def order_mark_paid_from_checkout(*, session: CheckoutSessionResult, actor: str) -> Order | None:
     """Mark the order of a Checkout Session paid.
 
@@ -65,8 +71,11 @@ def order_mark_paid_from_checkout(*, session: CheckoutSessionResult, actor: str)
     payment: nothing happens. Paid for an order that cannot take it (canceled,
     e.g. expired, or already paid with another payment): the payment is refunded
     in full and recorded on the order. Returns the order, or None when the
-    session names no order of this shop."""
-    order = order_for_reference(session.reference)
+    session names no order of this shop.
+
+    A paid session's order is found and locked in one query, and marked paid
+    under that lock (`order_mark_paid(locked=True)`)."""
+    order = order_for_reference(session.reference, lock=session.is_paid)
     if order is None:
         logger.warning(
             "payment.unknown_reference", extra={"session_id": session.id, "ref": session.reference}
@@ -77,7 +86,6 @@ def order_mark_paid_from_checkout(*, session: CheckoutSessionResult, actor: str)
     intent, amount = session.payment_intent, session.amount_total
     if not intent or amount is None:
         raise PaymentMismatch(f"Session {session.id} is paid but has no payment amount.")
-    order = order_lock(order)
     if order.status in PAID_STATES and order.payment_reference == intent:
         return order
     if order.status == OrderStatus.PENDING_PAYMENT:
@@ -97,7 +105,9 @@ def order_mark_paid_from_checkout(*, session: CheckoutSessionResult, actor: str)
             raise PaymentMismatch(
                 f"Order {order.number} is in {order.currency}, the payment in {session.currency}."
             )
-        order = order_mark_paid(order=order, payment_reference=intent, amount=amount, actor=actor)
+        order = order_mark_paid(
+            order=order, payment_reference=intent, amount=amount, actor=actor, locked=True
+        )
         logger.info("payment.marked_paid", extra={"order": order.number, "actor": actor})
         return order
     return _late_payment_refund(order=order, intent=intent, amount=amount)

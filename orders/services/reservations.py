@@ -5,8 +5,9 @@ Never oversell: a reservation is taken with one conditional UPDATE
 waiting for any concurrent writer of the same row, and the database's check
 constraint `variant_reserved_lte_on_hand` backs it up.
 
-Exactly once: a reservation leaves `active` through a conditional UPDATE of
-its own status; only the caller whose UPDATE matched touches the stock.
+Exactly once: an order's active reservations are read under their row locks
+before they leave `active`; a concurrent caller waits for them and then finds
+none active, so only one caller touches the stock.
 
 These functions act across shoppers (expiry is nobody's request), so the
 ones that look for work open the service row-security scope explicitly."""
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -62,50 +64,75 @@ def stock_reserve(
     )
 
 
-def _finish(reservation: Reservation, *, to: str, reason: str, now: dt.datetime) -> bool:
-    """Move one reservation out of `active`; True only for the caller who did."""
-    moved = Reservation.objects.filter(pk=reservation.pk, status=ReservationStatus.ACTIVE).update(
-        status=to, released_at=now, release_reason=reason[:100]
+def _pairs_by_size(reservations: list[Reservation]) -> Counter[int]:
+    """Pairs per variant id, in the reservations' order."""
+    pairs: Counter[int] = Counter()
+    for reservation in reservations:
+        pairs[reservation.variant_id] += reservation.quantity
+    return pairs
+
+
+def _finish_all(order: Order, *, to: str, reason: str) -> list[Reservation]:
+    """Move every active reservation of `order` out of `active` and its pairs
+    out of `stock_reserved` (sold: out of `stock_on_hand` too). Returns the
+    reservations moved, each exactly once.
+
+    The active reservations are read under their row locks (one query, in
+    variant order so that lock acquisition order is stable across
+    transactions): a concurrent caller waits, then finds none active. Then one
+    UPDATE moves them all and one conditional UPDATE per size moves its stock."""
+    active = list(
+        order.reservations.select_for_update()
+        .filter(status=ReservationStatus.ACTIVE)
+        .order_by("variant_id")
     )
-    if not moved:
-        return False
-    stock = Variant.objects.filter(pk=reservation.variant_id)
-    if to == ReservationStatus.CONSUMED:
-        stock.update(
-            stock_on_hand=F("stock_on_hand") - reservation.quantity,
-            stock_reserved=F("stock_reserved") - reservation.quantity,
-        )
-    else:
-        stock.update(stock_reserved=F("stock_reserved") - reservation.quantity)
-    product_id, available = (
-        Variant.objects.filter(pk=reservation.variant_id)
-        .annotate(available=F("stock_on_hand") - F("stock_reserved"))
-        .values_list("product_id", "available")[0]
+    if not active:
+        return []
+    Reservation.objects.filter(pk__in=[r.pk for r in active]).update(
+        status=to, released_at=timezone.now(), release_reason=reason[:100]
     )
-    # A sale leaves availability as it was; a release brings a sold-out size back
-    # when what is available now is no more than what was released.
-    came_back = to != ReservationStatus.CONSUMED and 0 < available <= reservation.quantity
-    product_stock_changed(
-        product_id=product_id, availability_changed=came_back, reason=f"stock.{to}"
-    )
-    return True
+    for variant_id, quantity in _pairs_by_size(active).items():  # in variant order
+        stock = Variant.objects.filter(pk=variant_id)
+        if to == ReservationStatus.CONSUMED:
+            stock.update(
+                stock_on_hand=F("stock_on_hand") - quantity,
+                stock_reserved=F("stock_reserved") - quantity,
+            )
+        else:
+            stock.update(stock_reserved=F("stock_reserved") - quantity)
+    return active
 
 
 def _has_available(variant_id: int) -> bool:
     return Variant.objects.filter(pk=variant_id, stock_on_hand__gt=F("stock_reserved")).exists()
 
 
-def _active(order: Order) -> list[Reservation]:
-    # Variant order keeps lock acquisition order stable across transactions.
-    return list(order.reservations.filter(status=ReservationStatus.ACTIVE).order_by("variant_id"))
-
-
 def reservations_consume_for_order(*, order: Order) -> int:
-    """The order is paid: its reserved pairs are sold. Returns how many reservations moved."""
-    now = timezone.now()
-    return sum(
-        _finish(r, to=ReservationStatus.CONSUMED, reason="paid", now=now) for r in _active(order)
+    """The order is paid: its reserved pairs are sold. Returns how many
+    reservations moved. The caller holds the order's row lock.
+
+    A sale takes the pairs out of both `stock_on_hand` and `stock_reserved`, so
+    what a shopper can buy (their difference) is what it was: no page or
+    listing shows anything else, and nothing is revalidated."""
+    return len(_finish_all(order, to=ReservationStatus.CONSUMED, reason="paid"))
+
+
+def _revalidate_released(released: list[Reservation]) -> None:
+    """Released pairs are on sale again: each product's own pages are stale,
+    and the listings too where a sold-out size came back (what is available now
+    is no more than what was released)."""
+    quantities = _pairs_by_size(released)
+    rows = (
+        Variant.objects.filter(pk__in=quantities)
+        .annotate(available=F("stock_on_hand") - F("stock_reserved"))
+        .values_list("pk", "product_id", "available")
     )
+    for variant_id, product_id, available in rows:
+        product_stock_changed(
+            product_id=product_id,
+            availability_changed=0 < available <= quantities[variant_id],
+            reason="stock.released",
+        )
 
 
 @transaction.atomic
@@ -116,10 +143,10 @@ def reservation_release_for_order(order: Order, reason: str, *, actor: str = "sy
     Checkout Session expires. Idempotent: a second call releases nothing.
     Returns how many reservations were released."""
     order = order_lock(order)
-    now = timezone.now()
-    released = sum(
-        _finish(r, to=ReservationStatus.RELEASED, reason=reason, now=now) for r in _active(order)
-    )
+    moved = _finish_all(order, to=ReservationStatus.RELEASED, reason=reason)
+    if moved:
+        _revalidate_released(moved)
+    released = len(moved)
     if order.status == OrderStatus.PENDING_PAYMENT:
         event = order_transition(
             order=order, to_status=OrderStatus.CANCELED, actor=actor, note=reason

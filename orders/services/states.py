@@ -8,12 +8,15 @@
 *Paid* means Stripe took the money; *shipped* means staff sent the pairs.
 
 Every transition writes an OrderEvent (what, when, who, request id) through
-`order_event_write`, the one writer of order events; `order_lock` is the one way
-a service takes the order's row lock."""
+`order_event_write`, the one writer of order events; `order_lock` (or, from a
+public id, `order_lock_by_public_id`) is the one way a service takes the
+order's row lock."""
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Iterable
 
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus
@@ -37,6 +40,12 @@ def order_lock(order: Order) -> Order:
     """The order re-read under its row lock (inside the caller's transaction):
     concurrent writers of one order serialise here."""
     return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def order_lock_by_public_id(public_id: uuid.UUID) -> Order | None:
+    """The order with this public id read under its row lock, in one query
+    (a lookup followed by `order_lock` is two), or None when there is none."""
+    return Order.objects.select_for_update().filter(public_id=public_id).first()
 
 
 def order_event_write(
@@ -68,9 +77,17 @@ def transition_allowed(from_status: str, to_status: str) -> bool:
 
 
 def order_transition(
-    *, order: Order, to_status: str, actor: str, note: str = "", reference: str = ""
+    *,
+    order: Order,
+    to_status: str,
+    actor: str,
+    note: str = "",
+    reference: str = "",
+    update_fields: Iterable[str] = (),
 ) -> OrderEvent:
     """Move `order` (locked by the caller with select_for_update) to `to_status`.
+    `update_fields`: other fields the caller changed on `order` with this
+    transition, written by the same UPDATE.
 
     Raises InvalidTransition for anything the map does not allow."""
     from_status = order.status
@@ -80,7 +97,7 @@ def order_transition(
             f"it cannot become {S(to_status).label.lower()}."
         )
     order.status = to_status
-    order.save(update_fields=["status", "updated_at"])
+    order.save(update_fields=["status", "updated_at", *update_fields])
     event = order_event_write(
         order=order, from_status=from_status, actor=actor, note=note, reference=reference
     )

@@ -208,12 +208,12 @@ def test_admin_delete_and_brand_edit_revalidate_their_tags(admin_client, shop):
         {"name": "Nike Inc", "slug": "nike", "description": ""},
     )
     middle = tag_versions(tags)
-    assert middle[product.brand.cache_tag] == before[product.brand.cache_tag] + 1
+    assert middle[product.brand.cache_tag] != before[product.brand.cache_tag]
     assert middle[product.cache_tag] == before[product.cache_tag]
     admin_client.post(reverse("admin:catalog_product_delete", args=[product.pk]), {"post": "yes"})
     after = tag_versions(tags)
-    assert after[product.cache_tag] > middle[product.cache_tag]
-    assert after["catalog"] > middle["catalog"]
+    assert after[product.cache_tag] != middle[product.cache_tag]
+    assert after["catalog"] != middle["catalog"]
     assert after[shop[1].cache_tag] == before[shop[1].cache_tag]
 
 

@@ -19,8 +19,8 @@ def test_stock_set_revalidates_the_product_and_listings_after_commit():
     before = tag_versions(tags)
     services.variant_stock_set(variant_id=variant.pk, on_hand=0)
     after = tag_versions(tags)
-    assert after[tags[0]] == before[tags[0]] + 1
-    assert after["catalog"] == before["catalog"] + 1
+    assert after[tags[0]] != before[tags[0]]
+    assert after["catalog"] != before["catalog"]
     assert after["product:999999"] == before["product:999999"]
 
 

@@ -97,7 +97,7 @@ def test_cache_revalidation_from_the_console(ops_client, django_capture_on_commi
         response = ops_client.post(url, {"tags": f"{tag}, catalog", "reason": "stale price"})
     assert response.status_code == 302
     after = tag_versions([tag, "catalog"])
-    assert after == {tag: version + 1 for tag, version in before.items()}
+    assert all(after[tag] != version for tag, version in before.items())
     assert revalidation_log()[0]["tags"] == [tag, "catalog"]
     assert AuditEntry.objects.filter(action="cache.revalidate", target=f"{tag} catalog").exists()
     page = ops_client.get(url).content.decode()

@@ -34,4 +34,4 @@ def test_rolled_back_write_revalidates_nothing():
     with transaction.atomic():
         cachetags.revalidate_tag("catalog", reason="kept")
         assert cachetags.tag_versions(["catalog"]) == before  # not before commit
-    assert cachetags.tag_versions(["catalog"]) == {"catalog": before["catalog"] + 1}
+    assert cachetags.tag_versions(["catalog"])["catalog"] != before["catalog"]

@@ -1,5 +1,7 @@
-"""Funnel counters: one-statement upserts, and product views counted on every
-page served (also from the page cache) without slowing a cached page down."""
+"""Funnel counters: buffered per process and written with one-statement
+upserts; product views counted on every page served (also from the page
+cache) without slowing a cached page down, and a step counted without a
+statement of its own."""
 
 from __future__ import annotations
 
@@ -26,12 +28,15 @@ def _count(step: str) -> int:
     return funnel.funnel_totals(since=timezone.now() - dt.timedelta(hours=1))[step]
 
 
-def test_a_count_is_one_statement_that_adds(
+def test_a_count_costs_no_statement_and_a_flush_one_that_adds(
     django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     for n in (1, 4):
-        with django_assert_num_queries(1), django_capture_on_commit_callbacks(execute=True):
+        with django_assert_num_queries(0), django_capture_on_commit_callbacks(execute=True):
             funnel.funnel_count(FunnelStep.CART_ADD, n)
+    assert not FunnelCount.objects.exists()
+    with django_assert_num_queries(1):
+        assert funnel.funnel_flush() == 5
     row = FunnelCount.objects.get()
     assert (row.step, row.count) == ("cart_add", 5)
     assert row.hour == row.hour.replace(minute=0, second=0, microsecond=0)
@@ -42,7 +47,8 @@ def test_a_count_waits_for_commit_and_vanishes_with_a_rollback(
 ):
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         funnel.funnel_count(FunnelStep.PAID)
-        assert not FunnelCount.objects.exists()
+        assert funnel.funnel_flush() == 0  # not before commit
+    assert funnel.funnel_flush() == 1
     assert _count("paid") == 1
     with django_capture_on_commit_callbacks(execute=True):
         try:
@@ -51,6 +57,7 @@ def test_a_count_waits_for_commit_and_vanishes_with_a_rollback(
                 raise RuntimeError("the service failed")
         except RuntimeError:
             pass
+    assert funnel.funnel_flush() == 0
     assert _count("paid") == 1
 
 
