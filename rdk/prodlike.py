@@ -294,9 +294,15 @@ def through_pgbouncer(command: list[str]) -> int:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def manage(*args: str, env: dict[str, str], log: Path, name: str | None = None) -> Process:
-    """`python manage.py …` as a long-running child process (the Stripe stand-in)."""
+def manage(
+    *args: str, env: dict[str, str], log: Path, name: str | None = None, netns: str | None = None
+) -> Process:
+    """`python manage.py …` as a long-running child process (the Stripe
+    stand-in, the task worker, the scheduler), inside the network namespace
+    `netns` when given (`make scaleout`'s hosts)."""
     argv = [sys.executable, str(BASE_DIR / "manage.py"), *args]
+    if netns:
+        argv = ["ip", "netns", "exec", netns, *argv]
     return Process(name or args[0], argv, env=env, log=log)
 
 
