@@ -581,21 +581,24 @@ class Chaos:
 
     def check_scheduler(self) -> None:
         """django-crontask exits when Redis restarts empty (its lock is gone);
-        its supervisor starts it again. Proof it is back: the every-minute
-        task was enqueued after the last restart, and no minute twice."""
+        its supervisor starts it again. And after PostgreSQL restarted, its
+        enqueues need a fresh connection (rdk.jobs.ScheduledTask). Proof it
+        is back: the every-minute task was enqueued after both, no minute twice."""
         restarts = self.scheduler.restarts if self.scheduler else []
+        postgresql = [f.recovered for f in self.faults if f.name == "postgresql" and f.recovered]
+        since = max([*restarts, *postgresql, self.started_at.timestamp()])
         runs = harness.scheduled_runs(self.started_at)
-        last = datetime.fromtimestamp(restarts[-1], UTC) if restarts else self.started_at
-        after = sum(n for minute, n in runs.items() if minute >= last)
+        after = sum(n for minute, n in runs.items() if minute.timestamp() >= since)
         twice = sum(1 for n in runs.values() if n > 1)
         started = self.started_at.timestamp()
         self.run.check(
-            "scheduler back on schedule after Redis restarted empty, no minute scheduled twice",
+            "scheduler back on schedule after Redis and PostgreSQL restarts, no minute twice",
             after > 0 and twice == 0,
             f"restarted by its supervisor {len(restarts)} time(s), at "
             + (", ".join(f"{t - started:.0f} s" for t in restarts) or "-")
             + f" into the run; every-minute task enqueued {sum(runs.values())} time(s) in "
-            f"{len(runs)} minute(s), {after} after the last restart; minutes twice: {twice}",
+            f"{len(runs)} minute(s), {after} after {since - started:.0f} s (the last restart "
+            f"or PostgreSQL's recovery); minutes twice: {twice}",
         )
 
     def check_reservations(self) -> None:

@@ -32,12 +32,13 @@ import functools
 import importlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from crontask import cron
 from django.apps import apps
 from django.conf import settings
+from django.db import connections
 from django.db.models import Case, Count, F, Max, Min, Q, When
 from django.db.models.functions import Greatest
 from django.tasks import Task
@@ -96,12 +97,31 @@ def retry_on(
     return decorate
 
 
+class ScheduledTask(Task):
+    """A task the scheduler enqueues. The scheduler is one long-lived process
+    with no request cycle, so Django never checks its database connection:
+    after PostgreSQL restarted, every enqueue failed on the dead connection
+    until the scheduler itself was restarted (`make chaos` found it). Each
+    enqueue first lets Django drop a connection that is broken or too old,
+    as it does around every request; never one inside a transaction (an
+    operator's Run now, a test), which is the caller's to finish."""
+
+    __slots__ = ()
+
+    def enqueue(self, *args, **kwargs):
+        for conn in connections.all(initialized_only=True):
+            if not conn.in_atomic_block:
+                conn.close_if_unusable_or_obsolete()
+        return Task.enqueue(self, *args, **kwargs)
+
+
 def scheduled(cron_expression: str, *, every: timedelta) -> Callable[[Task], Task]:
     """Put above `@task`: enqueue the task on a cron schedule (django-crontask,
     `manage.py crontask`); `every` is the schedule's period, the yardstick of
     /jobs/health's "last success" check."""
 
     def decorate(task: Task) -> Task:
+        task = ScheduledTask(**{f.name: getattr(task, f.name) for f in fields(task)})
         task = cron(cron_expression)(task)
         SCHEDULE[task.module_path] = Schedule(task.module_path, task.name, cron_expression, every)
         return task

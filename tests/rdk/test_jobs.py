@@ -214,3 +214,19 @@ def test_a_dead_workers_bounded_task_is_queued_again_unbounded_ones_wait(setting
     assert row(orphan).worker_ids == ["dead-0"]  # the dead run still counts as an attempt
     for other in (young, spent, unbounded):
         assert row(other).status == TaskResultStatus.RUNNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_enqueues_again_after_postgresql_dropped_its_connection():
+    from crontask import scheduler
+    from django.db import connection
+
+    (job,) = [j for j in scheduler.get_jobs() if j.name == "release_expired_reservations"]
+    connection.ensure_connection()
+    connection.connection.close()  # as a PostgreSQL restart leaves the scheduler's
+
+    job.func()  # what the scheduler calls at each minute mark
+
+    assert (
+        DBTaskResult.objects.filter(task_path=release_expired_reservations.module_path).count() == 1
+    )
