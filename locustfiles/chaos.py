@@ -181,8 +181,8 @@ class Chaos:
         self.env: dict[str, str] = {}
         self.named: dict[str, prodlike.Process] = {}
         self.sink = harness.SmtpSink("127.0.0.1", args.smtp_port)
-        self.scheduler: harness.Supervisor | None = None
-        self.worker: harness.Supervisor | None = None
+        self.scheduler: prodlike.Supervisor | None = None
+        self.worker: prodlike.Supervisor | None = None
         self.killed_mid_send: bool | None = None
 
     def start(self, name: str, process: prodlike.Process) -> prodlike.Process:
@@ -275,8 +275,8 @@ class Chaos:
         # Both supervised as systemd's Restart=always does in production
         # (deploy/systemd/): django-crontask exits by design when it loses its
         # Redis lock, and the task worker exits when PostgreSQL goes away.
-        self.worker = harness.Supervisor(self.task_worker, PIDS).start()
-        self.scheduler = harness.Supervisor(self.scheduler_process, PIDS).start()
+        self.worker = prodlike.Supervisor(self.task_worker, remember=PIDS.remember).start()
+        self.scheduler = prodlike.Supervisor(self.scheduler_process, remember=PIDS.remember).start()
         for i, host in enumerate(self.hosts):
             prodlike.wait_until_ready(host + "/readyz", process=self.named[f"rdk{i + 1}"].popen)
         prodlike.wait_until_ready(self.standin_url + "/_standin/health", process=standin.popen)

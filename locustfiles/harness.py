@@ -1,8 +1,7 @@
 """What `make chaos` (locustfiles/chaos.py) and `make scaleout`
 (locustfiles/scaleout.py) share: the run's skeleton (results folder, stop on
 SIGTERM, clean-up whatever happens), the process groups a killed run leaves
-for `--cleanup`, a supervisor that restarts a process as systemd's
-`Restart=always` does, an SMTP server of the run's own that records each
+for `--cleanup`, an SMTP server of the run's own that records each
 message (and can refuse connections or hold a sender mid-send), and the checks
 both make on background work: every order email delivered exactly once, and
 each minute of the schedule enqueued exactly once.
@@ -90,51 +89,6 @@ class ProcessGroups:
                     killed.append(f"process group {line}")
             self.path.unlink()
         return killed
-
-
-class Supervisor:
-    """Start `make()`'s process and start a new one each time it exits, after
-    `delay` seconds, as systemd's `Restart=always` (RestartSec) does, until
-    `stop()`. `restarts` holds the Unix time of each restart."""
-
-    def __init__(
-        self, make: Callable[[], prodlike.Process], groups: ProcessGroups, delay: float = 0.5
-    ) -> None:
-        self.make, self.groups, self.delay = make, groups, delay
-        self.process: prodlike.Process | None = None
-        self.restarts: list[float] = []
-        self.exits: list[int] = []
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    def start(self) -> Supervisor:
-        self.process = self.groups.remember(self.make().start())
-        self._thread.start()
-        return self
-
-    def _watch(self) -> None:
-        while not self._stopping.wait(0.2):
-            if self.process.popen.poll() is None:
-                continue
-            self.exits.append(self.process.popen.returncode)
-            if self._stopping.wait(self.delay):
-                return
-            with self._lock:
-                if self._stopping.is_set():
-                    return
-                self.restarts.append(time.time())
-                self.process = self.groups.remember(self.make().start())
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.popen.poll() is None
-
-    def stop(self, timeout: float = 20.0) -> None:
-        self._stopping.set()
-        with self._lock:
-            if self.process is not None:
-                self.process.stop(timeout=timeout)
 
 
 class _Recorder:

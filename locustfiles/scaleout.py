@@ -263,8 +263,8 @@ class Scaleout:
         self.phases: list[Phase] = []
         self.figures: dict[str, object] = {}
         self.sink = harness.SmtpSink(GATEWAY, SMTP_PORT)
-        self.schedulers: list[harness.Supervisor] = []
-        self.worker: harness.Supervisor | None = None
+        self.schedulers: list[prodlike.Supervisor] = []
+        self.worker: prodlike.Supervisor | None = None
 
     # Set-up --------------------------------------------------------------------------
 
@@ -314,23 +314,23 @@ class Scaleout:
         each under a supervisor, as deploy/systemd/ has them (a scheduler that
         finds the lock taken waits LOCK_BLOCKING_TIMEOUT, 15 s, then exits)."""
         first, second = self.hosts[0], self.hosts[1]
-        self.worker = harness.Supervisor(
+        self.worker = prodlike.Supervisor(
             lambda: prodlike.manage(
                 "db_worker", "--queue-name", "*", "--no-startup-delay", "-v", "0",
                 "--worker-id", WORKER_ID,
                 env=first.env, log=self.results / "worker-host1.log", netns=first.netns,
             ),
-            PIDS,
+            remember=PIDS.remember,
             delay=2.0,
         ).start()  # fmt: skip
         for host in (first, second):
             log = self.results / f"scheduler-{host.name}.log"
             self.schedulers.append(
-                harness.Supervisor(
+                prodlike.Supervisor(
                     lambda host=host, log=log: prodlike.manage(
                         "crontask", "--no-heartbeat", env=host.env, log=log, netns=host.netns
                     ),
-                    PIDS,
+                    remember=PIDS.remember,
                     delay=2.0,
                 ).start()
             )

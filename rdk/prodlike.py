@@ -24,9 +24,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -171,6 +173,59 @@ def gunicorn(
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]
     return Process(f"rdk:{netns or ''}:{port}", argv, env=env, log=log)
+
+
+class Supervisor:
+    """Start `make()`'s process and start a new one each time it exits, after
+    `delay` seconds, as systemd's `Restart=always` (RestartSec) does in
+    production (deploy/systemd/), until `stop()`. `restarts` holds the Unix
+    time of each restart; `remember` is called with each process started.
+
+    The task worker and the scheduler need it: the worker exits when
+    PostgreSQL goes away, the scheduler when it loses its Redis lock."""
+
+    def __init__(
+        self,
+        make: Callable[[], Process],
+        *,
+        remember: Callable[[Process], Process] = lambda process: process,
+        delay: float = 0.5,
+    ) -> None:
+        self.make, self.remember, self.delay = make, remember, delay
+        self.process: Process | None = None
+        self.restarts: list[float] = []
+        self.exits: list[int] = []
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> Supervisor:
+        self.process = self.remember(self.make().start())
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.2):
+            if self.process.popen.poll() is None:
+                continue
+            self.exits.append(self.process.popen.returncode)
+            if self._stopping.wait(self.delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.restarts.append(time.time())
+                self.process = self.remember(self.make().start())
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.popen.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self._stopping.set()
+        with self._lock:
+            if self.process is not None:
+                self.process.stop(timeout=timeout)
 
 
 PGBOUNCER_INI = BASE_DIR / "deploy" / "pgbouncer.ini"
