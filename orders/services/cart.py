@@ -71,6 +71,9 @@ class SessionCartStore:
     def clear(self) -> None:
         self.session.pop(SESSION_KEY, None)
 
+    def lock(self) -> None:
+        """Nothing to lock: a visitor cannot check out before signing in."""
+
     def count(self) -> int:
         return sum(q for q, _ in self.items().values())
 
@@ -119,6 +122,12 @@ class DbCartStore:
     def clear(self) -> None:
         CartItem.objects.filter(cart__user=self.user).delete()
         self._changed()
+
+    def lock(self) -> None:
+        """Hold the shopper's cart row until the transaction ends, so two
+        checkouts of this cart (two tabs) take turns: the second sees the
+        first's order in the purchase limit and the emptied cart."""
+        Cart.objects.select_for_update().get_or_create(user=self.user)
 
     def count(self) -> int:
         return sum(q for q, _ in self.items().values())

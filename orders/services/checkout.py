@@ -71,6 +71,7 @@ def order_place(
     written) or OutOfStock (someone else got the last pairs; nothing written)."""
     if not switch_is_on("feature.checkout"):
         raise CheckoutUnavailable("Checkout is paused for a moment. Your cart is saved.")
+    store.lock()
     summary = cart_refresh(store=store)
     if summary.notices or (expected_fingerprint and expected_fingerprint != summary.fingerprint):
         raise CartChanged(" ".join(summary.notices) or "Your cart changed; please review it.")
