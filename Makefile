@@ -254,11 +254,12 @@ scaleout: install ## Several hosts behind HAProxy + pgbouncer; kill one and roll
 # make chaos (docs/operations.md): two RDK processes, the task worker, the
 # scheduler and the Stripe stand-in under locust for CHAOS_SECONDS, on loopback,
 # with a Redis (port 10179) and a PostgreSQL cluster (port 10150) of its own,
-# stopped and restarted in turn with the stand-in, a gunicorn worker and the
-# task worker. Root only (pg_createcluster); drops the cluster on exit.
+# stopped and restarted in turn with the stand-in, a gunicorn worker, its own
+# SMTP server (127.0.0.1:10125) and the task worker (killed inside a send).
+# Root only (pg_createcluster); drops the cluster on exit.
 CHAOS_SECONDS ?= 160
 
-chaos: install ## Stop and restart Redis, PostgreSQL, Stripe, a web worker and the task worker under load; prove nothing lost
+chaos: install ## Stop and restart Redis, PostgreSQL, Stripe, a web worker, SMTP and the task worker (mid-send) under load; prove nothing lost
 	@if [ "$$(id -u)" != 0 ]; then echo "make chaos: needs root (pg_createcluster)." >&2; exit 2; fi
 	trap '$(PY) locustfiles/chaos.py --cleanup >/dev/null' EXIT
 	CHAOS_SECONDS=$(CHAOS_SECONDS) timeout --kill-after=30 $$(( $(CHAOS_SECONDS) + 300 )) \

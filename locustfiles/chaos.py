@@ -12,14 +12,19 @@ processes while the runner, in turn:
 - freezes the Stripe stand-in (SIGSTOP: Stripe unreachable, requests hang
   until RDK's timeouts; its payments stay on record, as Stripe's do) and thaws it;
 - kills one gunicorn worker of the first process (SIGKILL, requests in flight cut);
-- kills the task worker mid-work (SIGKILL) and starts it again.
+- makes email delivery fail (its SMTP server, started by the run on loopback,
+  refuses connections) and, when SMTP is back, kills the task worker while it
+  is inside a send (SIGKILL; the server holds that sender), and starts it again.
 
 Per fault it prints the 5xx answers and the window they fell in, the requests
 served while the fault lasted, and the time from the restart to full recovery
 (both processes ready and not degraded, pages 200, and for the worker its
-backlog run). At the end: orders paid = payments made on the stand-in, every
-webhook event stored and applied once, every email sent once, no stock lost
-or oversold. Each figure has its threshold; exit status 0 only when all hold.
+backlog run, the killed send included). At the end: orders paid = payments
+made on the stand-in, every webhook event stored and applied once, every order
+email the run's order events call for received by the SMTP server exactly once
+(by Message-ID), no stock lost or oversold, the scheduler (supervised, as
+systemd's Restart=always does) back on schedule after Redis restarted empty.
+Each figure has its threshold; exit status 0 only when all hold.
 
 Needs root (it creates and drops a PostgreSQL cluster). Everything it starts
 is stopped and the cluster dropped on exit, also on failure or Ctrl-C;
@@ -33,7 +38,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -49,20 +53,30 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+import harness  # noqa: E402  (locustfiles/harness.py: what chaos and scaleout share)
 import run as loadtest  # noqa: E402  (locustfiles/run.py: the one load-test launcher)
 
 from rdk import prodlike  # noqa: E402
 
 CLUSTER = "rdkchaos"  # the throwaway PostgreSQL cluster's name
 DATABASE = "rdk_chaos"
-PIDS = BASE_DIR / "var" / "chaos.pids"
+PIDS = harness.ProcessGroups(BASE_DIR / "var" / "chaos.pids")
 
 # Thresholds (issue 13: the shop keeps selling while a dependency is away).
 RECOVERY_LIMIT = 30.0  # seconds from a restart to full recovery
 # 5xx (and unanswered requests) a fault may cause. PostgreSQL down: the shop
 # cannot sell, so its 503s are allowed while it is down, none after recovery.
 # A killed gunicorn worker cuts the requests it held (at most its threads).
-FIVE_XX_LIMIT = {"redis": 0, "postgresql": None, "stand-in": 0, "gunicorn worker": 4, "worker": 0}
+FIVE_XX_LIMIT = {
+    "redis": 0,
+    "postgresql": None,
+    "stand-in": 0,
+    "gunicorn worker": 4,
+    "smtp + worker": 0,
+}
+# A send is bounded here (loopback SMTP): past this the killed worker's email
+# task is an orphan and runs again (EMAIL_TASK_ORPHANED_SECONDS).
+ORPHANED_AFTER = 5
 AFTER_RECOVERY_GRACE = 2  # seconds of 5xx tolerated after recovery (answers in flight)
 
 
@@ -88,15 +102,7 @@ class Stack:
     cluster: bool = False
 
 
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def remember(process: prodlike.Process) -> prodlike.Process:
-    PIDS.parent.mkdir(parents=True, exist_ok=True)
-    with PIDS.open("a") as out:
-        out.write(f"{process.pid}\n")
-    return process
+say = harness.say
 
 
 # The PostgreSQL cluster of its own -------------------------------------------------------
@@ -155,14 +161,7 @@ def cluster_drop() -> bool:
 
 
 def cleanup() -> list[str]:
-    removed = []
-    if PIDS.exists():
-        for line in PIDS.read_text().split():
-            with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
-                os.killpg(int(line), signal.SIGCONT)  # a frozen stand-in too
-                os.killpg(int(line), signal.SIGKILL)
-                removed.append(f"process group {line}")
-        PIDS.unlink()
+    removed = PIDS.kill_all()
     if cluster_drop():
         removed.append(f"PostgreSQL cluster {CLUSTER}")
     return removed
@@ -181,11 +180,13 @@ class Chaos:
         self.faults: list[Fault] = []
         self.env: dict[str, str] = {}
         self.named: dict[str, prodlike.Process] = {}
-        self.scheduler_restarts: list[float] = []  # seconds into the run
-        self.stopping = threading.Event()
+        self.sink = harness.SmtpSink("127.0.0.1", args.smtp_port)
+        self.scheduler: prodlike.Supervisor | None = None
+        self.worker: prodlike.Supervisor | None = None
+        self.killed_mid_send: bool | None = None
 
     def start(self, name: str, process: prodlike.Process) -> prodlike.Process:
-        self.stack.processes.append(remember(process.start()))
+        self.stack.processes.append(PIDS.remember(process.start()))
         self.named[name] = process
         return process
 
@@ -203,19 +204,10 @@ class Chaos:
             env=self.env, log=self.results / "worker.log",
         )  # fmt: skip
 
-    def scheduler(self) -> prodlike.Process:
+    def scheduler_process(self) -> prodlike.Process:
         return prodlike.manage(
             "crontask", "--no-heartbeat", env=self.env, log=self.results / "scheduler.log"
         )
-
-    def supervise_scheduler(self, started: float) -> None:
-        """What systemd's Restart=always does in production: django-crontask's
-        scheduler exits by design when it loses its Redis lock (Redis restarted
-        empty); start it again, and note when."""
-        while not self.stopping.wait(0.5):
-            if self.named["scheduler"].popen.poll() is not None:
-                self.scheduler_restarts.append(time.monotonic() - started)
-                self.start("scheduler", self.scheduler())
 
     def set_up(self) -> None:
         args = self.args
@@ -225,6 +217,7 @@ class Chaos:
         )
         cluster_create(args.pg_port)
         self.stack.cluster = True
+        self.sink.start()
         redis = self.start("redis", self.redis())
         prodlike.wait_for_port("127.0.0.1", args.redis_port, process=redis)
         bootstrap = subprocess.run(  # noqa: S603
@@ -245,10 +238,10 @@ class Chaos:
             redis_port=args.redis_port,
             state_dir=BASE_DIR / "var" / "chaos",
             extra={
-                # Every email as a file, to count what was really sent.
-                # filemail:// then the absolute path (rdk.env.mailers_settings).
-                "EMAIL_URL": f"filemail://{self.results / 'mail'}",
+                # Every email to the run's own SMTP server, to count by Message-ID.
+                "EMAIL_URL": self.sink.url,
                 "TASKS_RETRY_BASE_SECONDS": "1",
+                "EMAIL_TASK_ORPHANED_SECONDS": str(ORPHANED_AFTER),
             },
         )
         os.environ.update(self.env)
@@ -279,14 +272,18 @@ class Chaos:
                     threads=args.threads,
                 ),
             )
-        self.start("worker", self.task_worker())
-        self.start("scheduler", self.scheduler())
+        # Both supervised as systemd's Restart=always does in production
+        # (deploy/systemd/): django-crontask exits by design when it loses its
+        # Redis lock, and the task worker exits when PostgreSQL goes away.
+        self.worker = prodlike.Supervisor(self.task_worker, remember=PIDS.remember).start()
+        self.scheduler = prodlike.Supervisor(self.scheduler_process, remember=PIDS.remember).start()
         for i, host in enumerate(self.hosts):
             prodlike.wait_until_ready(host + "/readyz", process=self.named[f"rdk{i + 1}"].popen)
         prodlike.wait_until_ready(self.standin_url + "/_standin/health", process=standin.popen)
         say(
             f"chaos: 2 RDK processes ({args.workers} gthread workers × {args.threads} threads) "
-            f"at {', '.join(self.hosts)}; task worker, scheduler; stand-in at {self.standin_url}"
+            f"at {', '.join(self.hosts)}; task worker, scheduler; stand-in at {self.standin_url}; "
+            f"SMTP at {self.sink.url}"
         )
         loadtest.warm_up(self.hosts)
 
@@ -302,13 +299,12 @@ class Chaos:
         self.started_at = datetime.now(UTC)
         started = time.monotonic()
         locust.start()
-        threading.Thread(target=self.supervise_scheduler, args=(started,), daemon=True).start()
         plan = [
             ("redis", self.stop_redis, self.start_redis),
             ("postgresql", self.stop_postgresql, self.start_postgresql),
             ("stand-in", self.freeze_standin, self.thaw_standin),
             ("gunicorn worker", self.kill_gunicorn_worker, None),  # gunicorn restarts it
-            ("worker", self.kill_task_worker, self.start_task_worker),
+            ("smtp + worker", self.stop_smtp, self.start_smtp_kill_worker_mid_send),
         ]
         slot = (seconds - self.args.steady) / len(plan)
         for number, (name, stop, restart) in enumerate(plan):
@@ -326,7 +322,6 @@ class Chaos:
             took = fault.recovered and f"{fault.recovered - fault.restarted:.1f}s"
             say(f"chaos: {name} back; full recovery after {took or 'never'}")
         locust.join(timeout=seconds + 150)
-        self.stopping.set()
         if locust.is_alive():
             raise RuntimeError("locust did not stop in time")
 
@@ -366,13 +361,25 @@ class Chaos:
         os.kill(int(children[0]), signal.SIGKILL)
         return f"SIGKILL to worker {children[0]} of {self.hosts[0]}; gunicorn replaces it"
 
-    def kill_task_worker(self) -> str:
-        os.killpg(self.named["worker"].pid, signal.SIGKILL)
-        self.named["worker"].popen.wait(timeout=10)
-        return "SIGKILL mid-work"
+    def stop_smtp(self) -> str:
+        self.sink.stop()
+        return "SMTP server refusing connections: emails fail and are retried"
 
-    def start_task_worker(self) -> None:
-        self.start("worker", self.task_worker())
+    def start_smtp_kill_worker_mid_send(self) -> None:
+        """SMTP back, holding the next sender inside its send; the task worker
+        is killed there (SIGKILL: its transaction and row lock die with it);
+        its supervisor starts it again, as systemd would."""
+        self.sink.hold()
+        self.sink.start()
+        self.killed_mid_send = self.sink.held.wait(25)
+        worker = self.worker.process
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.popen.wait(timeout=10)
+        self.sink.release.set()
+        say(
+            "chaos: task worker killed "
+            + ("inside an SMTP send" if self.killed_mid_send else "(NO send seen within 25 s)")
+        )
 
     def wait_recovered(self, name: str, since: float) -> float | None:
         """The Unix time at which everything was whole again, or None."""
@@ -394,18 +401,24 @@ class Chaos:
             return False
         if name == "gunicorn worker" and len(self.gunicorn_workers()) < self.args.workers:
             return False
-        return not (name == "worker" and self.backlog(since))
+        # The task worker's backlog from before the restart has run (it exits
+        # when PostgreSQL goes away; its supervisor starts it again).
+        return not (name in ("postgresql", "smtp + worker") and self.backlog(since))
 
     def backlog(self, since: float) -> int:
-        """Tasks enqueued before `since` still waiting (the killed worker's backlog)."""
+        """Tasks enqueued before `since` still waiting, or still running where
+        a dead worker's run comes back on its own (an email: rdk.jobs
+        requeue_orphans); a dead worker's unbounded task waits for an operator."""
         from django.db import DatabaseError, close_old_connections
+        from django.db.models import Q
         from django_tasks_db.models import DBTaskResult
 
         close_old_connections()
         before = datetime.fromtimestamp(since, UTC)
         try:
             return DBTaskResult.objects.filter(
-                status__in=["READY", "RUNNING"], enqueued_at__lt=before
+                Q(status="READY") | Q(status="RUNNING", task_path="rdk.emails.deliver_email"),
+                enqueued_at__lt=before,
             ).count()
         except DatabaseError:
             return 1
@@ -417,19 +430,15 @@ class Chaos:
 
         connections.close_all()  # the runner's own connections died with PostgreSQL
         loadtest.settle_webhooks(self.standin_url, self.run)
-        self.drain_tasks()
+        harness.drain_tasks(self.started_at)
         self.judge_faults()
         self.check_payments()
         self.check_webhooks()
         self.check_emails()
         self.check_processes()
+        self.check_scheduler()
         loadtest.stock_checks(self.run, self.stock_before, self.started_at)
         self.check_reservations()
-
-    def drain_tasks(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.backlog(time.time()):
-            time.sleep(0.5)
 
     def judge_faults(self) -> None:
         path = self.results / "timeline.json"
@@ -534,21 +543,15 @@ class Chaos:
         )
 
     def check_emails(self) -> None:
-        """Every email recorded is sent, and no Message-ID reached the mail
-        files twice (a worker killed mid-send must not send again)."""
-        from rdk.models import OutboundEmail
-
-        sent = Counter()
-        for file in (self.results / "mail").glob("*"):
-            sent.update(re.findall(r"^Message-ID: (\S+)", file.read_text(errors="replace"), re.M))
-        twice = sum(1 for n in sent.values() if n > 1)
-        recorded = OutboundEmail.objects.filter(created_at__gte=self.started_at)
-        queued = recorded.exclude(status=OutboundEmail.Status.SENT).count()
+        """Every order email delivered exactly once although SMTP was down and
+        the worker was killed inside a send (locustfiles/harness.py)."""
+        harness.check_emails(self.run, self.sink, self.started_at)
         self.run.check(
-            "no email sent twice, none left unsent",
-            sum(sent.values()) > 0 and twice == 0 and queued == 0,
-            f"{recorded.count()} emails recorded, {sum(sent.values())} messages sent "
-            f"({len(sent)} distinct), sent twice {twice}, still queued {queued}",
+            "the task worker was killed inside an SMTP send",
+            bool(self.killed_mid_send),
+            "held at RCPT by the SMTP server, then SIGKILL"
+            if self.killed_mid_send
+            else "no send reached the SMTP server in time: killed between tasks",
         )
 
     def check_processes(self) -> None:
@@ -559,12 +562,43 @@ class Chaos:
             for name, process in self.named.items()
             if process.popen is not None and process.popen.poll() is not None
         ]
-        restarts = ", ".join(f"{t:.0f} s" for t in self.scheduler_restarts) or "none"
+        supervised = {"task worker": self.worker, "scheduler": self.scheduler}
+        dead += [name for name, s in supervised.items() if s is None or not s.running]
+        started = self.started_at.timestamp()
         self.run.check(
-            "every process survived the others' faults",
+            "every process survived the others' faults (worker and scheduler: supervised)",
             not dead,
             ("all running" if not dead else "exited: " + ", ".join(dead))
-            + f"; scheduler restarted by the supervisor at: {restarts} into the run",
+            + "; restarted by their supervisor: "
+            + "; ".join(
+                f"{name} at "
+                + (", ".join(f"{t - started:.0f} s" for t in s.restarts) if s.restarts else "-")
+                for name, s in supervised.items()
+                if s is not None
+            )
+            + " into the run",
+        )
+
+    def check_scheduler(self) -> None:
+        """django-crontask exits when Redis restarts empty (its lock is gone);
+        its supervisor starts it again. And after PostgreSQL restarted, its
+        enqueues need a fresh connection (rdk.jobs.ScheduledTask). Proof it
+        is back: the every-minute task was enqueued after both, no minute twice."""
+        restarts = self.scheduler.restarts if self.scheduler else []
+        postgresql = [f.recovered for f in self.faults if f.name == "postgresql" and f.recovered]
+        since = max([*restarts, *postgresql, self.started_at.timestamp()])
+        runs = harness.scheduled_runs(self.started_at)
+        after = sum(n for minute, n in runs.items() if minute.timestamp() >= since)
+        twice = sum(1 for n in runs.values() if n > 1)
+        started = self.started_at.timestamp()
+        self.run.check(
+            "scheduler back on schedule after Redis and PostgreSQL restarts, no minute twice",
+            after > 0 and twice == 0,
+            f"restarted by its supervisor {len(restarts)} time(s), at "
+            + (", ".join(f"{t - started:.0f} s" for t in restarts) or "-")
+            + f" into the run; every-minute task enqueued {sum(runs.values())} time(s) in "
+            f"{len(runs)} minute(s), {after} after {since - started:.0f} s (the last restart "
+            f"or PostgreSQL's recovery); minutes twice: {twice}",
         )
 
     def check_reservations(self) -> None:
@@ -639,6 +673,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--standin-port", type=int, default=10111)
     parser.add_argument("--redis-port", type=int, default=10179)
     parser.add_argument("--pg-port", type=int, default=10150)
+    parser.add_argument("--smtp-port", type=int, default=10125)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--cleanup", action="store_true", help="only remove what a run left")
@@ -650,10 +685,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _stop_on_signal(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
@@ -661,8 +692,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # One run at a time: a run's clean-up kills every process group listed in
     # PIDS, so a second run (or `--cleanup`) would take the first one's away.
-    PIDS.parent.mkdir(parents=True, exist_ok=True)
-    lock = (PIDS.parent / "chaos.lock").open("w")
+    PIDS.path.parent.mkdir(parents=True, exist_ok=True)
+    lock = (PIDS.path.parent / "chaos.lock").open("w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -676,27 +707,22 @@ def main(argv: list[str] | None = None) -> int:
         if not shutil.which(binary):
             say(f"chaos: {binary} is not installed.")
             return 2
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    results = BASE_DIR / "results" / f"{stamp}-chaos"
-    results.mkdir(parents=True, exist_ok=True)
-    say(f"chaos: results in {results.relative_to(BASE_DIR)}")
+    results = harness.results_dir("chaos")
     chaos = Chaos(args, results)
-    failure = None
-    try:
-        chaos.set_up()
-        chaos.under_load()
-        chaos.after()
-    except Exception as exc:  # any failure is reported as one, after clean-up
-        failure = f"{type(exc).__name__}: {exc}"
-        chaos.run.check("the run completed", False, failure)
-    finally:
+
+    def teardown() -> None:
+        for supervisor in (chaos.scheduler, chaos.worker):
+            if supervisor is not None:
+                supervisor.stop()
         with contextlib.suppress(ProcessLookupError, KeyError):
             os.killpg(chaos.named["stand-in"].pid, signal.SIGCONT)
         for process in reversed(chaos.stack.processes):
             process.stop(timeout=20)
+        chaos.sink.stop()
         removed = cleanup()
         say(f"chaos: cleaned up ({', '.join(removed) or 'processes stopped'})")
+
+    harness.carry_out(chaos.run, [chaos.set_up, chaos.under_load, chaos.after], teardown)
     return summarise(chaos)
 
 

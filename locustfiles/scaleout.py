@@ -10,14 +10,19 @@ on the bridge, the standard engines from Debian:
   Stripe stand-in (an egress proxy, as production hosts reach Stripe);
 - pgbouncer in transaction mode with the committed `deploy/pgbouncer.ini`, in
   front of the machine's PostgreSQL (hosts run DATABASE_POOLER=pgbouncer-transaction);
-- one Redis of its own.
+- one Redis of its own, and an SMTP server of its own (in the runner);
+- the task worker and the scheduler on host 1, and a second scheduler on host
+  2 (both supervised, as systemd's Restart=always does): the scheduler lock
+  in Redis must let exactly one of them enqueue each scheduled run.
 
 Then locust's mix (locustfiles/run.py: browsing, signed-in checkout, webhooks,
 abusive sign-ins) goes through the balancer while the runner (a) kills one
 host hard and brings it back, and (b) restarts the others one by one with a
 graceful shutdown (drained at the balancer first). Afterwards: the shared
-state is checked host by host, and a summary prints each figure with its
-threshold. Exit status 0 only when every threshold holds.
+state is checked host by host, the background work (each minute scheduled
+once across the two schedulers, every task the web hosts enqueued run by host
+1's worker, every order email delivered once), and a summary prints each
+figure with its threshold. Exit status 0 only when every threshold holds.
 
 Everything it creates (namespaces, bridge, processes, temporary files) is
 removed on exit, also on failure or Ctrl-C; `--cleanup` removes what a killed
@@ -49,6 +54,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+import harness  # noqa: E402  (locustfiles/harness.py: what chaos and scaleout share)
 import run as loadtest  # noqa: E402  (locustfiles/run.py: the one load-test launcher)
 
 from rdk import prodlike  # noqa: E402
@@ -63,12 +69,8 @@ PGBOUNCER_PORT = 9632
 REDIS_PORT = 9679
 STANDIN_PORT = 9611  # the stand-in itself, on loopback
 STRIPE_EGRESS_PORT = 9612  # the hosts' way to it, through HAProxy
-
-# HOOK (issue 16, waiting for the `tasks` branch): the task framework's worker
-# and scheduler are not in main yet. When they land, list their manage.py
-# commands here: host 1 runs them, and `_check_one_scheduler` must then read
-# the scheduler lock and assert exactly one holder across the hosts.
-TASK_COMMANDS: tuple[tuple[str, ...], ...] = ()
+SMTP_PORT = 9625  # the run's SMTP server, on the bridge
+WORKER_ID = "host1-worker"  # the one task worker's id, on host 1
 
 # Thresholds.
 ROUTE_AROUND_LIMIT = 5.0  # seconds from a host's death to the balancer dropping it
@@ -101,8 +103,7 @@ class Host:
         return f"http://{self.address}:{APP_PORT}"
 
 
-def say(text: str) -> None:
-    print(text, flush=True)
+say = harness.say
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -130,26 +131,7 @@ def network_up(hosts: list[Host]) -> None:
         sh(*inns, "ip", "link", "set", "lo", "up")
 
 
-PIDS = BASE_DIR / "var" / "scaleout.pids"
-
-
-def remember(process: prodlike.Process) -> None:
-    """Note a started process group, for `--cleanup` after a run that was killed."""
-    PIDS.parent.mkdir(parents=True, exist_ok=True)
-    with PIDS.open("a") as out:
-        out.write(f"{process.pid}\n")
-
-
-def processes_down() -> list[str]:
-    """Kill the process groups a killed run left (from its own list of them)."""
-    stopped = []
-    if PIDS.exists():
-        for line in PIDS.read_text().split():
-            with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
-                os.killpg(int(line), signal.SIGKILL)
-                stopped.append(f"process group {line}")
-        PIDS.unlink()
-    return stopped
+PIDS = harness.ProcessGroups(BASE_DIR / "var" / "scaleout.pids")
 
 
 def network_down() -> list[str]:
@@ -246,7 +228,7 @@ def start_host(host: Host, results: Path) -> None:
         workers=host.workers,
         threads=host.threads,
     ).start()
-    remember(host.process)
+    PIDS.remember(host.process)
 
 
 def in_host(host: Host, code: str, timeout: float = 60) -> str:
@@ -280,6 +262,9 @@ class Scaleout:
         self.balancer: Balancer | None = None
         self.phases: list[Phase] = []
         self.figures: dict[str, object] = {}
+        self.sink = harness.SmtpSink(GATEWAY, SMTP_PORT)
+        self.schedulers: list[prodlike.Supervisor] = []
+        self.worker: prodlike.Supervisor | None = None
 
     # Set-up --------------------------------------------------------------------------
 
@@ -303,6 +288,7 @@ class Scaleout:
                 "TRUSTED_PROXY_COUNT": "2",
                 "DATABASE_POOLER": "pgbouncer-transaction",
                 "MEDIA_ROOT": str(self.state / "shared-volume" / "media"),
+                "EMAIL_URL": self.sink.url,
             },
         )
         for host in self.hosts:
@@ -320,8 +306,34 @@ class Scaleout:
 
     def start(self, process: prodlike.Process) -> prodlike.Process:
         self.processes.append(process.start())
-        remember(process)
+        PIDS.remember(process)
         return process
+
+    def start_background_work(self) -> None:
+        """The task worker on host 1; a scheduler on host 1 and one on host 2;
+        each under a supervisor, as deploy/systemd/ has them (a scheduler that
+        finds the lock taken waits LOCK_BLOCKING_TIMEOUT, 15 s, then exits)."""
+        first, second = self.hosts[0], self.hosts[1]
+        self.worker = prodlike.Supervisor(
+            lambda: prodlike.manage(
+                "db_worker", "--queue-name", "*", "--no-startup-delay", "-v", "0",
+                "--worker-id", WORKER_ID,
+                env=first.env, log=self.results / "worker-host1.log", netns=first.netns,
+            ),
+            remember=PIDS.remember,
+            delay=2.0,
+        ).start()  # fmt: skip
+        for host in (first, second):
+            log = self.results / f"scheduler-{host.name}.log"
+            self.schedulers.append(
+                prodlike.Supervisor(
+                    lambda host=host, log=log: prodlike.manage(
+                        "crontask", "--no-heartbeat", env=host.env, log=log, netns=host.netns
+                    ),
+                    remember=PIDS.remember,
+                    delay=2.0,
+                ).start()
+            )
 
     def set_up(self) -> None:
         say(
@@ -349,6 +361,7 @@ class Scaleout:
         )
         self.start(bouncer)
         prodlike.wait_for_port(GATEWAY, PGBOUNCER_PORT, process=bouncer)
+        self.sink.start()
 
         import django
 
@@ -370,15 +383,7 @@ class Scaleout:
         for host in self.hosts:
             start_host(host, self.results)
             self.processes.append(host.process)
-        for command in TASK_COMMANDS:  # HOOK: see TASK_COMMANDS
-            self.start(
-                prodlike.Process(
-                    " ".join(command),
-                    ["ip", "netns", "exec", self.hosts[0].netns, sys.executable, "manage.py",
-                     *command],
-                    env=self.hosts[0].env, log=self.results / f"{command[0]}.log",
-                )
-            )  # fmt: skip
+        self.start_background_work()
         for host in self.hosts:
             prodlike.wait_until_ready(host.url + "/readyz", timeout=90, process=host.process.popen)
         prodlike.wait_until_ready(
@@ -434,6 +439,7 @@ class Scaleout:
         self.mark("after")
         self.figures["rolling_done_at"] = time.monotonic() - started
         locust.join(timeout=seconds + 120)
+        self.ended_at = datetime.now(UTC)
         self.mark("")
         if locust.is_alive():
             raise RuntimeError("locust did not stop in time")
@@ -483,7 +489,10 @@ class Scaleout:
         loadtest.scaleout_checks(self.run)
         self.check_static()
         self.check_images()
+        harness.drain_tasks(self.started_at)
         self.check_one_scheduler()
+        self.check_worker()
+        harness.check_emails(self.run, self.sink, self.started_at)
         loadtest.stock_checks(self.run, self.stock_before, self.started_at)
         self.check_checkouts()
 
@@ -549,10 +558,57 @@ class Scaleout:
         )
 
     def check_one_scheduler(self) -> None:
-        # HOOK: see TASK_COMMANDS. Reported, not counted, until the task framework lands.
-        self.run.notes.append(
-            "one scheduler across hosts: NOT CHECKED — the task framework (branch `tasks`) "
-            "is not in main; hook: TASK_COMMANDS in locustfiles/scaleout.py"
+        """Two schedulers (hosts 1 and 2) ran the whole time; the every-minute
+        task's recorded runs show each minute of the run enqueued exactly
+        once: one of them held the Redis lock, the other stood by."""
+        runs = harness.scheduled_runs(self.started_at)
+        marks = harness.full_minutes(self.started_at, self.ended_at)
+        twice = sum(1 for n in runs.values() if n > 1)
+        both_up = all(s.running for s in self.schedulers)
+        standby = {
+            host.name: (self.results / f"scheduler-{host.name}.log")
+            .read_text(errors="replace")
+            .count("Another scheduler is already running")
+            for host in self.hosts[:2]
+        }
+        restarts = {
+            h.name: len(s.restarts) for h, s in zip(self.hosts, self.schedulers, strict=False)
+        }
+        self.figures["schedule"] = (marks, len(runs), twice)
+        self.run.check(
+            "one scheduler across hosts: each minute enqueued exactly once by two schedulers",
+            marks >= 1 and len(runs) >= marks and twice == 0 and both_up,
+            f"{marks} minute mark(s) in the run, {len(runs)} minute(s) with the every-minute "
+            f"task enqueued ({sum(runs.values())} runs), minutes enqueued twice: {twice}; "
+            "schedulers on host1 and host2 "
+            + ("both running" if both_up else "NOT both running")
+            + "; 'another scheduler is running' exits: "
+            + ", ".join(f"{k} {v}" for k, v in standby.items())
+            + "; supervisor restarts: "
+            + ", ".join(f"{k} {v}" for k, v in restarts.items()),
+        )
+
+    def check_worker(self) -> None:
+        """Every task enqueued during the run (emails by the web hosts, the
+        schedule) was run, and by host 1's worker."""
+        from django.db.models import Count
+        from django_tasks_db.models import DBTaskResult
+
+        tasks = DBTaskResult.objects.filter(enqueued_at__gte=self.started_at)
+        by_status = dict(tasks.values_list("status").annotate(n=Count("id")).order_by())
+        by_path = dict(tasks.values_list("task_path").annotate(n=Count("id")).order_by())
+        workers = {w for ids in tasks.values_list("worker_ids", flat=True) for w in ids}
+        emails = by_path.get("rdk.emails.deliver_email", 0)
+        self.figures["tasks"] = (sum(by_status.values()), emails, sorted(workers))
+        restarts = len(self.worker.restarts) if self.worker else 0
+        self.run.check(
+            "jobs enqueued by the web hosts run by the worker on host 1",
+            emails > 0 and set(by_status) == {"SUCCESSFUL"} and workers == {WORKER_ID},
+            f"{sum(by_status.values())} tasks enqueued ("
+            + ", ".join(f"{k.rsplit('.', 1)[-1]} {v}" for k, v in sorted(by_path.items()))
+            + "), by status "
+            + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items()))
+            + f"; run by: {', '.join(sorted(workers)) or 'nobody'} (worker restarts: {restarts})",
         )
 
     def check_checkouts(self) -> None:
@@ -661,16 +717,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _stop_on_signal(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
         say("scaleout: needs root (ip netns, veth pairs, a bridge).")
         return 2
-    leftovers = processes_down() + network_down()
+    leftovers = PIDS.kill_all() + network_down()
     if args.cleanup:
         say("scaleout: removed " + (", ".join(leftovers) or "nothing"))
         return 0
@@ -678,32 +730,29 @@ def main(argv: list[str] | None = None) -> int:
         if not shutil.which(binary) and not Path("/usr/sbin", binary).exists():
             say(f"scaleout: {binary} is not installed (apt-get install {binary}).")
             return 2
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    results = BASE_DIR / "results" / f"{stamp}-scaleout"
-    results.mkdir(parents=True, exist_ok=True)
+    results = harness.results_dir("scaleout")
     state = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-"))
     state.chmod(0o755)
-    say(f"scaleout: results in {results.relative_to(BASE_DIR)}")
     scaleout = Scaleout(args, results, state)
-    failure = None
-    try:
-        scaleout.set_up()
-        scaleout.under_load()
-        scaleout.after()
-    except Exception as exc:  # any failure is reported as one, after clean-up
-        failure = f"{type(exc).__name__}: {exc}"
-        scaleout.run.check("the run completed", False, failure)
-    finally:
+
+    def teardown() -> None:
+        for supervisor in [*scaleout.schedulers, scaleout.worker]:
+            if supervisor is not None:
+                supervisor.stop()
         for process in reversed(scaleout.processes):
             process.stop(timeout=20)
-        removed = processes_down() + network_down()
+        scaleout.sink.stop()
+        removed = PIDS.kill_all() + network_down()
         pgbouncer_log = state / "pgbouncer" / "pgbouncer.log"
         if pgbouncer_log.exists():
             shutil.copy(pgbouncer_log, results / "pgbouncer.log")
         shutil.rmtree(state, ignore_errors=True)
         say(f"scaleout: cleaned up ({len(removed)} namespaces/interfaces removed)")
-    if failure is None:
+
+    completed = harness.carry_out(
+        scaleout.run, [scaleout.set_up, scaleout.under_load, scaleout.after], teardown
+    )
+    if completed:
         scaleout.verdicts()
     return summarise(scaleout)
 

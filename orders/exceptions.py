@@ -57,3 +57,10 @@ class AddressInvalid(OrdersError):
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
         super().__init__(" ".join(errors.values()))
+
+
+class AccountExists(OrdersError):
+    """A sign-up for an email that has an account (a second submission or a
+    replayed request that lost the race to the first)."""
+
+    code = "account_exists"

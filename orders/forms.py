@@ -10,7 +10,7 @@ from django.urls import reverse
 from orders.addresses import ShippingAddress, address_clean, countries_offered
 from orders.exceptions import AddressInvalid
 from orders.models import Profile
-from orders.services.accounts import email_normalize, password_reset_email_send
+from orders.services.accounts import ACCOUNT_EXISTS, email_normalize, password_reset_email_send
 
 
 class SignupForm(forms.Form):
@@ -31,9 +31,7 @@ class SignupForm(forms.Form):
         email = email_normalize(self.cleaned_data["email"])
         User = get_user_model()
         if User.objects.filter(username__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email exists. Sign in or reset your password."
-            )
+            raise forms.ValidationError(ACCOUNT_EXISTS)
         return email
 
     def clean(self):

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.selectors import product_thumbnails
 from orders.addresses import address_from_profile
-from orders.exceptions import CartChanged, OrdersError
+from orders.exceptions import AccountExists, CartChanged, OrdersError
 from orders.forms import (
     ProfileForm,
     ShippingAddressForm,
@@ -91,11 +91,15 @@ def signup(request: HttpRequest) -> HttpResponse:
         return render(request, "orders/signup_closed.html", status=503)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = user_signup(
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password1"],
-            full_name=form.cleaned_data["full_name"],
-        )
+        try:
+            user = user_signup(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                full_name=form.cleaned_data["full_name"],
+            )
+        except AccountExists as exc:  # the same sign-up, submitted twice at once
+            form.add_error("email", str(exc))
+            return render(request, "orders/signup.html", {"form": form})
         login(request, user)
         _merge_after_login(request, user)
         messages.success(request, "Welcome to Real Deal Kickz. Your account is ready.")

@@ -13,11 +13,14 @@ class RdkConfig(AppConfig):
 
         from rdk import checks  # noqa: F401  (registers the system checks)
         from rdk.observability import sentry_init
-        from rdk.receivers import task_finished_requeue_transient
+        from rdk.receivers import task_finished_requeue_orphans, task_finished_requeue_transient
         from rdk.slowlog import install_query_timer
 
         task_finished.connect(
             task_finished_requeue_transient, dispatch_uid="rdk.task_finished_requeue_transient"
+        )
+        task_finished.connect(
+            task_finished_requeue_orphans, dispatch_uid="rdk.task_finished_requeue_orphans"
         )
         connection_created.connect(install_query_timer, dispatch_uid="rdk.slowlog.query_timer")
 

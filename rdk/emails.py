@@ -159,9 +159,11 @@ def email_deliver(*, email_id: int) -> str:
 
 # SMTP refused or unreachable (OSError covers refused connections and
 # timeouts): retried with backoff for about four hours in all, then left failed
-# on the Jobs page, the email still queued.
+# on the Jobs page, the email still queued. A send is bounded by the SMTP
+# timeout (EMAIL_URL's, 30 s unless set): a run still going after
+# EMAIL_TASK_ORPHANED_SECONDS is a dead worker's, queued again on its own.
 @task
-@retry_on(smtplib.SMTPException, OSError, attempts=10)
+@retry_on(smtplib.SMTPException, OSError, attempts=10, orphaned_after="EMAIL_TASK_ORPHANED_SECONDS")
 def deliver_email(email_id: int) -> str:
     return email_deliver(email_id=email_id)
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import environ
 
@@ -690,6 +690,16 @@ SCHEMA: tuple[Var, ...] = (
         expected="true or false",
     ),
     Var(
+        "EMAIL_TASK_ORPHANED_SECONDS",
+        parse_int,
+        "An email task still running after this long belonged to a worker that died; "
+        "it is queued again on its own. Keep it above the SMTP timeout (30 s).",
+        default=600,
+        rules=(rule_non_negative,),
+        echo=True,
+        expected="a whole number of seconds",
+    ),
+    Var(
         "JOBS_HEALTH_QUEUE_DEPTH_MAX",
         parse_int,
         "/jobs/health fails when more tasks than this are waiting to run.",
@@ -910,6 +920,9 @@ def cache_settings(url: str) -> dict[str, Any]:
     return config
 
 
+SMTP_TIMEOUT_SECONDS = 30.0
+
+
 def mailers_settings(url: str) -> dict[str, Any]:
     """Django 6.1's MAILERS from an EMAIL_URL (smtp://, smtp+tls://, smtps://,
     outbox://, consolemail://, filemail://, memorymail://, dummymail://)."""
@@ -926,7 +939,13 @@ def mailers_settings(url: str) -> dict[str, Any]:
         "file_path": legacy.get("EMAIL_FILE_PATH"),
     }
     backend = legacy["EMAIL_BACKEND"]
-    if not backend.endswith("smtp.EmailBackend"):
+    if backend.endswith("smtp.EmailBackend"):
+        # A send never hangs: the SMTP server has this long to answer each
+        # step (?timeout=SECONDS in the URL to change it). It bounds an email
+        # task's run, which EMAIL_TASK_ORPHANED_SECONDS must exceed.
+        timeout = parse_qs(urlsplit(url).query).get("timeout", [""])[0]
+        options["timeout"] = float(timeout) if timeout else SMTP_TIMEOUT_SECONDS
+    else:
         keep = ("file_path",) if backend.endswith("filebased.EmailBackend") else ()
         options = {key: options[key] for key in keep}
     if backend.endswith("filebased.EmailBackend"):

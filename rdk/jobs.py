@@ -8,6 +8,15 @@ adds to the backend (django-tasks-db) and the scheduler (django-crontask).
   spent. Then it stays failed: visible on the ops console's Jobs page and in
   `manage.py tasks_failed`, and retryable from both. Any other exception fails
   the task at once: a bug does not get better by waiting.
+- `retry_on(..., orphaned_after="SETTING")`: a task whose run is bounded (an
+  email send: SMTP timeouts bound it) declares that bound, in seconds, as a
+  setting. A run still `RUNNING` past it belongs to a worker that died (killed,
+  OOM, host lost) and goes back in the queue on its own (`requeue_orphans`,
+  swept whenever any task finishes, so at least every minute with the
+  scheduler up). A task with no bound (a restore check runs for minutes, and
+  cannot be told apart from a dead one by a timeout) waits for an operator's
+  Retry, as before. A task that is retried on errors is already written to run
+  again harmlessly, so a bound that is too short costs a wait, not a duplicate.
 - `scheduled(...)`: a task on a cron schedule, with the period /jobs/health
   judges its last success by. `SCHEDULE` lists every scheduled task once the
   apps' `tasks` modules are imported (`scheduled_tasks()` imports them).
@@ -23,13 +32,14 @@ import functools
 import importlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from crontask import cron
 from django.apps import apps
 from django.conf import settings
+from django.db import connections
 from django.db.models import Case, Count, F, Max, Min, Q, When
 from django.db.models.functions import Greatest
 from django.tasks import Task, TaskResult
@@ -49,6 +59,7 @@ class TransientError(Exception):
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int
+    orphaned_after: str | None = None  # the setting: seconds a run may last
 
 
 @dataclass(frozen=True)
@@ -64,10 +75,12 @@ SCHEDULE: dict[str, Schedule] = {}
 
 
 def retry_on[**P, R](
-    *exceptions: type[BaseException], attempts: int = 6
+    *exceptions: type[BaseException], attempts: int = 6, orphaned_after: str | None = None
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Put under `@task`: these exceptions become `TransientError`, so the
-    task runs again with backoff, `attempts` times in all."""
+    task runs again with backoff, `attempts` times in all. `orphaned_after`
+    names the setting (seconds) past which a run is its dead worker's orphan
+    and is queued again (`requeue_orphans`)."""
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)
@@ -77,18 +90,41 @@ def retry_on[**P, R](
             except exceptions as exc:
                 raise TransientError(f"{type(exc).__name__}: {exc}") from exc
 
-        RETRY_POLICIES[f"{func.__module__}.{func.__qualname__}"] = RetryPolicy(attempts)
+        RETRY_POLICIES[f"{func.__module__}.{func.__qualname__}"] = RetryPolicy(
+            attempts, orphaned_after
+        )
         return wrapper
 
     return decorate
 
 
-def scheduled[T: Task[..., Any]](cron_expression: str, *, every: timedelta) -> Callable[[T], T]:
+class ScheduledTask(Task[..., Any]):
+    """A task the scheduler enqueues. The scheduler is one long-lived process
+    with no request cycle, so Django never checks its database connection:
+    after PostgreSQL restarted, every enqueue failed on the dead connection
+    until the scheduler itself was restarted (`make chaos` found it). Each
+    enqueue first lets Django drop a connection that is broken or too old,
+    as it does around every request; never one inside a transaction (an
+    operator's Run now, a test), which is the caller's to finish."""
+
+    __slots__ = ()
+
+    def enqueue(self, *args: Any, **kwargs: Any) -> TaskResult[Any, Any]:
+        for conn in connections.all(initialized_only=True):
+            if not conn.in_atomic_block:
+                conn.close_if_unusable_or_obsolete()
+        return Task.enqueue(self, *args, **kwargs)
+
+
+def scheduled(
+    cron_expression: str, *, every: timedelta
+) -> Callable[[Task[..., Any]], Task[..., Any]]:
     """Put above `@task`: enqueue the task on a cron schedule (django-crontask,
     `manage.py crontask`); `every` is the schedule's period, the yardstick of
     /jobs/health's "last success" check."""
 
-    def decorate(task: T) -> T:
+    def decorate(task: Task[..., Any]) -> Task[..., Any]:
+        task = ScheduledTask(**{f.name: getattr(task, f.name) for f in fields(task)})
         task = cron(cron_expression)(task)
         SCHEDULE[task.module_path] = Schedule(task.module_path, task.name, cron_expression, every)
         return task
@@ -144,6 +180,38 @@ def requeue_transient_failure(*, task_result: TaskResult[..., Any]) -> bool:
         },
     )
     return bool(requeued)
+
+
+def requeue_orphans(*, now: datetime | None = None) -> int:
+    """Put back in the queue each run of a bounded task (`retry_on(...,
+    orphaned_after=...)`) still RUNNING past its bound: its worker died in the
+    middle. It keeps its attempts (its `worker_ids`); one whose attempts are
+    spent stays RUNNING for /jobs/health and an operator. Returns how many."""
+    now = now or timezone.now()
+    requeued = 0
+    for path, policy in RETRY_POLICIES.items():
+        if policy.orphaned_after is None:
+            continue
+        bound = timedelta(seconds=getattr(settings, policy.orphaned_after))
+        orphans = list(
+            DBTaskResult.objects.filter(
+                task_path=path, status=TaskResultStatus.RUNNING, started_at__lt=now - bound
+            ).values_list("id", "worker_ids", "started_at")
+        )
+        for task_id, worker_ids, started_at in orphans:
+            if len(worker_ids) >= policy.attempts:
+                continue
+            # Only if it is still the same run (no worker finished or re-claimed it).
+            done = DBTaskResult.objects.filter(
+                id=task_id, status=TaskResultStatus.RUNNING, started_at=started_at
+            ).update(status=TaskResultStatus.READY, run_after=now, started_at=None)
+            if done:
+                requeued += 1
+                logger.warning(
+                    "task.orphan_requeued",
+                    extra={"task": path, "task_id": str(task_id), "attempts": len(worker_ids)},
+                )
+    return requeued
 
 
 @dataclass(frozen=True)

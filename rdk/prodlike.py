@@ -24,9 +24,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -178,6 +180,61 @@ def gunicorn(
     return Process(f"rdk:{netns or ''}:{port}", argv, env=env, log=log)
 
 
+class Supervisor:
+    """Start `make()`'s process and start a new one each time it exits, after
+    `delay` seconds, as systemd's `Restart=always` (RestartSec) does in
+    production (deploy/systemd/), until `stop()`. `restarts` holds the Unix
+    time of each restart; `remember` is called with each process started.
+
+    The task worker and the scheduler need it: the worker exits when
+    PostgreSQL goes away, the scheduler when it loses its Redis lock."""
+
+    def __init__(
+        self,
+        make: Callable[[], Process],
+        *,
+        remember: Callable[[Process], Process] = lambda process: process,
+        delay: float = 0.5,
+    ) -> None:
+        self.make, self.remember, self.delay = make, remember, delay
+        self.process: Process | None = None
+        self.restarts: list[float] = []
+        self.exits: list[int] = []
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> Supervisor:
+        self.process = self.remember(self.make().start())
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.2):
+            popen = self.process.popen if self.process is not None else None
+            if popen is None or popen.poll() is None:
+                continue
+            self.exits.append(popen.returncode)
+            if self._stopping.wait(self.delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.restarts.append(time.time())
+                self.process = self.remember(self.make().start())
+
+    @property
+    def running(self) -> bool:
+        popen = self.process.popen if self.process is not None else None
+        return popen is not None and popen.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self._stopping.set()
+        with self._lock:
+            if self.process is not None:
+                self.process.stop(timeout=timeout)
+
+
 PGBOUNCER_INI = BASE_DIR / "deploy" / "pgbouncer.ini"
 
 
@@ -302,9 +359,15 @@ def through_pgbouncer(command: list[str]) -> int:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def manage(*args: str, env: dict[str, str], log: Path, name: str | None = None) -> Process:
-    """`python manage.py …` as a long-running child process (the Stripe stand-in)."""
+def manage(
+    *args: str, env: dict[str, str], log: Path, name: str | None = None, netns: str | None = None
+) -> Process:
+    """`python manage.py …` as a long-running child process (the Stripe
+    stand-in, the task worker, the scheduler), inside the network namespace
+    `netns` when given (`make scaleout`'s hosts)."""
     argv = [sys.executable, str(BASE_DIR / "manage.py"), *args]
+    if netns:
+        argv = ["ip", "netns", "exec", netns, *argv]
     return Process(name or args[0], argv, env=env, log=log)
 
 

@@ -427,6 +427,7 @@ TASKS = {
     }
 }
 TASKS_RETRY_BASE_SECONDS = _value("TASKS_RETRY_BASE_SECONDS", 30)
+EMAIL_TASK_ORPHANED_SECONDS = _value("EMAIL_TASK_ORPHANED_SECONDS", 600)
 STRIPE_RECONCILE_APPLY = _value("STRIPE_RECONCILE_APPLY", False)
 # One scheduler across every host: `manage.py crontask` holds a Redis lock
 # outside local (locally one `make run` starts the only one).

@@ -7,14 +7,18 @@ import logging
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from orders.addresses import ShippingAddress
+from orders.exceptions import AccountExists
 from orders.models import Profile
 from rdk.emails import email_send_once
 from rdk.rls import rls_scope
 
 logger = logging.getLogger(__name__)
+
+
+ACCOUNT_EXISTS = "An account with this email exists. Sign in or reset your password."
 
 
 def email_normalize(email: str) -> str:
@@ -30,7 +34,11 @@ def user_signup(*, email: str, password: str, full_name: str = "") -> User:
     shopper's own scope (they have just proven who they are by signing up)."""
     User = get_user_model()
     email = email_normalize(email)
-    user = User.objects.create_user(username=email, email=email, password=password)
+    try:
+        with transaction.atomic():  # a savepoint: another request may have won the race
+            user = User.objects.create_user(username=email, email=email, password=password)
+    except IntegrityError:
+        raise AccountExists(ACCOUNT_EXISTS) from None
     with rls_scope(user=user):
         Profile.objects.create(user=user, full_name=full_name.strip())
     email_send_once(

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 
+from orders.forms import SignupForm
 from orders.models import Profile
 from rdk.mail import OutboxConsoleBackend
 from rdk.models import OutboundEmail
@@ -55,6 +56,27 @@ def test_sign_up_refuses_a_taken_email_and_mismatched_passwords(client):
         {"email": "TAKEN@example.com", "password1": "x-Long-enough-1", "password2": "other"},
     )
     assert "An account with this email exists" in response.text
+
+
+def test_a_sign_up_that_loses_the_race_to_its_twin_is_refused_not_a_500(client, monkeypatch):
+    # The same sign-up sent twice at once (a double click, a request the
+    # balancer replayed on another host): both pass the form's check, the
+    # first creates the account.
+    UserFactory(username="twin@example.com", email="twin@example.com")
+    monkeypatch.setattr(SignupForm, "clean_email", lambda form: form.cleaned_data["email"])
+
+    response = client.post(
+        "/account/signup/",
+        {
+            "email": "twin@example.com",
+            "password1": "x-Long-enough-1",
+            "password2": "x-Long-enough-1",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "An account with this email exists" in response.text
+    assert get_user_model().objects.filter(username="twin@example.com").count() == 1
 
 
 def test_login_and_logout(client):

@@ -25,7 +25,7 @@ def chaos_module(monkeypatch):
 
 def _chaos(module, tmp_path, faults, timeline):
     (tmp_path / "timeline.json").write_text(json.dumps(timeline))
-    args = argparse.Namespace(port=10101, standin_port=10111, workers=2)
+    args = argparse.Namespace(port=10101, standin_port=10111, smtp_port=10125, workers=2)
     chaos = module.Chaos(args, tmp_path)
     chaos.faults = faults
     chaos.judge_faults()
@@ -64,8 +64,8 @@ def test_5xx_after_recovery_fail_even_where_5xx_are_allowed(chaos_module, tmp_pa
 
 
 def test_a_fault_never_recovered_fails(chaos_module, tmp_path):
-    worker = chaos_module.Fault("worker", stopped=1000.0, restarted=1008.0, recovered=None)
+    worker = chaos_module.Fault("smtp + worker", stopped=1000.0, restarted=1008.0, recovered=None)
     checks = _chaos(chaos_module, tmp_path, [worker], {"1002": {"served": 3}})
 
-    assert checks["worker"].ok is False
-    assert "recovery never" in checks["worker"].figure
+    assert checks["smtp + worker"].ok is False
+    assert "recovery never" in checks["smtp + worker"].figure

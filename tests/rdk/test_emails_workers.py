@@ -1,5 +1,6 @@
 """Emails with real worker processes on PostgreSQL: a worker killed in the
-middle of a send loses nothing, and two workers on the same email send it once.
+middle of a send loses nothing (its orphaned task is queued again on its own,
+or by an operator), and two workers on the same email send it once.
 
 A real SMTP server runs on loopback in this process; its handler holds the
 sending worker at a known point (an event, not a sleep) while the test acts."""
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from opsadmin.services.jobs import job_retry
-from rdk.emails import deliver_email, email_send_once
+from rdk.emails import deliver_email, email_send_once, message_id
 from rdk.models import OutboundEmail
 from tests.jobs import DEADLINE, start_db_worker, wait_for
 from tests.rdk.test_emails import free_port
@@ -63,17 +64,19 @@ def inbox():
     controller.stop()
 
 
-def start_worker(inbox: HeldInbox, *extra: str) -> subprocess.Popen:
+def start_worker(
+    inbox: HeldInbox, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     return start_db_worker(
         *extra,
-        env={"EMAIL_URL": inbox.email_url},
+        env={"EMAIL_URL": inbox.email_url, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
 
 
-def run_batch(inbox: HeldInbox) -> subprocess.CompletedProcess:
-    worker = start_worker(inbox, "--batch")
+def run_batch(inbox: HeldInbox, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    worker = start_worker(inbox, "--batch", env=env)
     out, _ = worker.communicate(timeout=DEADLINE)
     return subprocess.CompletedProcess(worker.args, worker.returncode, out)
 
@@ -84,13 +87,22 @@ def blocked_on_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def queue_email() -> OutboundEmail:
+def queue_email(user: int = 42) -> OutboundEmail:
     return email_send_once(
-        key="account:42:welcome",
+        key=f"account:{user}:welcome",
         kind="welcome",
         to="ann@rdk.test",
         context={"name": "Ann", "email": "ann@rdk.test"},
     )
+
+
+def message_ids(inbox: HeldInbox) -> list[str]:
+    return [
+        line.split(b":", 1)[1].strip().decode()
+        for message in inbox.messages
+        for line in message.splitlines()
+        if line.lower().startswith(b"message-id:")
+    ]
 
 
 def test_a_worker_killed_mid_send_loses_nothing_and_a_retry_sends_once(inbox, settings):
@@ -119,6 +131,31 @@ def test_a_worker_killed_mid_send_loses_nothing_and_a_retry_sends_once(inbox, se
     email.refresh_from_db()
     assert email.status == OutboundEmail.Status.SENT
     assert len(inbox.messages) == 1
+
+
+def test_a_worker_killed_mid_send_has_its_email_sent_once_with_no_operator(inbox):
+    email = queue_email()
+    worker = start_worker(inbox)
+    assert inbox.held.wait(DEADLINE), "the worker never reached the SMTP server"
+    worker.send_signal(signal.SIGKILL)  # killed inside the send: its task stays RUNNING
+    worker.wait(timeout=DEADLINE)
+    inbox.release.set()
+    later = queue_email(user=43)  # the shop goes on: another task to run
+
+    # The next worker finishes the other task, finds the dead run past its
+    # bound (0 s here; EMAIL_TASK_ORPHANED_SECONDS) and runs it again.
+    done = run_batch(inbox, env={"EMAIL_TASK_ORPHANED_SECONDS": "0"})
+
+    assert done.returncode == 0, done.stdout
+    for each in (email, later):
+        each.refresh_from_db()
+        assert each.status == OutboundEmail.Status.SENT
+    assert sorted(message_ids(inbox)) == sorted([message_id(email), message_id(later)])
+    task = DBTaskResult.objects.get(
+        task_path="rdk.emails.deliver_email", args_kwargs__kwargs={"email_id": email.pk}
+    )
+    assert task.status == TaskResultStatus.SUCCESSFUL
+    assert len(task.worker_ids) == 2  # the dead run, then the one that sent it
 
 
 def test_two_workers_on_the_same_email_send_it_once(inbox):

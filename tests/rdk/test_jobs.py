@@ -20,7 +20,8 @@ from opsadmin.models import AuditEntry
 from opsadmin.services.jobs import job_retry, job_run_now
 from orders.models import Reservation, ReservationStatus
 from orders.tasks import release_expired_reservations
-from rdk.jobs import retry_delay, scheduled_tasks
+from rdk.emails import deliver_email
+from rdk.jobs import requeue_orphans, retry_delay, scheduled_tasks
 from rdk.rls import rls_service_scope
 from rdk.tasks import TASK_RESULTS_KEEP_DAYS, clearsessions, prune_task_results
 from tests.catalog.factories import ProductFactory
@@ -188,3 +189,44 @@ def test_pruning_keeps_recent_and_failed_tasks():
         uuid.UUID(failed_long_ago.id),
         uuid.UUID(done_recently.id),
     }
+
+
+def _running(result, *, started_minutes_ago: int, workers: int = 1) -> None:
+    DBTaskResult.objects.filter(id=result.id).update(
+        status=TaskResultStatus.RUNNING,
+        started_at=timezone.now() - dt.timedelta(minutes=started_minutes_ago),
+        worker_ids=[f"dead-{n}" for n in range(workers)],
+    )
+
+
+def test_a_dead_workers_bounded_task_is_queued_again_unbounded_ones_wait(settings):
+    settings.EMAIL_TASK_ORPHANED_SECONDS = 600
+    orphan, young, spent = (deliver_email.enqueue(email_id=n) for n in (1, 2, 3))
+    _running(orphan, started_minutes_ago=11)
+    _running(young, started_minutes_ago=5)  # may still be sending
+    _running(spent, started_minutes_ago=11, workers=10)  # attempts spent: for an operator
+    unbounded = clearsessions.enqueue()  # no bound: a long task is not a dead one
+    _running(unbounded, started_minutes_ago=600)
+
+    assert requeue_orphans() == 1
+
+    assert row(orphan).status == TaskResultStatus.READY
+    assert row(orphan).worker_ids == ["dead-0"]  # the dead run still counts as an attempt
+    for other in (young, spent, unbounded):
+        assert row(other).status == TaskResultStatus.RUNNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_enqueues_again_after_postgresql_dropped_its_connection():
+    from crontask import scheduler
+    from django.db import connection
+
+    (job,) = [j for j in scheduler.get_jobs() if j.name == "release_expired_reservations"]
+    connection.ensure_connection()
+    connection.connection.close()  # as a PostgreSQL restart leaves the scheduler's
+
+    job.func()  # what the scheduler calls at each minute mark
+
+    assert (
+        DBTaskResult.objects.filter(task_path=release_expired_reservations.module_path).count() == 1
+    )
