@@ -222,7 +222,7 @@ def test_the_header_count_is_read_with_the_user_not_on_its_own(
     client.get("/account/orders")  # counts the cart and caches the count
     with mock.patch.object(cache, "get", wraps=cache.get) as single_reads:
         page = client.get("/account/orders").text
-    assert 'aria-label="1 pairs in cart"' in page
+    assert 'aria-label="1 pair in cart"' in page
     assert not [c for c in single_reads.call_args_list if str(c.args[0]).startswith("cart-count:")]
     with django_capture_on_commit_callbacks(execute=True):  # drops the cached count
         add(client, VariantFactory(stock_on_hand=5).pk)
