@@ -97,9 +97,10 @@ def paid_order_event(*, variants: list[Variant]) -> dict:
         with rls_scope(user=user):
             try:
                 cart_add(store=store, variant_id=variant.pk, quantity=1)
-            except OrdersError:  # sold out meanwhile: the next size
+                order = order_place(user=user, store=store, ship_to=BENCH_SHIP_TO)
+            except OrdersError:  # another thread took the last pair: the next size
+                store.clear()
                 continue
-            order = order_place(user=user, store=store, ship_to=BENCH_SHIP_TO)
         break
     else:
         raise RuntimeError("No variant left in stock for the webhook row; reseed the bench DB.")
