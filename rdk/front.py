@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django.conf import settings
@@ -54,6 +55,29 @@ StartResponse = Callable[..., Any]
 WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+# The key under which a page-cache entry keeps its answers (rdk.pagecache.page_entry).
+ENTRY_ANSWERS = "_front_answers"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response as the front sends it: made once and sent many times."""
+
+    status_code: int
+    status_line: str
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+
+    @classmethod
+    def of(cls, response: HttpResponse) -> Answer:
+        return cls(
+            status_code=response.status_code,
+            status_line=f"{response.status_code} {response.reason_phrase}",
+            headers=tuple(response.items()),
+            content=response.content,
+        )
+
+
 def _unused(request: HttpRequest) -> HttpResponse:
     raise AssertionError("the front door answers without calling further")
 
@@ -74,6 +98,7 @@ class Front:
             ContentSecurityPolicyMiddleware(_unused),
             self.security,
         )
+        self._health_answer: tuple[tuple[bool, int], Answer] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ:
@@ -89,23 +114,22 @@ class Front:
         request_id = requestid.accept_request_id(request.headers.get(requestid.HEADER))
         with requestid.bound_request_id(request_id):
             try:
-                response = self._answer(request)
+                answer = self._answer(request)
             except Exception:  # an optimisation only: the stack answers, and reports, instead
                 logger.exception("front.failed", extra={"path": request.path})
-                response = None
-            if response is not None:
+                answer = None
+            if answer is not None:
                 request.request_id = request_id  # type: ignore[attr-defined]  # RDK's attribute
-                response[requestid.HEADER] = request_id
-                slowlog.request_timed(request, response, started, slowlog.Queries())
-                requestid.access_log(request, response, started)
-        if response is None:
+                slowlog.request_timed(request, answer, started, slowlog.Queries())
+                requestid.access_log(request, answer, started)
+        if answer is None:
             # One id per request: RequestIdMiddleware takes this one.
             environ[requestid.ENVIRON_KEY] = request_id
             return self.application(environ, start_response)
-        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
-        return [response.content]
+        start_response(answer.status_line, [*answer.headers, (requestid.HEADER, request_id)])
+        return [answer.content]
 
-    def _answer(self, request: WSGIRequest) -> HttpResponse | None:
+    def _answer(self, request: WSGIRequest) -> Answer | None:
         if not pagecache.is_shareable(request):
             # A session may be signed out or its activity recorded, even on /healthz.
             return None
@@ -116,11 +140,7 @@ class Front:
         except DisallowedHost:
             return None  # the stack answers 400
         if request.path_info == HEALTH_PATH:
-            response: HttpResponse = health.healthz(request)
-            for layer in self.health_layers:
-                # Each returns the response it was given (the stubs say HttpResponseBase).
-                response = cast(HttpResponse, layer.process_response(request, response))
-            return response
+            return self._health(request)
         areas = areas_of(request.path)
         if areas:
             try:
@@ -128,7 +148,34 @@ class Front:
                     return None  # the stack answers 503
             except DatabaseError:
                 return None
-        hit = pagecache.page_hit(request)
-        if hit is None:
+        found = pagecache.page_entry(request)
+        if found is None:
             return None
-        return self.security.process_response(request, hit)
+        spec, entry = found
+        # The answer is the same for every request for this entry (the request
+        # id is added after), so it is made once per entry and process.
+        secure = request.is_secure()
+        answers: dict[bool, Answer] = entry.setdefault(ENTRY_ANSWERS, {})
+        answer = answers.get(secure)
+        if answer is None:
+            response = self.security.process_response(
+                request, pagecache.hit_response(request, entry)
+            )
+            answer = answers[secure] = Answer.of(response)
+        spec.served(answer)
+        return answer
+
+    def _health(self, request: WSGIRequest) -> Answer:
+        """The liveness answer, made once a second: its only changing header
+        is `Expires` (never_cache: the current time, to the second)."""
+        when = (request.is_secure(), int(time.time()))
+        cached = self._health_answer
+        if cached is not None and cached[0] == when:
+            return cached[1]
+        response: HttpResponse = health.healthz(request)
+        for layer in self.health_layers:
+            # Each returns the response it was given (the stubs say HttpResponseBase).
+            response = cast(HttpResponse, layer.process_response(request, response))
+        answer = Answer.of(response)
+        self._health_answer = (when, answer)
+        return answer

@@ -40,6 +40,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -53,6 +54,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
 from rdk.cachetags import tagged_key
+from rdk.requestid import Answered
 from rdk.switches import switch_is_on
 
 logger = logging.getLogger(__name__)
@@ -217,7 +219,7 @@ class PageSpec:
         self.params = params
         self.on_serve = on_serve
 
-    def served(self, response: HttpResponse) -> HttpResponse:
+    def served[R: Answered](self, response: R) -> R:
         if self.on_serve is not None and response.status_code in (200, 304):
             self.on_serve()
         return response
@@ -392,25 +394,62 @@ def page_cache(
     return decorator
 
 
-def page_hit(request: HttpRequest) -> HttpResponse | None:
-    """The stored page for a shareable request of a page-cached view, as served
-    on a hit; None otherwise. On a miss the request remembers the key, for the
-    view to render under and `PageCacheMiddleware` to store under."""
+def page_entry(request: HttpRequest) -> tuple[PageSpec, dict[str, Any]] | None:
+    """The stored entry for a shareable request of a page-cached view, with
+    its spec; None otherwise. On a miss the request remembers the key, for the
+    view to render under and `PageCacheMiddleware` to store under.
+
+    An entry is shared by the requests of this process (the per-process copy):
+    read it, never change it, except for keys starting with "_", which callers
+    may use to keep what they derive from it (`rdk.front` keeps its answer)."""
     if not is_shareable(request):
         return None
-    try:
-        match = resolve(request.path_info)
-    except Resolver404:
+    found = _page_spec_for(request.path_info)
+    if found is None or caching_disabled():
         return None
-    spec: PageSpec | None = getattr(match.func, "page_cache_spec", None)
-    if spec is None or caching_disabled():
-        return None
-    key = spec.key(request, match.kwargs)
+    spec, kwargs = found
+    key = spec.key(request, dict(kwargs))
     entry = spec.lookup(key)
     if entry is None:
         request._rdk_page_key = key  # type: ignore[attr-defined]  # read by the view
         return None
-    return spec.served(_shared_response(request, entry, hit=True))
+    return spec, entry
+
+
+def hit_response(request: HttpRequest, entry: dict[str, Any]) -> HttpResponse:
+    """The response a stored page is served with (a 304 when it matches)."""
+    return _shared_response(request, entry, hit=True)
+
+
+def page_hit(request: HttpRequest) -> HttpResponse | None:
+    """The stored page for a shareable request of a page-cached view, as served
+    on a hit; None otherwise (see `page_entry`)."""
+    found = page_entry(request)
+    if found is None:
+        return None
+    spec, entry = found
+    return spec.served(hit_response(request, entry))
+
+
+@functools.lru_cache(maxsize=2048)
+def _page_spec_for(path_info: str) -> tuple[PageSpec, tuple[tuple[str, Any], ...]] | None:
+    """The page-cached view's spec and URL arguments for `path_info`, or None.
+    Remembered per path (a bounded LRU): resolving the URL was the largest
+    part of a cache hit's CPU after the response itself."""
+    try:
+        match = resolve(path_info)
+    except Resolver404:
+        return None
+    spec: PageSpec | None = getattr(match.func, "page_cache_spec", None)
+    return None if spec is None else (spec, tuple(match.kwargs.items()))
+
+
+def _forget_specs(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _page_spec_for.cache_clear()
+
+
+setting_changed.connect(_forget_specs)
 
 
 # Headers that are per response, or that _shared_response sets itself.

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Protocol
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
@@ -78,7 +79,15 @@ class RequestIdMiddleware:
         return response
 
 
-def access_log(request: HttpRequest, response: HttpResponse, started: float) -> None:
+class Answered(Protocol):
+    """What the access line and the slow-request report read of a response:
+    Django's responses, and the front's prepared answers (rdk/front.py)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+
+def access_log(request: HttpRequest, response: Answered, started: float) -> None:
     """The one access line of a request (at info: free when the level is above it)."""
     if not access_logger.isEnabledFor(logging.INFO):
         return

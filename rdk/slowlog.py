@@ -27,6 +27,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
 
+from rdk.requestid import Answered
+
 logger = logging.getLogger(__name__)
 
 slow_request = Signal()
@@ -111,7 +113,7 @@ class SlowRequestMiddleware:
 
 
 def request_timed(
-    request: HttpRequest, response: HttpResponse, started: float, queries: Queries
+    request: HttpRequest, response: Answered, started: float, queries: Queries
 ) -> None:
     """Log and report the request if it was slow or ran a slow query."""
     duration_ms = _ms(started)

@@ -205,3 +205,73 @@ def test_a_revalidation_is_seen_at_once_by_the_process_that_makes_it(spy, shop):
     cachetags._bump(("catalog",), "test", None)
     _, headers, _ = call(app, "/products")
     assert ("X-RDK-Cache", "miss") in headers
+
+
+def test_a_reused_answer_carries_each_requests_own_id(spy, shop):
+    """The front makes a page's answer once per entry and process; the request
+    id is the one thing added per request."""
+    app = Front(spy)
+    call(spy.handler, "/products")
+    first = call(app, "/products", X_Request_ID="front-a")
+    second = call(app, "/products", X_Request_ID="front-b")
+    assert spy.calls == 0
+    assert first[2] == second[2]
+    assert [v for n, v in first[1] if n == "X-Request-ID"] == ["front-a"]
+    assert [v for n, v in second[1] if n == "X-Request-ID"] == ["front-b"]
+
+
+def test_the_answer_is_kept_apart_for_https_and_plain_requests(settings, shop):
+    """The security headers differ by scheme (HSTS only over HTTPS): each
+    scheme gets the stack's answer for it, whichever came first."""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+    spy = Spy()  # Django's middleware read the settings when made
+    app = Front(spy)
+    call(spy.handler, "/products")
+    plain = [call(app, "/products") for _ in range(2)]
+    secure = [call(app, "/products", X_Forwarded_Proto="https") for _ in range(2)]
+    plain.append(call(app, "/products"))
+    assert spy.calls == 0
+    assert plain == [call(spy.handler, "/products")] * 3
+    assert secure == [call(spy.handler, "/products", X_Forwarded_Proto="https")] * 2
+    assert "Strict-Transport-Security" in dict(secure[0][1])
+    assert "Strict-Transport-Security" not in dict(plain[0][1])
+
+
+def test_every_product_page_answered_in_front_is_counted(spy, shop):
+    from rdk import funnel
+    from rdk.models import FunnelStep
+
+    slug = shop_product_slug()
+    app = Front(spy)
+    call(spy.handler, f"/products/{slug}")  # the miss: counted by the stack
+    funnel.funnel_flush()
+    before = funnel._pending.take()
+    for _ in range(3):
+        assert ("X-RDK-Cache", "hit") in call(app, f"/products/{slug}")[1]
+    counted = funnel._pending.take()
+    assert spy.calls == 0
+    assert not before
+    assert sum(n for (_, step), n in counted.items() if step == FunnelStep.PRODUCT_VIEW) == 3
+
+
+def test_healthz_is_made_once_a_second_and_its_expires_follows_the_clock(spy, monkeypatch):
+    import time
+
+    now = [1_900_000_000.2]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    app = Front(spy)
+    first = call(app, "/healthz")
+    now[0] += 0.5
+    assert call(app, "/healthz") == first
+    now[0] += 1
+    later = call(app, "/healthz")
+    assert dict(later[1])["Expires"] != dict(first[1])["Expires"]
+    assert later == call(spy.handler, "/healthz")
+    assert spy.calls == 0
+
+
+def shop_product_slug() -> str:
+    from catalog.models import Product
+
+    return Product.objects.order_by("pk").values_list("slug", flat=True).first()

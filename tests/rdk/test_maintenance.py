@@ -131,3 +131,11 @@ def test_a_switch_change_reaches_another_process_within_a_second():
         other.stdin.flush()
         assert other.stdout.readline().strip() == "seen"
         assert other.wait(timeout=30) == 0
+
+
+def test_the_remembered_areas_follow_a_changed_admin_path(settings):
+    from rdk.maintenance import areas_of
+
+    assert areas_of("/account/staff/login") == ("maintenance.account",)
+    settings.RDK_ADMIN_PATH = "account/staff/"
+    assert areas_of("/account/staff/login") == ()  # the admin is never closed
