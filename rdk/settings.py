@@ -124,7 +124,8 @@ CACHES = {"default": env.cache_settings(_value("CACHE_URL", "locmemcache://"))}
 CACHES["default"]["KEY_PREFIX"] = "rdk"
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cached_db, reading the session's user in the same round trip (opsadmin/sessions.py).
+SESSION_ENGINE = "opsadmin.sessions"
 
 # Auth -----------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from opsadmin.exceptions import SessionScopeError
 from opsadmin.models import SessionActivity, SessionEpoch
+from opsadmin.sessions import prefetched_take
 from rdk.audit import audit_record
 from rdk.usercache import user_cache_attach, user_cache_keys
 
@@ -92,6 +93,15 @@ def session_is_current(request: HttpRequest, user: User) -> bool:
     return all(stamp.get(scope, 0) == value for scope, value in current.items())
 
 
+def session_user_keys(pk: object) -> list[str]:
+    """The cache keys `session_user_get` reads for the user `pk`: their row,
+    its generation, the sign-out epochs of every scope the user may belong to
+    (whether they are staff is in the row) and the apps' per-shopper values
+    (rdk.usercache)."""
+    epoch_keys = [CACHE_PREFIX + scope for scope in ("all", f"user:{pk}", "staff")]
+    return [f"{USER_PREFIX}{pk}", f"{GENERATION_PREFIX}{pk}", *epoch_keys, *user_cache_keys(pk)]
+
+
 def session_user_get(*, user_id: object) -> User | None:
     """The user a session names (None if there is none) with the epochs of its
     scopes attached (`_rdk_epochs`), in one cache round trip: the row from the
@@ -103,10 +113,11 @@ def session_user_get(*, user_id: object) -> User | None:
     except ValidationError:
         return None
     row_key, generation_key = f"{USER_PREFIX}{pk}", f"{GENERATION_PREFIX}{pk}"
-    # Every scope the user may belong to: whether they are staff is in the row.
-    epoch_keys = [CACHE_PREFIX + scope for scope in ("all", f"user:{pk}", "staff")]
-    app_keys = user_cache_keys(pk)  # the apps' per-shopper values (rdk.usercache)
-    found = cache.get_many([row_key, generation_key, *epoch_keys, *app_keys])
+    app_keys = user_cache_keys(pk)
+    # Read with the session itself when the session engine could (opsadmin/sessions.py).
+    found = prefetched_take(str(pk))
+    if found is None:
+        found = cache.get_many(session_user_keys(pk))
     generation = found.get(generation_key, 0)
     cached = found.get(row_key)
     if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == generation:

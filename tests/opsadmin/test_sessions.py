@@ -204,3 +204,86 @@ def test_a_deleted_user_is_gone_at_once():
     assert backend.get_user(shopper.pk) is not None
     shopper.delete()
     assert backend.get_user(shopper.pk) is None
+
+
+# The session engine reads the session's user in the same round trip (opsadmin/sessions.py).
+
+
+def _redis_round_trips(monkeypatch) -> list[int]:
+    from redis.connection import AbstractConnection
+
+    sent = [0]
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection_, *args, **kwargs):
+        sent[0] += 1
+        return send(connection_, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    return sent
+
+
+def _load_and_get_user(session_key: str):
+    from django.contrib.auth import SESSION_KEY
+
+    from opsadmin.sessions import SessionStore
+
+    store = SessionStore(session_key)
+    user_id = store[SESSION_KEY]  # loads the session
+    return SessionUserBackend().get_user(int(user_id))
+
+
+def test_a_known_session_and_its_user_are_read_in_one_round_trip(monkeypatch):
+    from django.core.cache import caches
+
+    from rdk.cache import RedisCache
+
+    if not isinstance(caches["default"], RedisCache):  # make test runs on Redis; CI requires it
+        pytest.skip("counts Redis round trips: needs the Redis cache")
+    shopper = make_user("shopper", staff=False)
+    client = signed_in(shopper)
+    key = client.session.session_key
+    assert _load_and_get_user(key) == shopper  # this process learns whose session it is
+    sent = _redis_round_trips(monkeypatch)
+    assert _load_and_get_user(key) == shopper
+    assert sent[0] == 1
+    assert is_signed_in(client)
+
+
+def test_a_read_is_never_used_for_another_request(monkeypatch):
+    """Every session load resets what the last one read: a request that loaded
+    a session but never asked for its user leaves nothing for the next."""
+    from django.contrib.auth import SESSION_KEY
+
+    from opsadmin.sessions import SessionStore, prefetched_take
+
+    shopper = make_user("shopper", staff=False)
+    first, second = signed_in(shopper), signed_in(shopper)
+    _load_and_get_user(first.session.session_key)
+    _load_and_get_user(second.session.session_key)
+    SessionStore(first.session.session_key)[SESSION_KEY]  # loaded, user never asked for
+    SessionStore(SessionStore().session_key or "")  # a request with no session: no load
+    anonymous = SessionStore()
+    anonymous.save()
+    assert SessionStore(anonymous.session_key).get(SESSION_KEY) is None  # a load
+    assert prefetched_take(str(shopper.pk)) is None
+
+
+def test_a_session_naming_another_user_than_remembered_is_read_afresh():
+    from opsadmin.sessions import users_of_sessions
+
+    shopper, other = make_user("shopper", staff=False), make_user("other", staff=False)
+    client = signed_in(shopper)
+    key = client.session.session_key
+    users_of_sessions.set(key, str(other.pk))  # a stale hint
+    assert _load_and_get_user(key) == shopper
+    assert users_of_sessions.get(key) == str(shopper.pk)
+
+
+def test_a_rotation_between_two_requests_signs_out_a_remembered_session():
+    shopper = make_user("shopper", staff=False)
+    client = signed_in(shopper)
+    assert is_signed_in(client)
+    assert is_signed_in(client)  # the second read the session and user together
+    sessions_rotate(scope="all", actor="test")
+    assert not is_signed_in(client)
