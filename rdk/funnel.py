@@ -65,6 +65,11 @@ def _write(counts: dict[tuple[dt.datetime, str], int]) -> bool:
         _upsert(counts)
     except DatabaseError:
         logger.warning("funnel.write_failed", exc_info=True, extra={"rows": len(counts)})
+        # A flush may run from the front (rdk/front.py), where no request
+        # signal replaces a broken connection: replace it here, or a process
+        # answering only cached pages would fail every flush after one outage.
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
         return False
     return True
 

@@ -107,3 +107,16 @@ def test_a_failed_write_keeps_the_views_for_the_next_flush(client):
     assert _count("product_view") == 0
     assert funnel.funnel_flush() == 2
     assert _count("product_view") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_between_flushes_is_replaced_for_the_next():
+    """A process answering only cached pages (rdk/front.py) sends no request
+    signal that would replace a connection the server dropped."""
+    funnel.product_viewed()
+    assert funnel.funnel_flush() == 1  # the connection is open now
+    connection.connection.close()  # the server went away meanwhile
+    funnel.product_viewed()
+    assert funnel.funnel_flush() == 0  # logged, kept for the next flush
+    assert funnel.funnel_flush() == 1
+    assert _count("product_view") == 2
