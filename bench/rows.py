@@ -163,11 +163,14 @@ def table(floor: Row, rows: list[Row]) -> tuple[list[str], int]:
         # The mix row has no ratio (once per run, not inside a round); a row that
         # could not be measured has no figures.
         ratio = f"{statistics.median(row.ratios):>8.3f}" if row.ratios else f"{'—':>8}"
-        figures = (
-            f"{row.median('rps'):>8.0f} {ratio} {row.median('p50'):>7.2f} {row.median('p99'):>7.2f}"
-            if row.results
-            else f"{'—':>8} {ratio} {'—':>7} {'—':>7}"
-        )
+        if row.results:
+            rps = row.median("rps")  # the checkout row's is a few per second
+            figures = (
+                f"{rps:>8.{0 if rps >= 100 else 2}f} {ratio} "
+                f"{row.median('p50'):>7.2f} {row.median('p99'):>7.2f}"
+            )
+        else:
+            figures = f"{'—':>8} {ratio} {'—':>7} {'—':>7}"
         lines.append(
             f"{row.label:<34} {figures}  "
             f"{row.target.describe() if row.target else '—'}" + (f" → {verdict}" if verdict else "")

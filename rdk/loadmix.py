@@ -9,8 +9,8 @@ it starts a process and reads the CSV locust writes.
 
 The locustfiles read their configuration from the environment
 (locustfiles/shared.py): `LOADTEST_HOSTS`, `LOADTEST_STANDIN`,
-`LOADTEST_COUNTERS`, and `STRIPE_WEBHOOK_SECRETS`, the secret RDK verifies
-webhooks with (the senders sign with its first)."""
+`LOADTEST_COUNTERS`, `LOADTEST_STEADY_STATE`, and `STRIPE_WEBHOOK_SECRETS`,
+the secret RDK verifies webhooks with (the senders sign with its first)."""
 
 from __future__ import annotations
 
@@ -64,10 +64,14 @@ def locust_run(
     seconds: int,
     files: Files,
     webhook_secrets: str | None = None,
+    steady_state: bool = False,
 ) -> int:
     """Locust's mix against `hosts` (virtual users spread over them) and the
     stand-in at `standin_url`, headless for `seconds`; locust's exit status
-    (1 when a request failed; it still wrote its statistics)."""
+    (1 when a request failed; it still wrote its statistics). With
+    `steady_state`, the statistics leave out the ramp-up: they start again once
+    every shopper has signed up and in (the counter `stats:steady_state_after_s`
+    says when)."""
     argv = [
         str(Path(sys.executable).with_name("locust")),
         "-f", ",".join(LOCUSTFILES),
@@ -88,6 +92,8 @@ def locust_run(
     }
     if webhook_secrets is not None:
         env["STRIPE_WEBHOOK_SECRETS"] = webhook_secrets
+    if steady_state:
+        env["LOADTEST_STEADY_STATE"] = "1"
     files.prefix.parent.mkdir(parents=True, exist_ok=True)
     with files.out.open("wb") as out:
         done = subprocess.run(  # noqa: S603 (fixed argv)

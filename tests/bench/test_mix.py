@@ -78,7 +78,7 @@ def test_the_checkout_request_of_locusts_csv_gives_the_rows_figures_and_verdict(
     assert failed == 0
     line = lines[-1]
     assert line.startswith("checkout under the locust mix")
-    assert line.split()[5:9] == ["1", "—", "64.00", "210.00"]  # req/s, no × floor, p50, p99
+    assert line.split()[5:9] == ["1.03", "—", "64.00", "210.00"]  # req/s, no × floor, p50, p99
     assert line.endswith("p95 < 150 ms → PASS (p95 140.0 < 150 ms)")
 
 
@@ -125,25 +125,40 @@ def test_a_checkout_row_locust_wrote_with_no_request_counts_as_none():
 def test_the_mix_runs_against_the_bench_and_its_csv_is_read(monkeypatch, tmp_path):
     calls = []
 
-    def locust(*, hosts, standin_url, seconds, files, webhook_secrets):
-        calls.append((hosts, standin_url, seconds, webhook_secrets))
+    def locust(*, hosts, standin_url, seconds, files, webhook_secrets, steady_state):
+        calls.append((hosts, standin_url, seconds, webhook_secrets, steady_state))
         write_stats(files.prefix.parent, mix_rows(checkout_p95=99))
-        files.counters.write_text(json.dumps({"shopper:checkout_started": 41}))
+        counters = {"shopper:checkout_started": 41, "stats:steady_state_after_s": 22}
+        files.counters.write_text(json.dumps(counters))
         return 1  # some request failed somewhere in the mix
 
     folder = tmp_path / "locust"
     write_stats(folder, mix_rows(checkout_p95=999))  # an earlier run's: never read
     monkeypatch.setattr(loadmix, "locust_run", locust)
-    result, status = mix.checkout_under_mix(
+    outcome = mix.checkout_under_mix(
         base="http://127.0.0.1:8690",
         standin_url="http://127.0.0.1:8691",
         webhook_secrets=["whsec_a", "whsec_b"],
-        seconds=40,
+        seconds=60,
         folder=folder,
     )
 
-    assert calls == [(["http://127.0.0.1:8690"], "http://127.0.0.1:8691", 40, "whsec_a,whsec_b")]
-    assert (result.p95, result.requests, status) == (99, 41, 1)
+    assert calls == [
+        (["http://127.0.0.1:8690"], "http://127.0.0.1:8691", 60, "whsec_a,whsec_b", True)
+    ]
+    assert (outcome.result.p95, outcome.result.requests, outcome.status) == (99, 41, 1)
+    assert outcome.describe(60) == (
+        "the last 38s of 60s (every shopper signed up and in after 22s)"
+    )
+
+
+def test_a_mix_whose_ramp_up_never_ended_is_measured_whole():
+    result = mix.checkout_result(mix_rows(checkout_p95=99), {})
+    outcome = mix.MixOutcome(result=result, status=0, steady_after=None)
+
+    assert outcome.describe(30) == (
+        "the whole 30s run (the shoppers were still signing in at its end)"
+    )
 
 
 def test_a_locust_that_wrote_nothing_is_a_clear_error(monkeypatch, tmp_path):
@@ -167,9 +182,9 @@ def test_a_locust_that_cannot_start_is_a_clear_error(monkeypatch, tmp_path):
         )  # fmt: skip
 
 
-@pytest.mark.parametrize("seconds", ["5", "19", "601"])
-def test_checkout_seconds_outside_20_to_600_is_refused(seconds):
-    with pytest.raises(CommandError, match="--checkout-seconds must be 20–600"):
+@pytest.mark.parametrize("seconds", ["5", "29", "601"])
+def test_checkout_seconds_outside_30_to_600_is_refused(seconds):
+    with pytest.raises(CommandError, match="--checkout-seconds must be 30–600"):
         call_command("bench", "--checkout-seconds", seconds)
 
 
