@@ -255,9 +255,10 @@ def checkout_attempt_begin(*, order: Order, new_attempt: bool) -> tuple[Order, d
     return order, expires_at
 
 
-@transaction.atomic
 def checkout_session_record(*, order: Order, attempt: int, session_id: str) -> None:
-    """Remember the session created for `attempt` (unless a newer attempt began)."""
+    """Remember the session created for `attempt` (unless a newer attempt began).
+    One conditional UPDATE, atomic by itself: no savepoint of its own inside
+    the caller's row-security transaction."""
     Order.objects.filter(pk=order.pk, checkout_attempt=attempt).update(
         checkout_session_id=session_id
     )

@@ -66,14 +66,14 @@ def test_checkout_begins_the_first_attempt_as_it_places_the_order(
     """One transaction places the order and begins its first payment attempt
     (the expiry the session will carry, the reservation held past it), so the
     hand-over of the order just placed neither reads it again nor locks it
-    again: cart → Stripe hand-over costs 28 statements here, not 40 (issue 12)."""
+    again: cart → Stripe hand-over costs 26 statements here, not 40 (issue 12)."""
     user = UserFactory()
     client.force_login(user)
     variant = VariantFactory(stock_on_hand=2)
     client.post("/cart/add", {"variant": variant.pk}, **ORIGIN)
     fingerprint = client.get("/cart").context["summary"].fingerprint
     before = timezone.now()
-    with django_assert_num_queries(28):
+    with django_assert_num_queries(26):
         response = client.post("/checkout", {"fingerprint": fingerprint, **ADDRESS_FORM})
     with rls_service_scope():
         order = Order.objects.get()
