@@ -248,8 +248,7 @@ class Command(BaseCommand):
         return browser.cookie_header
 
     def _start(self, port: int, workers: int, threads: int) -> list[prodlike.Process]:
-        logs = LOGS
-        self.stdout.write(f"bench: gunicorn's logs: {logs}/gunicorn-*.log")
+        self.stdout.write(f"bench: gunicorn's logs: {LOGS}/gunicorn-*.log")
         database = settings.DATABASES["default"]
         floor_env = {
             **os.environ,
@@ -268,21 +267,21 @@ class Command(BaseCommand):
             "--webhook-header", "X-Forwarded-Proto: https",
             "--webhook-secret", settings.STRIPE_WEBHOOK_SECRETS[0],
             env={**os.environ},
-            log=logs / f"standin-{port + 1}.log",
+            log=LOGS / f"standin-{port + 1}.log",
         )  # fmt: skip
         return [
             standin.start(),
             prodlike.gunicorn(
                 port=port,
                 env={**os.environ},
-                log=logs / f"gunicorn-{port}.log",
+                log=LOGS / f"gunicorn-{port}.log",
                 workers=workers,
                 threads=threads,
             ).start(),
             prodlike.gunicorn(
                 port=port + 2,
                 env=floor_env,
-                log=logs / f"floor-{port + 2}.log",
+                log=LOGS / f"floor-{port + 2}.log",
                 workers=workers,
                 threads=threads,
                 app="floorsite.wsgi:application",
