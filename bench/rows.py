@@ -10,6 +10,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from bench.wrk import Result
+from rdk.loadmix import CHECKOUT, CHECKOUT_P95_MS
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,14 @@ class Row:
     signed_in: bool = False
     dynamic: bool = False  # measured with the cache.force_dynamic switch on
     webhook: bool = False
+    mix: bool = False  # measured once per run under locust's mix (bench/mix.py), not by wrk
     target: Target | None = None
     results: list[Result] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)  # to the floor, per round
     ratios_naive: list[float] = field(default_factory=list)
     distinct_rps: list[float] = field(default_factory=list)
     queries: int | None = None
+    problem: str = ""  # why the row could not be measured: it fails with this
 
     def median(self, attribute: str) -> float:
         return statistics.median(getattr(r, attribute) for r in self.results)
@@ -64,6 +67,8 @@ class Row:
     def verdict(self) -> tuple[bool | None, str]:
         if self.target is None:
             return None, ""
+        if self.problem or not self.results:
+            return False, f"FAIL ({self.problem or 'not measured'})"
         t, checks, notes = self.target, [], []
         if t.min_ratio is not None:
             ratio = statistics.median(self.ratios_naive if t.of == "naive" else self.ratios)
@@ -133,6 +138,13 @@ def rows_for(*, product_slug: str) -> list[Row]:
             webhook=True,
             target=Target(min_distinct_rps=300, max_p95=50),
         ),
+        # Cart → Stripe hand-over while the rest of `make loadtest`'s mix runs.
+        Row(
+            "checkout under the locust mix",
+            CHECKOUT,
+            mix=True,
+            target=Target(max_p95=CHECKOUT_P95_MS),
+        ),
     ]
 
 
@@ -148,10 +160,19 @@ def table(floor: Row, rows: list[Row]) -> tuple[list[str], int]:
     for row in rows:
         ok, verdict = row.verdict()
         failed += ok is False
-        ratio = statistics.median(row.ratios)
+        # The mix row has no ratio (once per run, not inside a round); a row that
+        # could not be measured has no figures.
+        ratio = f"{statistics.median(row.ratios):>8.3f}" if row.ratios else f"{'—':>8}"
+        if row.results:
+            rps = row.median("rps")  # the checkout row's is a few per second
+            figures = (
+                f"{rps:>8.{0 if rps >= 100 else 2}f} {ratio} "
+                f"{row.median('p50'):>7.2f} {row.median('p99'):>7.2f}"
+            )
+        else:
+            figures = f"{'—':>8} {ratio} {'—':>7} {'—':>7}"
         lines.append(
-            f"{row.label:<34} {row.median('rps'):>8.0f} {ratio:>8.3f} "
-            f"{row.median('p50'):>7.2f} {row.median('p99'):>7.2f}  "
+            f"{row.label:<34} {figures}  "
             f"{row.target.describe() if row.target else '—'}" + (f" → {verdict}" if verdict else "")
         )
     return lines, failed

@@ -20,7 +20,18 @@ import re
 import uuid
 
 from locust import between, constant_throughput, task
-from shared import STANDIN, RdkUser, count, csrf_token, discover, forms, inputs, path_of
+from shared import (
+    COUNTERS,
+    STANDIN,
+    RdkUser,
+    count,
+    csrf_token,
+    discover,
+    forms,
+    inputs,
+    path_of,
+    steady_state_begin,
+)
 
 RUN = uuid.uuid4().hex[:8]
 PASSWORD = f"Load-{uuid.uuid4().hex}"  # a throwaway password for throwaway accounts
@@ -60,6 +71,9 @@ class Shopper(RdkUser):
         self.mine: set[str] = set()
         self.slugs = discover(self.client)[:HOT_PRODUCTS]
         self.signed_in = self.sign_up() and self.sign_out() and self.sign_in()
+        count("shopper:started")
+        if COUNTERS["shopper:started"] == self.fixed_count:  # the last shopper in
+            steady_state_begin(self.environment)
 
     def context(self) -> dict:
         signed_in = getattr(self, "signed_in", False)

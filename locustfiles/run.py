@@ -16,13 +16,11 @@ whatever happens; locust itself stops after the run time.
 from __future__ import annotations
 
 import argparse
-import csv
 import http.cookiejar
 import io
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 import urllib.error
@@ -35,12 +33,12 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from rdk import prodlike  # noqa: E402
+from rdk import loadmix, prodlike  # noqa: E402
 
-LOCUSTFILES = ("locustfiles/webhooks.py", "locustfiles/catalog.py", "locustfiles/checkout.py")
-USERS = 21  # the sum of the classes' fixed_count
+USERS = loadmix.USERS
 PAGE_ROWS = ("/", "/products", "/products?[filters]", "/products/[slug]")
 P95_LIMIT_MS = 200.0
+CHECKOUT_LABEL = "checkout (cart → Stripe hand-over)"  # issue 12's row, rdk/loadmix.py's limit
 WEBHOOK_SUCCESS = 0.995
 PROPAGATION_DEADLINE = 1.0
 # Proxies between the runner's checks and RDK that append to X-Forwarded-For:
@@ -224,35 +222,15 @@ def stock_snapshot() -> dict[int, tuple[int, int]]:
 
 
 def locust(run: Run, seconds: int, standin_url: str) -> None:
-    prefix = run.results / "locust"
-    argv = [
-        str(Path(sys.executable).with_name("locust")),
-        "-f", ",".join(LOCUSTFILES),
-        "--headless", "--users", str(USERS), "--spawn-rate", "2",
-        "--run-time", f"{seconds}s", "--stop-timeout", "10",
-        "--host", run.hosts[0],
-        "--csv", str(prefix), "--html", str(run.results / "report.html"),
-        "--only-summary", "--loglevel", "WARNING",
-        "--logfile", str(run.results / "locust.log"),
-    ]  # fmt: skip
-    env = {
-        **os.environ,
-        "LOADTEST_HOSTS": ",".join(run.hosts),
-        "LOADTEST_STANDIN": standin_url,
-        "LOADTEST_COUNTERS": str(run.results / "counters.json"),
-    }
+    """Locust's mix (rdk/loadmix.py) against the run's hosts for `seconds`."""
     say(f"loadtest: locust, {USERS} users, {seconds}s …")
-    with (run.results / "locust.out").open("wb") as out:
-        done = subprocess.run(  # noqa: S603 (fixed argv)
-            argv,
-            cwd=BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=seconds + 90,
-            check=False,
-        )
-    run.notes.append(f"locust exited with status {done.returncode}")
+    status = loadmix.locust_run(
+        hosts=run.hosts,
+        standin_url=standin_url,
+        seconds=seconds,
+        files=loadmix.Files.under(run.results),
+    )
+    run.notes.append(f"locust exited with status {status}")
 
 
 def settle_webhooks(standin_url: str, run: Run) -> None:
@@ -635,11 +613,7 @@ def _check_shared_rate_limit(run: Run, hosts: list[str]) -> None:
 
 
 def read_stats(results: Path) -> list[dict[str, str]]:
-    path = results / "locust_stats.csv"
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+    return loadmix.stats_rows(loadmix.Files.under(results).stats)
 
 
 def summarise(
@@ -657,21 +631,13 @@ def summarise(
     rows = read_stats(run.results)
     counters_path = run.results / "counters.json"
     counters = json.loads(counters_path.read_text()) if counters_path.exists() else {}
-    by_name = {row["Name"]: row for row in rows}
     checks = run.checks
     run.checks = []
 
-    for name in PAGE_ROWS if judge_latency_and_5xx else ():
-        row = by_name.get(name)
-        if row is None or not int(row["Request Count"]):
-            run.check(f"p95 < {P95_LIMIT_MS:.0f} ms: {name}", None, "no requests")
-            continue
-        p95 = float(row["95%"])
-        run.check(
-            f"p95 < {P95_LIMIT_MS:.0f} ms: {name}",
-            p95 < P95_LIMIT_MS,
-            f"p50 {row['50%']} ms, p95 {p95:.0f} ms, {row['Request Count']} requests",
-        )
+    latency = [(name, P95_LIMIT_MS, name) for name in PAGE_ROWS]
+    latency.append((loadmix.CHECKOUT, loadmix.CHECKOUT_P95_MS, CHECKOUT_LABEL))
+    for name, limit, label in latency if judge_latency_and_5xx else ():
+        run.check(f"p95 < {limit:.0f} ms: {label}", *loadmix.p95_check(rows, name, limit))
     errors = {k: v for k, v in counters.items() if k.startswith(("5xx:", "no_answer:"))}
     if judge_latency_and_5xx:
         run.check(

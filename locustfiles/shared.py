@@ -9,7 +9,10 @@ Configuration (set by `make loadtest`, locustfiles/run.py):
 - `LOADTEST_STANDIN`: the Stripe stand-in's base URL;
 - `STRIPE_WEBHOOK_SECRETS`: the secret(s) RDK verifies webhooks with (the first signs);
 - `LOADTEST_TIMELINE`: when set, a JSON file of answers per second (all, 5xx,
-  unanswered) written when the run stops (`make chaos` reads it per fault).
+  unanswered) written when the run stops (`make chaos` reads it per fault);
+- `LOADTEST_STEADY_STATE`: when set, locust's statistics start again once every
+  shopper has signed up and in (`steady_state_begin`), so that they describe
+  the mix without its ramp-up (`make bench`'s checkout row, bench/mix.py).
 
 Each virtual user is one client behind a TLS-terminating load balancer: it sends
 `X-Forwarded-Proto: https` and an `X-Forwarded-For` address of its own (RDK runs
@@ -36,6 +39,7 @@ HOSTS = [h.strip().rstrip("/") for h in os.environ.get("LOADTEST_HOSTS", "").spl
 STANDIN = os.environ.get("LOADTEST_STANDIN", "http://127.0.0.1:12201").rstrip("/")
 SECRETS = os.environ.get("STRIPE_WEBHOOK_SECRETS") or "whsec_rdk_local_standin"
 WEBHOOK_SECRET = SECRETS.split(",")[0]
+STEADY_STATE = bool(os.environ.get("LOADTEST_STEADY_STATE"))
 
 COUNTERS: Counter[str] = Counter()
 # Second (Unix time) -> answers in it, when LOADTEST_TIMELINE asks for them.
@@ -145,6 +149,16 @@ def _follow_session(name: str, kept: bool, served_by: str, context: dict) -> Non
         return
     count("session:host_change")
     count("session:kept_after_host_change" if kept else "session:lost_after_host_change")
+
+
+def steady_state_begin(environment) -> None:
+    """The ramp-up is over: every shopper has signed up and signed in, each
+    costing a password hash (~0.5 s of a worker's CPU), at 2 users a second.
+    With LOADTEST_STEADY_STATE, the statistics restart here (the counters go on)."""
+    if STEADY_STATE:
+        ramp = time.time() - environment.stats.total.start_time
+        environment.stats.reset_all()
+        count("stats:steady_state_after_s", round(ramp))
 
 
 @events.quitting.add_listener

@@ -256,7 +256,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     except OrdersError as error:
         messages.error(request, str(error))
         return redirect("orders:cart")
-    return _pay(request, order)
+    return _pay(request, order, placed=True)
 
 
 def _checkout_page(request: AuthenticatedRequest, form, status: int = 200) -> HttpResponse:
@@ -272,11 +272,12 @@ def _checkout_page(request: AuthenticatedRequest, form, status: int = 200) -> Ht
         return render(request, "orders/checkout.html", context, status=status)
 
 
-def _pay(request: HttpRequest, order) -> HttpResponse:
-    """Hand the shopper over to Stripe; on failure the order and its reservation
-    stay as they are and the cart page says what happened and offers a retry."""
+def _pay(request: HttpRequest, order, *, placed: bool = False) -> HttpResponse:
+    """Hand the shopper over to Stripe (`placed`: the order this request just
+    placed); on failure the order and its reservation stay as they are and the
+    cart page says what happened and offers a retry."""
     try:
-        return redirect(payment_handover(order))
+        return redirect(payment_handover(order, placed=placed))
     except PaymentsError as error:
         with rls_scope(user=request.user):
             order.refresh_from_db()

@@ -2,9 +2,10 @@
 return from Stripe's page (confirm on success, abandon on cancel).
 
 `order_place` is one transaction: re-check the cart, create the order in
-`pending_payment` priced from the database, reserve every line (or none),
-empty the cart. The view then calls `payment_handover(order)` *after* the
-transaction, so no row lock is held while Stripe creates the session.
+`pending_payment` priced from the database with its first payment attempt
+begun, reserve every line (or none), empty the cart. The view then calls
+`payment_handover(order, placed=True)` *after* the transaction, so no row lock
+is held while Stripe creates the session.
 
 Expiry (docs/orders.md, "Reservations and Checkout Sessions"): a session's
 `expires_at` is the reservation's, but never less than Stripe's 30-minute
@@ -69,6 +70,11 @@ def order_place(
     """Turn the shopper's cart into a pending order with reserved stock, shipping
     to `ship_to` (validated by `address_clean`; copied onto the order).
 
+    The order's first payment attempt begins here, as `checkout_attempt_begin`
+    would begin it: attempt 1, the session's expiry, the pairs held
+    PAYMENT_GRACE past it. The hand-over of the order just placed then needs
+    neither to read it again nor to lock it again (`payment_handover`'s `placed`).
+
     Raises CartEmpty, CartChanged (with the changes as its message; nothing
     written) or OutOfStock (someone else got the last pairs; nothing written)."""
     if not switch_is_on("feature.checkout"):
@@ -79,7 +85,9 @@ def order_place(
         raise CartChanged(" ".join(summary.notices) or "Your cart changed; please review it.")
     if not summary.lines:
         raise CartEmpty("Your cart is empty.")
-    expires_at = reservation_expiry()
+    now = timezone.now()
+    session_expires_at = checkout_expiry(reserved_until=reservation_expiry(now), now=now)
+    expires_at = session_expires_at + PAYMENT_GRACE
     order = Order.objects.create(
         user=user,
         email=user.email,
@@ -89,6 +97,8 @@ def order_place(
         shipping_address=ship_to.text,
         ship_to=ship_to.as_dict(),
         reserved_until=expires_at,
+        checkout_attempt=1,
+        checkout_expires_at=session_expires_at,
     )
     for line in sorted(summary.lines, key=lambda li: li.variant.pk):
         variant = line.variant
@@ -126,7 +136,7 @@ def payment_line_items(order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def payment_handover(order: Order) -> str:
+def payment_handover(order: Order, *, placed: bool = False) -> str:
     """THE hand-over to payments: returns the URL to send the shopper to (the
     Checkout Session's page). Called after `order_place` committed, and again by
     "Pay now" on a pending order; no row lock is held while Stripe is called.
@@ -135,7 +145,17 @@ def payment_handover(order: Order) -> str:
     ended unpaid, the next attempt (`Order.checkout_attempt`) gets a new session.
     Raises CheckoutUnavailable (order no longer payable) or a payments error
     (StripeUnavailable, StripeRejected...): the order stays pending with its
-    reservation, and calling again is safe."""
+    reservation, and calling again is safe.
+
+    `placed`: `order` is what `order_place` returned in this request, with its
+    first attempt begun and no session yet; it is not read or locked again.
+    Any later call reads the order as it is now. Either way the session is
+    created with the attempt's idempotency key, so a concurrent call for the
+    same attempt gets the same session back."""
+    if placed and order.checkout_attempt and not order.checkout_session_id:
+        with rls_service_scope():
+            lines = payment_line_items(order)
+        return _session_open(order, lines=lines, expires_at=order.checkout_expires_at)
     with rls_service_scope():
         order = Order.objects.get(pk=order.pk)  # the current attempt, not a stale copy
     site = settings.SITE_URL
@@ -155,6 +175,18 @@ def payment_handover(order: Order) -> str:
     with rls_service_scope():
         order, expires_at = checkout_attempt_begin(order=order, new_attempt=new_attempt)
         lines = payment_line_items(order)
+    return _session_open(order, lines=lines, expires_at=expires_at)
+
+
+def _session_open(
+    order: Order, *, lines: list[dict[str, Any]], expires_at: dt.datetime | None
+) -> str:
+    """Create (or get back) the Checkout Session of the order's current attempt
+    and remember it; its page's URL."""
+    if expires_at is None:  # an attempt always has its expiry (checkout_attempt_begin)
+        raise CheckoutUnavailable(f"Order {order.number} has no payment attempt; try again.")
+    site = settings.SITE_URL
+    success_url = f"{site}{reverse('orders:checkout_success')}?session_id={{CHECKOUT_SESSION_ID}}"
     result = payments.checkout_session_create(
         reference=str(order.public_id),
         line_items=lines,
@@ -223,9 +255,10 @@ def checkout_attempt_begin(*, order: Order, new_attempt: bool) -> tuple[Order, d
     return order, expires_at
 
 
-@transaction.atomic
 def checkout_session_record(*, order: Order, attempt: int, session_id: str) -> None:
-    """Remember the session created for `attempt` (unless a newer attempt began)."""
+    """Remember the session created for `attempt` (unless a newer attempt began).
+    One conditional UPDATE, atomic by itself: no savepoint of its own inside
+    the caller's row-security transaction."""
     Order.objects.filter(pk=order.pk, checkout_attempt=attempt).update(
         checkout_session_id=session_id
     )

@@ -94,8 +94,10 @@ def test_release_for_order_is_idempotent_and_cancels(placed):
 
 def test_expired_reservations_are_released_once_by_the_command(placed, capsys):
     order, variant = placed
-    later = timezone.now() + dt.timedelta(minutes=31)
-    assert reservations_release_expired(now=timezone.now()) == 0
+    # Placing the order began its first payment attempt: the pairs are held until
+    # the session's expiry (Stripe's 31-minute minimum) plus PAYMENT_GRACE.
+    later = _fresh(order).reserved_until + dt.timedelta(seconds=1)
+    assert reservations_release_expired(now=later - dt.timedelta(seconds=2)) == 0
     assert reservations_release_expired(now=later) == 1
     assert reservations_release_expired(now=later) == 0
     assert _stock(variant) == (3, 0)
