@@ -341,7 +341,7 @@ def _shared_usage(
 
     cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     if not isinstance(cache, RedisCache) or not getattr(settings, "RATELIMIT_ENABLE", True):
-        return get_usage(
+        usage: dict[str, Any] | None = get_usage(
             request,
             group=group,
             key=lambda _group, _request: value,
@@ -349,6 +349,7 @@ def _shared_usage(
             method=method,
             increment=True,
         )
+        return usage
     allowed, period = _split_rate(rate)
     window = _get_window(value, period)
     count = cache.count(
