@@ -144,7 +144,17 @@ def deliveries_prepare(*, distinct: int, workers: int = 4) -> Deliveries:
     return Deliveries(payloads=sent, event_ids=[e["id"] for e in events])
 
 
-def deliveries_send(*, port: int, deliveries: Deliveries, connections_count: int) -> Result:
+@dataclass(frozen=True)
+class Sent:
+    """What sending the batch measured: the server's rate and latencies, and
+    the CPU the sending client itself spent per delivery (it shares the
+    machine's cores with the server it measures)."""
+
+    result: Result
+    client_cpu_ms: float
+
+
+def deliveries_send(*, port: int, deliveries: Deliveries, connections_count: int) -> Sent:
     """POST every delivery once, `connections_count` at a time, each signed as
     it is sent; the rate is deliveries over the wall time of the whole batch."""
     secret = settings.STRIPE_WEBHOOK_SECRETS[0]
@@ -183,19 +193,20 @@ def deliveries_send(*, port: int, deliveries: Deliveries, connections_count: int
                 errors += not ok
         connection.close()
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     threads = [threading.Thread(target=sender) for _ in range(connections_count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - cpu_started
     latencies.sort()
 
     def percentile(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))]
 
-    return Result(
+    result = Result(
         rps=len(latencies) / elapsed,
         p50=percentile(50),
         p95=percentile(95),
@@ -203,3 +214,4 @@ def deliveries_send(*, port: int, deliveries: Deliveries, connections_count: int
         requests=len(latencies),
         errors=errors,
     )
+    return Sent(result=result, client_cpu_ms=client_cpu * 1000 / max(len(latencies), 1))

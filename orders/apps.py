@@ -27,3 +27,10 @@ class OrdersConfig(AppConfig):
 
         # The header's cart count is read with the signed-in user: one round trip.
         user_cache_key_register(count_key)
+
+        from orders.emails import KINDS, order_email_lines
+        from rdk.emails import email_context_loader_register
+
+        # Order emails are rendered when sent, with the order's lines read then.
+        for kind in KINDS:
+            email_context_loader_register(kind, order_email_lines)

@@ -25,10 +25,11 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderLine
 from rdk.emails import email_send_once
 from rdk.models import OutboundEmail
 from rdk.money import money_text
+from rdk.rls import rls_service_scope
 
 CONFIRMED = "order_confirmed"
 SHIPPED = "order_shipped"
@@ -44,26 +45,49 @@ def order_reference(order: Order) -> str:
 
 
 def order_email_context(order: Order) -> dict[str, Any]:
-    """What every order email shows: number, lines, totals, address, link."""
+    """What every order email shows (number, totals, address, link), as the
+    email stores it; its lines are added when it is sent (`order_email_lines`)."""
     currency = order.currency
-    lines = [
-        {
-            "name": line.product_name,
-            "size": line.size_label,
-            "quantity": line.quantity,
-            "unit": money_text(line.unit_amount, currency),
-            "amount": money_text(line.line_amount, currency),
-        }
-        for line in order.lines.order_by("id")
-    ]
     return {
-        "order": order,
+        "order_id": order.pk,
         "number": order.number,
-        "lines": lines,
         "subtotal": money_text(order.subtotal_amount, currency),
         "total": money_text(order.total_amount, currency),
         "shipping_address": order.shipping_address.strip(),
         "order_url": f"{settings.SITE_URL}{order.get_absolute_url()}",
+    }
+
+
+def order_email_lines(context: dict[str, Any]) -> dict[str, Any]:
+    """The stored context of an order email with the order's lines, read when
+    the email is rendered (lines never change once the order is placed): the
+    request that paid the order neither reads them nor renders the bodies. The
+    task reads them for the shop, under the service row-security scope."""
+    with rls_service_scope():
+        lines = list(
+            OrderLine.objects.filter(order_id=context["order_id"])
+            .order_by("id")
+            .values_list(
+                "product_name",
+                "size_label",
+                "quantity",
+                "unit_amount",
+                "line_amount",
+                "order__currency",
+            )
+        )
+    return {
+        **context,
+        "lines": [
+            {
+                "name": name,
+                "size": size,
+                "quantity": quantity,
+                "unit": money_text(unit_amount, currency),
+                "amount": money_text(line_amount, currency),
+            }
+            for name, size, quantity, unit_amount, line_amount, currency in lines
+        ],
     }
 
 

@@ -6,12 +6,12 @@ registered for its type (`handlers_register`, from OrdersConfig.ready) a
 `PaymentIntentSummary`, `ChargeSummary`, `DisputeSummary`): nothing here reads
 Stripe's dicts.
 
-Handlers run inside the webhook inbox's savepoint, under the service
-row-security scope opened by payments, and must be idempotent: a replay runs
-them again. An order only moves forward; an event that needs a state the order
-has not reached (a refund or dispute before the payment is recorded) first asks
-Stripe for the order's session and marks it paid, and raises when Stripe still
-says unpaid, so the event is retried.
+Handlers run inside the webhook inbox's transaction (an error rolls back all
+they wrote), under the service row-security scope opened by payments, and
+must be idempotent: a replay runs them again. An order only moves forward; an
+event that needs a state the order has not reached (a refund or dispute before
+the payment is recorded) first asks Stripe for the order's session and marks it
+paid, and raises when Stripe still says unpaid, so the event is retried.
 
 Expiry of an asynchronous payment (bank debit): its pairs stay reserved
 `ASYNC_PAYMENT_HOLD` while it settles."""

@@ -3,8 +3,9 @@
 - `register(event_type)`: the handler for one Stripe event type. It receives a
   `payments.events.WebhookEvent` (the stored event's id, type, and its object
   as a typed value, never Stripe's dict) and runs inside the inbox's
-  transaction (a savepoint): if it raises, its writes are rolled back and the
-  event is marked failed and retried.
+  transaction: if it raises, its writes are rolled back (with the event's
+  row, for a first delivery; in a savepoint, for a failed event delivered or
+  replayed again) and the event is marked failed and retried.
   Handlers must be idempotent: a replay runs them again on the same payload.
 - `register_paid_check(func)`: answers "is the payment of the order with this
   reference (a Checkout Session's `client_reference_id`) recorded?" for

@@ -312,7 +312,14 @@ class WebhookOutcome:
         return self.event.status
 
 
-def _event_new(event: dict[str, Any], request_id: str | None) -> StripeEvent:
+def _event_new(
+    event: dict[str, Any],
+    request_id: str | None,
+    *,
+    status: str = StripeEvent.Status.RECEIVED,
+    attempts: int = 0,
+    last_error: str = "",
+) -> StripeEvent:
     """The row a first delivery of `event` stores (unsaved). Its payload is the
     verified dict itself, which the handler's typed values are then read from:
     the stored row is never read back."""
@@ -327,6 +334,10 @@ def _event_new(event: dict[str, Any], request_id: str | None) -> StripeEvent:
             datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None
         ),
         request_ids=[request_id] if request_id else [],
+        status=status,
+        attempts=attempts,
+        last_error=last_error,
+        processed_at=timezone.now() if status in _DONE else None,
     )
 
 
@@ -360,9 +371,10 @@ def _failed(event: StripeEvent, exc: Exception) -> None:
 
 
 def _dispatch(event: StripeEvent) -> bool:
-    """Run the handler for a held event inside a savepoint and record the result.
-    Must be called inside a transaction under `rls_service_scope` that holds the
-    event's row (inserted by it, or locked): a webhook acts for the shop, not for one shopper, so
+    """Run the handler for a stored event again (a failed event delivered or
+    replayed once more) inside a savepoint and record the result. Must be
+    called inside a transaction under `rls_service_scope` that holds the
+    event's row locked: a webhook acts for the shop, not for one shopper, so
     handlers see every shopper's rows (rdk.rls). Returns False when the event
     failed on a malformed payload (no retry can fix it)."""
     handler = registry.handler_for(event.type)
@@ -394,32 +406,105 @@ def _dispatch(event: StripeEvent) -> bool:
 _DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
 
 
+class _FirstDeliveryFailed(Exception):
+    """Carries a handler's error out of a first delivery's transaction, which
+    it rolls back whole: the event's row with the handler's writes."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _first_delivery_handle(stored: StripeEvent) -> None:
+    """Run the handler of an event this delivery has just inserted, already
+    marked with the outcome it will have if the handler returns (processed, or
+    ignored without a handler): its success is then the transaction's commit,
+    with no savepoint and no second write of the row."""
+    handler = registry.handler_for(stored.type)
+    if handler is None:
+        return
+    try:
+        handler(_webhook_event(stored))
+    except Exception as exc:
+        raise _FirstDeliveryFailed(exc) from exc
+
+
+def _first_delivery_failed(
+    event: dict[str, Any], request_id: str | None, exc: Exception
+) -> tuple[StripeEvent, bool]:
+    """Store a first delivery whose handler failed (its transaction rolled
+    back): the event as failed with the error, in a transaction of its own.
+    A concurrent delivery may have stored the event since: then this delivery
+    is counted on that row, and marked failed there unless it succeeded.
+    Returns the row and whether a later delivery may fix it (not for a
+    malformed payload: Stripe sends the same one again)."""
+    retry = not isinstance(exc, StripePayloadInvalid)
+    extra = {"stripe_event": event["id"], "type": event["type"]}
+    if retry:
+        logger.error("stripe.event_failed", extra=extra, exc_info=exc)
+    else:
+        logger.warning("stripe.event_payload_invalid", extra={**extra, "error": str(exc)})
+    error = f"{type(exc).__name__}: {exc}"[:_LAST_ERROR_MAX]
+    with rls_service_scope():
+        stored = _event_new(
+            event, request_id, status=StripeEvent.Status.FAILED, attempts=1, last_error=error
+        )
+        if insert_once(stored):
+            return stored, retry
+        stored = _event_redelivered(event, request_id)
+        if stored.status in _DONE:
+            return stored, False
+        stored.attempts += 1
+        stored.status = StripeEvent.Status.FAILED
+        stored.last_error = error
+        stored.save(update_fields=["status", "attempts", "last_error"])
+    return stored, retry
+
+
 def webhook_receive(*, event: dict[str, Any], request_id: str | None) -> WebhookOutcome:
     """Store a verified event and process it once, in one transaction: every
     delivery after the first that succeeded changes nothing but its count.
 
-    The insert is `INSERT … ON CONFLICT DO NOTHING RETURNING` (rdk.inserts):
-    it stores a first delivery and holds its row, uncommitted, while the
-    handler runs, so a concurrent delivery of the same event waits on the
-    unique index until this one commits and then finds it processed. A second
-    delivery inserts nothing and locks the stored row instead (a failed event
-    is then dispatched again). The handler runs in a savepoint under the
-    service scope set once for the transaction; its failure rolls back its
-    own writes and is recorded on the event, which commits with it.
+    A first delivery inserts the event already marked with the outcome its
+    handler is about to have (processed; ignored without a handler), with
+    `INSERT … ON CONFLICT DO NOTHING RETURNING` (rdk.inserts), and runs the
+    handler in the same transaction: the uncommitted row is the lock (a
+    concurrent delivery of the same event waits on the unique index until
+    this one ends), and the commit makes the handler's effect and the event's
+    status durable together. A handler's error rolls the whole transaction
+    back, effect and row alike; the event is then stored as failed, with the
+    error, in a transaction of its own (`_first_delivery_failed`).
+
+    A later delivery inserts nothing and locks the stored row instead; a
+    failed event is then dispatched again, its handler in a savepoint.
 
     Round trips for a new event: BEGIN, the scope, the insert, the handler's
-    statements inside SAVEPOINT/RELEASE, the result, COMMIT: one commit where
-    an autocommitted insert and a transaction made two. A duplicate: BEGIN,
-    the scope, the insert that inserts nothing, the row lock, its count, COMMIT.
-    If the process dies before COMMIT nothing is stored and Stripe, which got
-    no answer, delivers the event again."""
-    with rls_service_scope():
-        stored = _event_new(event, request_id)
-        if not insert_once(stored):
-            stored = _event_redelivered(event, request_id)
-        duplicate, retry = stored.status in _DONE, False
-        if not duplicate:
-            retry = _dispatch(stored) and stored.status == StripeEvent.Status.FAILED
+    statements, COMMIT: no savepoint around the handler and no update of the
+    event after it (three round trips fewer). A duplicate: BEGIN, the scope,
+    the insert that inserts nothing, the row lock, its count, COMMIT. If the
+    process dies before COMMIT nothing is stored and Stripe, which got no
+    answer, delivers the event again."""
+    retry = False
+    try:
+        with rls_service_scope():
+            has_handler = registry.handler_for(event["type"]) is not None
+            stored = _event_new(
+                event,
+                request_id,
+                status=StripeEvent.Status.PROCESSED if has_handler else StripeEvent.Status.IGNORED,
+                attempts=1 if has_handler else 0,
+            )
+            if insert_once(stored):
+                duplicate = False
+                _first_delivery_handle(stored)
+            else:
+                stored = _event_redelivered(event, request_id)
+                duplicate = stored.status in _DONE
+                if not duplicate:
+                    retry = _dispatch(stored) and stored.status == StripeEvent.Status.FAILED
+    except _FirstDeliveryFailed as failed:
+        duplicate = False
+        stored, retry = _first_delivery_failed(event, request_id, failed.error)
     logger.info(
         "stripe.event_received",
         extra={

@@ -200,6 +200,24 @@ class RedisCache(DjangoRedisCache):
             version=version,
         )
 
+    def count(self, key: Any, timeout: float, version: int | None = None) -> int | None:
+        """Add one to the counter at `key`, creating it at 1 with `timeout`
+        (seconds) when there is none, and return the new count; None when Redis
+        is unreachable. One round trip: a pipeline of `SET key 0 EX timeout NX`
+        and `INCR key`, where `add` then `incr` took three (Django's `incr`
+        checks that the key exists first). The value is a plain integer, as
+        `add` and `incr` store it."""
+        full_key = self.make_and_validate_key(key, version=version)
+
+        def counted() -> int:
+            client = self._cache.get_client(full_key, write=True)
+            pipeline = client.pipeline(transaction=False)
+            pipeline.set(full_key, 0, ex=max(int(timeout), 1), nx=True)
+            pipeline.incr(full_key)
+            return int(pipeline.execute()[-1])
+
+        return self._guarded(counted, None, writes=[key], version=version)
+
     def set_many(
         self,
         data: dict[Any, Any],

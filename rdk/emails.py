@@ -1,11 +1,20 @@
 """Emails to shoppers: each sent exactly once per cause, from a task.
 
 Call `email_send_once(...)` inside the transaction that makes the change the
-email tells about (an order paid, an account created). It renders the email,
-records it under its `key` and enqueues its delivery, all in that transaction:
-if the change rolls back, no email is recorded or queued; if it commits, the
-email will be sent. A second call with the same key (a replayed Stripe event,
-a retried task) finds the record and does nothing.
+email tells about (an order paid, an account created). It records the email
+under its `key`, with its subject and the context its bodies are rendered
+from, and enqueues its delivery, all in that transaction: if the change rolls
+back, no email is recorded or queued; if it commits, the email will be sent.
+A second call with the same key (a replayed Stripe event, a retried task)
+finds the record and does nothing.
+
+The bodies are rendered when the email is sent, by the task, not in the
+request that caused it (a paid order's webhook rendered three templates and
+read the order's lines for its confirmation). The stored context holds the
+values of that moment (a refund's amounts); a kind whose bodies need more (an
+order's lines, which never change) registers a loader that adds it then
+(`email_context_loader_register`). Until it is sent, `email_preview` renders
+a queued email on demand (the Outbox).
 
 Delivery (`email_deliver`, run by the `deliver_email` task below) locks the record,
 sends only if it is not sent yet, and marks it sent in the same transaction:
@@ -22,11 +31,12 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
@@ -47,16 +57,55 @@ class EmailError(RdkError):
     code = "email_error"
 
 
-def email_render(*, kind: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
-    """(subject, plain text, HTML) of an email of this kind."""
-    full = {"site_url": settings.SITE_URL, "site_name": "Real Deal Kickz", **context}
+ContextLoader = Callable[[dict[str, Any]], dict[str, Any]]
+
+_context_loaders: dict[str, ContextLoader] = {}
+
+
+def email_context_loader_register(kind: str, loader: ContextLoader) -> None:
+    """`loader(stored context)` returns the context the bodies of emails of
+    `kind` are rendered from, when they are sent or previewed (an app adds
+    what it did not store, such as an order's lines). One loader per kind."""
+    existing = _context_loaders.get(kind)
+    if existing is not None and existing is not loader:
+        raise ImproperlyConfigured(f"An email context loader for {kind!r} is already registered.")
+    _context_loaders[kind] = loader
+
+
+def _template_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    return {"site_url": settings.SITE_URL, "site_name": "Real Deal Kickz", **context}
+
+
+def _render(kind: str, part: str, context: Mapping[str, Any]) -> str:
     try:
-        subject = render_to_string(f"emails/{kind}/subject.txt", full)
-        text = render_to_string(f"emails/{kind}/body.txt", full)
-        html = render_to_string(f"emails/{kind}/body.html", full)
+        return render_to_string(f"emails/{kind}/{part}", context)
     except TemplateDoesNotExist as exc:
         raise EmailError(f"No email of kind {kind!r} (missing {exc}).") from None
-    return " ".join(subject.split()), text.strip() + "\n", html
+
+
+def email_subject_render(*, kind: str, context: Mapping[str, Any]) -> str:
+    """The subject line of an email of this kind (from the stored context)."""
+    return " ".join(_render(kind, "subject.txt", _template_context(context)).split())
+
+
+def email_render(*, kind: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of an email of this kind, from its stored
+    context and what the kind's loader adds to it."""
+    loader = _context_loaders.get(kind)
+    full = _template_context(loader(dict(context)) if loader else context)
+    subject = " ".join(_render(kind, "subject.txt", full).split())
+    text = _render(kind, "body.txt", full)
+    html = _render(kind, "body.html", full)
+    return subject, text.strip() + "\n", html
+
+
+def email_preview(email: OutboundEmail) -> tuple[str, str]:
+    """(plain text, HTML) of a recorded email: as stored once it is sent,
+    rendered from its context while it is queued."""
+    if email.body_text or email.body_html or not email.context:
+        return email.body_text, email.body_html
+    _, text, html = email_render(kind=email.kind, context=email.context)
+    return text, html
 
 
 def email_send_once(
@@ -68,7 +117,9 @@ def email_send_once(
     `key` names the cause, once: `order:<event id>:<kind>` for an order email,
     `account:<user id>:welcome` for an account one. `reference` is what the
     email is about (`order:<order public id>`), for the order page to list.
-    `context` is for the templates only and is not stored.
+    `context` (JSON values) is stored with the email until it is sent: its
+    subject is rendered from it now (lists show it), its bodies when it is
+    sent.
 
     Bad input and missing templates raise EmailError before anything is
     written. The record is inserted once by its key (`rdk.inserts`: one
@@ -78,15 +129,14 @@ def email_send_once(
         raise EmailError("An email key is required (at most 200 characters).")
     if not to or "@" not in parseaddr(to)[1]:
         raise EmailError(f"{to!r} is not an email address.")
-    subject, text, html = email_render(kind=kind, context=context)
+    subject = email_subject_render(kind=kind, context=context)
     email = OutboundEmail(
         key=key,
         kind=kind,
         to=to,
         reference=reference,
         subject=subject[:300],
-        body_text=text,
-        body_html=html,
+        context=dict(context),
     )
     # Nothing below raises but the database, which ends the caller's
     # transaction anyway: a savepoint would only cost two round trips.
@@ -116,6 +166,7 @@ def email_deliver(*, email_id: int) -> str:
                 raise EmailError(f"No email {email_id}.")
             if email.status == OutboundEmail.Status.SENT:
                 return "already sent"
+            email.body_text, email.body_html = email_preview(email)
             message = EmailMultiAlternatives(
                 subject=email.subject,
                 body=email.body_text,
@@ -129,9 +180,11 @@ def email_deliver(*, email_id: int) -> str:
             email.sent_at = timezone.now()
             email.attempts += 1
             email.last_error = ""
+            # The bodies as sent replace the context they came from. They can
+            # hold one-time links (password reset): kept only where the Outbox
+            # page shows them, never in production.
+            email.context = {}
             if not settings.EMAIL_KEEP_BODIES:
-                # Bodies can hold one-time links (password reset): kept only
-                # where the Outbox page shows them, never in production.
                 email.body_text = email.body_html = ""
             email.save(
                 update_fields=[
@@ -141,6 +194,7 @@ def email_deliver(*, email_id: int) -> str:
                     "last_error",
                     "body_text",
                     "body_html",
+                    "context",
                 ]
             )
     except EmailError:

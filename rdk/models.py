@@ -43,6 +43,9 @@ class OutboundEmail(models.Model):
     subject = models.CharField(max_length=300)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    # What the bodies are rendered from when the email is sent (rdk.emails);
+    # emptied once they are.
+    context = models.JSONField(default=dict, blank=True, db_default={})
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)

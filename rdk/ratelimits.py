@@ -56,6 +56,7 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
 from rdk.audit import audit_record
+from rdk.cache import RedisCache
 from rdk.clientip import client_ip, client_ip_for_records
 from rdk.redaction import redact_path
 
@@ -301,14 +302,7 @@ def enforce(request: Any, *names: str) -> Exceeded | None:
             if value is None:
                 continue
             try:
-                usage = get_usage(
-                    request,
-                    group=f"rdk.{name}.{kind}",
-                    key=lambda _group, _request, value=value: value,
-                    rate=rate_for(name),
-                    method=method,
-                    increment=True,
-                )
+                usage = _shared_usage(request, f"rdk.{name}.{kind}", value, rate_for(name), method)
             except Exception:  # a cache backend that raises instead of degrading
                 logger.warning("ratelimit.cache_unavailable", extra={"limit": name}, exc_info=True)
                 usage = None
@@ -325,6 +319,50 @@ def enforce(request: Any, *names: str) -> Exceeded | None:
     worst = replace(worst, first=any(item.first for item in exceeded))
     log_exceeded(request, worst)
     return worst
+
+
+def _shared_usage(
+    request: Any, group: str, value: str, rate: str, method: Any
+) -> dict[str, Any] | None:
+    """django-ratelimit's fixed-window count of `value` in the shared cache,
+    incremented; None when the cache cannot be read or written. On RDK's
+    Redis backend the count is one round trip (`rdk.cache.RedisCache.count`)
+    under django-ratelimit's own key, where its `get_usage` takes three;
+    other backends go through `get_usage`."""
+    from django.core.cache import caches
+    from django_ratelimit.core import (
+        EXPIRATION_FUDGE,
+        _get_window,
+        _make_cache_key,
+        _split_rate,
+        get_usage,
+        time,
+    )
+
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    if not isinstance(cache, RedisCache) or not getattr(settings, "RATELIMIT_ENABLE", True):
+        usage: dict[str, Any] | None = get_usage(
+            request,
+            group=group,
+            key=lambda _group, _request: value,
+            rate=rate,
+            method=method,
+            increment=True,
+        )
+        return usage
+    allowed, period = _split_rate(rate)
+    window = _get_window(value, period)
+    count = cache.count(
+        _make_cache_key(group, window, rate, value, method), timeout=period + EXPIRATION_FUDGE
+    )
+    if count is None:
+        return None
+    return {
+        "count": count,
+        "limit": allowed,
+        "should_limit": count > allowed,
+        "time_left": window - int(time.time()),
+    }
 
 
 # Counters for `per-process` limits while the shared cache is unreachable.

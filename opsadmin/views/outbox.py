@@ -11,6 +11,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 
 from opsadmin.views.common import render_ops
+from rdk.emails import email_preview
 from rdk.models import OutboundEmail
 
 
@@ -34,8 +35,11 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def outbox_detail(request: HttpRequest, public_id) -> HttpResponse:
     email = _email(public_id)
+    body_text, _ = email_preview(email)  # a queued email is rendered on demand
     return render_ops(
-        request, "opsadmin/outbox_detail.html", {"title": email.subject, "email": email}
+        request,
+        "opsadmin/outbox_detail.html",
+        {"title": email.subject, "email": email, "body_text": body_text},
     )
 
 
@@ -53,4 +57,5 @@ def outbox_detail(request: HttpRequest, public_id) -> HttpResponse:
     }
 )
 def outbox_html(request: HttpRequest, public_id) -> HttpResponse:
-    return HttpResponse(_email(public_id).body_html)
+    _, body_html = email_preview(_email(public_id))
+    return HttpResponse(body_html)

@@ -60,8 +60,8 @@ def order_for_payment(*, payment_intent: str | None, reference: str | None) -> O
 
 
 # Without a savepoint: every caller lets an error propagate out of its own
-# transaction (the webhook inbox's savepoint, a row-security scope), which
-# undoes the whole attempt; a savepoint here would cost two round trips more.
+# transaction (the webhook inbox's, a row-security scope), which undoes the
+# whole attempt; a savepoint here would cost two round trips more.
 @transaction.atomic(savepoint=False)
 def order_mark_paid_from_checkout(*, session: CheckoutSessionResult, actor: str) -> Order | None:
     """Mark the order of a Checkout Session paid.

@@ -33,6 +33,7 @@ from orders.services.states import order_lock, order_transition
 from rdk.funnel import funnel_count
 from rdk.models import FunnelStep
 from rdk.rls import rls_service_scope
+from rdk.updates import update_returning
 
 logger = logging.getLogger(__name__)
 
@@ -64,34 +65,41 @@ def stock_reserve(
     )
 
 
-def _pairs_by_size(reservations: list[Reservation]) -> Counter[int]:
-    """Pairs per variant id, in the reservations' order."""
+# One reservation moved: its size (variant id) and how many pairs it held.
+Moved = tuple[int, int]
+
+
+def _pairs_by_size(moved: list[Moved]) -> Counter[int]:
+    """Pairs per variant id, in variant order."""
     pairs: Counter[int] = Counter()
-    for reservation in reservations:
-        pairs[reservation.variant_id] += reservation.quantity
+    for variant_id, quantity in sorted(moved):
+        pairs[variant_id] += quantity
     return pairs
 
 
-def _finish_all(order: Order, *, to: str, reason: str) -> list[Reservation]:
+def _finish_all(order: Order, *, to: str, reason: str) -> list[Moved]:
     """Move every active reservation of `order` out of `active` and its pairs
     out of `stock_reserved` (sold: out of `stock_on_hand` too). Returns the
-    reservations moved, each exactly once.
+    reservations moved (size, pairs), each exactly once.
 
-    The active reservations are read under their row locks (one query, in
+    One `UPDATE … WHERE status = 'active' RETURNING` moves them all
+    (`rdk.updates`): it locks each reservation it moves, and a concurrent
+    caller waits, re-checks the status on the committed row and moves
+    nothing (every caller holds the order's row lock already, so they queue
+    there first). Then one conditional UPDATE per size moves its stock, in
     variant order so that lock acquisition order is stable across
-    transactions): a concurrent caller waits, then finds none active. Then one
-    UPDATE moves them all and one conditional UPDATE per size moves its stock."""
-    active = list(
-        order.reservations.select_for_update()
-        .filter(status=ReservationStatus.ACTIVE)
-        .order_by("variant_id")
-    )
-    if not active:
-        return []
-    Reservation.objects.filter(pk__in=[r.pk for r in active]).update(
-        status=to, released_at=timezone.now(), release_reason=reason[:100]
-    )
-    for variant_id, quantity in _pairs_by_size(active).items():  # in variant order
+    transactions."""
+    moved: list[Moved] = [
+        (variant_id, quantity)
+        for variant_id, quantity in update_returning(
+            order.reservations.filter(status=ReservationStatus.ACTIVE),
+            returning=("variant", "quantity"),
+            status=to,
+            released_at=timezone.now(),
+            release_reason=reason[:100],
+        )
+    ]
+    for variant_id, quantity in _pairs_by_size(moved).items():  # in variant order
         stock = Variant.objects.filter(pk=variant_id)
         if to == ReservationStatus.CONSUMED:
             stock.update(
@@ -100,7 +108,7 @@ def _finish_all(order: Order, *, to: str, reason: str) -> list[Reservation]:
             )
         else:
             stock.update(stock_reserved=F("stock_reserved") - quantity)
-    return active
+    return moved
 
 
 def _has_available(variant_id: int) -> bool:
@@ -117,7 +125,7 @@ def reservations_consume_for_order(*, order: Order) -> int:
     return len(_finish_all(order, to=ReservationStatus.CONSUMED, reason="paid"))
 
 
-def _revalidate_released(released: list[Reservation]) -> None:
+def _revalidate_released(released: list[Moved]) -> None:
     """Released pairs are on sale again: each product's own pages are stale,
     and the listings too where a sold-out size came back (what is available now
     is no more than what was released)."""

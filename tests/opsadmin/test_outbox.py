@@ -54,3 +54,18 @@ def test_no_outbox_in_production(ops_client, reset_email, settings):
     url = reverse("admin:ops_outbox_html", args=[reset_email.public_id])
     assert ops_client.get(url).status_code == 404
     assert 'href="/admin/ops/outbox/"' not in ops_client.get(reverse("admin:index")).text
+
+
+def test_a_queued_email_is_shown_rendered_from_its_context(ops_client):
+    """Bodies are rendered when an email is sent; until then the Outbox
+    renders a queued email on demand."""
+    email = email_send_once(
+        key="account:9:welcome",
+        kind="welcome",
+        to="ann@rdk.test",
+        context={"name": "Ann Queued", "email": "ann@rdk.test"},
+    )
+    detail = ops_client.get(reverse("admin:ops_outbox_detail", args=[email.public_id])).text
+    assert "Hello Ann Queued," in detail
+    html = ops_client.get(reverse("admin:ops_outbox_html", args=[email.public_id])).text
+    assert "Ann Queued" in html

@@ -45,7 +45,7 @@ def test_a_ready_release(tmp_path, capsys, snapshot_before_a_migration):
     out = capsys.readouterr().out
     assert "Release checked: v9.9.9-gate" in out
     assert "READY: release v9.9.9-gate passed every gate (tests skipped)." in out
-    assert "2 pending migration(s) applied" in out
+    assert "3 pending migration(s) applied" in out
     assert "rdk.0003_funnel_count" in out
     assert "mypy found no type errors (strict: rdk/ and every services/selectors module)" in out
     assert "openapi.yaml is valid and matches the code" in out

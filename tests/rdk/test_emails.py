@@ -14,7 +14,7 @@ from django.tasks.base import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from rdk.emails import EmailError, email_deliver, email_send_once, emails_for
+from rdk.emails import EmailError, email_deliver, email_preview, email_send_once, emails_for
 from rdk.models import OutboundEmail
 from tests.jobs import drain_tasks
 
@@ -48,10 +48,11 @@ def test_rendered_in_the_shops_look_with_absolute_links(settings):
     settings.SITE_URL = "https://shop.example"
     email = welcome()
     assert email.subject == "Welcome to Real Deal Kickz"
-    assert "Hello Ann," in email.body_text
-    assert "https://shop.example/account/orders" in email.body_text
-    assert 'href="https://shop.example/account/orders"' in email.body_html
-    assert "#ff5a1f" in email.body_html  # the shop's accent colour
+    text, html = email_preview(email)
+    assert "Hello Ann," in text
+    assert "https://shop.example/account/orders" in text
+    assert 'href="https://shop.example/account/orders"' in html
+    assert "#ff5a1f" in html  # the shop's accent colour
 
 
 def test_plain_text_is_not_html_escaped():
@@ -61,8 +62,45 @@ def test_plain_text_is_not_html_escaped():
         to="ann@rdk.test",
         context={"email": "ann@rdk.test", "reset_path": "/account/reset/MQ/a-b/?x=1&y=2"},
     )
-    assert "/account/reset/MQ/a-b/?x=1&y=2" in email.body_text
-    assert "&amp;" not in email.body_text
+    text, _ = email_preview(email)
+    assert "/account/reset/MQ/a-b/?x=1&y=2" in text
+    assert "&amp;" not in text
+
+
+def test_the_caller_renders_the_subject_and_the_task_the_bodies(settings, monkeypatch):
+    """The request that causes an email renders its one-line subject (lists
+    show it) and stores its context; the task renders the bodies when it
+    sends them, stores them as sent, and keeps no context."""
+    from django.template import loader
+
+    settings.SITE_URL = "https://shop.example"
+    rendered: list[str] = []
+    render = loader.render_to_string
+
+    def counted(name, *args, **kwargs):
+        rendered.append(name)
+        return render(name, *args, **kwargs)
+
+    monkeypatch.setattr("rdk.emails.render_to_string", counted)
+    email = welcome()
+    assert rendered == ["emails/welcome/subject.txt"]
+    stored = OutboundEmail.objects.get(pk=email.pk)
+    assert (stored.subject, stored.body_text, stored.body_html) == (
+        "Welcome to Real Deal Kickz",
+        "",
+        "",
+    )
+    assert stored.context == {"name": "Ann", "email": "ann@rdk.test"}
+
+    assert drain_tasks() == 1
+    assert rendered[1:] == [
+        f"emails/welcome/{part}" for part in ("subject.txt", "body.txt", "body.html")
+    ]
+    (message,) = mail.outbox
+    stored.refresh_from_db()
+    assert "Hello Ann," in message.body
+    assert (stored.body_text, stored.body_html) == (message.body, message.alternatives[0].content)
+    assert stored.context == {}
 
 
 def test_a_rolled_back_change_records_and_queues_nothing():

@@ -448,3 +448,57 @@ def test_an_unreachable_cache_follows_each_limits_policy_and_says_so(client, set
     events = [line["event"] for line in json_logs()]
     assert events.count("ratelimit.cache_unavailable") == 9  # two limits + the cart, 3 times
     assert events.count("ratelimit.exceeded") == 2
+
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_limits(settings, monkeypatch):
+    """RDK's Redis backend (the shared cache outside local), with its commands counted."""
+    import os
+
+    from redis.connection import AbstractConnection
+
+    url = os.environ.get("CACHE_URL", "")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "rdk.cache.RedisCache",
+            "LOCATION": url if url.startswith("redis://") else REDIS_URL,
+            "KEY_PREFIX": "rdk-test-limits",
+        }
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection, *args, **kwargs):
+        sent.append(1)
+        return send(connection, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    yield sent
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_a_count_in_redis_is_one_round_trip_under_django_ratelimits_key(
+    client, settings, redis_limits
+):
+    """django-ratelimit's `get_usage` took three round trips (add, then Django's
+    incr, which checks that the key exists first); the count is one pipeline
+    now, under the same key, so `limit_reset` still finds it."""
+    from rdk.ratelimits import limit_reset
+
+    settings.RATE_LIMITS = {"webhook": "2/m"}
+    round_trips = []
+    for _ in range(2):  # the first count creates the key, the second adds to it
+        before = len(redis_limits)
+        assert client.post("/api/stripe/webhook").status_code == 200
+        round_trips.append(len(redis_limits) - before)
+    assert round_trips == [1, 1]
+    assert_429(client.post("/api/stripe/webhook"))
+    assert limit_reset("webhook", "ip", "127.0.0.1") is True
+    assert client.post("/api/stripe/webhook").status_code == 200

@@ -221,7 +221,12 @@ class Command(BaseCommand):
             f"{time.monotonic() - preparing:.1f}s; sending {len(deliveries.payloads)} deliveries"
         )
         port = int(bases["rdk"].rsplit(":", 1)[1])
-        result = deliveries_send(port=port, deliveries=deliveries, connections_count=connections)
+        sent = deliveries_send(port=port, deliveries=deliveries, connections_count=connections)
+        result = sent.result
+        self.stdout.write(
+            f"    webhook row: the sending client spent {sent.client_cpu_ms:.2f} ms of CPU per "
+            f"delivery ({sent.client_cpu_ms * result.rps / 10:.0f} % of one core)"
+        )
         delivered = deliveries.delivered()
         if delivered != events:
             raise CommandError(f"The inbox stored {delivered} of {events} distinct events.")
