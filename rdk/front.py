@@ -21,9 +21,10 @@ allowed, a plain-HTTP request the stack would redirect, a closed maintenance
 area, forced-dynamic rendering, a page not in the cache.
 
 Skipped here, by design: Django's `request_started`/`request_finished` signals
-(they recycle database connections, which these answers do not use; the funnel's
-buffered flush catches its own database errors and replaces a broken connection) and the middleware below, none
-of which has anything to do for a visitor without cookies."""
+(they recycle database connections, which these answers do not use; the
+funnel's buffered flush catches its own database errors and replaces a broken
+connection) and the middleware below, none of which has anything to do for a
+visitor without cookies."""
 
 from __future__ import annotations
 
