@@ -164,13 +164,17 @@ def test_an_order_placed_paid_shipped_and_refunded_shows_on_the_next_view(ana, s
 def test_an_expired_checkout_shows_canceled_and_its_pairs_back_in_the_cart(ana, size):
     order = order_for(ana.user, size)
     assert "Your cart is empty" in cart_page(ana)
-    assert "Awaiting payment" in orders_page(ana)
+    page = orders_page(ana)
+    assert "Awaiting payment" in page
+    assert 'aria-label="0 pairs in cart"' in page  # the header's count, kept
     with rls_service_scope():
         reservation_release_for_order(order, "reservation expired", actor="system:expiry")
+    page = orders_page(ana)
+    assert "1 checkout canceled before payment is not shown" in page
+    assert 'aria-label="2 pairs in cart"' in page  # the pair added and the one in the cart
     page = cart_page(ana)
     assert "Dunk Low" in page
     assert "awaits payment" not in page
-    assert "1 checkout canceled before payment is not shown" in orders_page(ana)
 
 
 def _personal_keys() -> list[str]:
