@@ -166,7 +166,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 # Cart -------------------------------------------------------------------------
 
 
-@rls_request_exempt  # the cart is read in a scope of its own, and for a shopper on a miss only
+@rls_request_exempt  # read in a scope of its own: for a shopper, on a miss only
 def cart(request: HttpRequest) -> HttpResponse:
     """The cart, corrected against stock, prices and holds. A signed-in
     shopper's is kept for them (orders/pages.py) until any of that changes."""
@@ -180,11 +180,11 @@ def cart(request: HttpRequest) -> HttpResponse:
 
 
 def _cart_render(request: AuthenticatedRequest, versions: dict[str, object]) -> PersonalRender:
-    with rls_scope(user=request.user):
-        products, tags = cart_tags(user=request.user)
-        read = tag_versions(tags)  # before the page reads what they cover
-        summary, response = _cart_page(request, checkout_paused=versions["checkout_paused"])
-        changes_at = cart_changes_at(summary=summary)
+    """On a miss, in the shopper's scope (PersonalPage.serve)."""
+    products, tags = cart_tags(user=request.user)
+    read = tag_versions(tags)  # before the page reads what they cover
+    summary, response = _cart_page(request, checkout_paused=versions["checkout_paused"])
+    changes_at = cart_changes_at(summary=summary)
     shown = {line.variant.product_id for line in summary.lines}
     return PersonalRender(
         response,
@@ -404,7 +404,7 @@ def checkout_cancel(request: AuthenticatedRequest, public_id: str) -> HttpRespon
     return redirect("orders:cart")
 
 
-@rls_request_exempt  # the orders are read in a scope of their own, on a miss only
+@rls_request_exempt  # read in the shopper's scope, on a miss only (PersonalPage)
 @login_required
 def order_list(request: AuthenticatedRequest) -> HttpResponse:
     """The shopper's orders, kept for them until one changes (orders/pages.py)."""
@@ -413,10 +413,10 @@ def order_list(request: AuthenticatedRequest) -> HttpResponse:
 
 
 def _order_list_render(request: AuthenticatedRequest) -> PersonalRender:
-    with rls_scope(user=request.user):
-        history = order_history_for_user(user=request.user)
-        context = {"orders": history.orders, "abandoned": history.abandoned_count}
-        return PersonalRender(render(request, "orders/order_list.html", context))
+    """On a miss, in the shopper's scope (PersonalPage.serve)."""
+    history = order_history_for_user(user=request.user)
+    context = {"orders": history.orders, "abandoned": history.abandoned_count}
+    return PersonalRender(render(request, "orders/order_list.html", context))
 
 
 @login_required

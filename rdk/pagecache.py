@@ -61,6 +61,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
 from rdk.cachetags import tag_versions, tagged_key
+from rdk.rls import rls_scope
 from rdk.switches import switch_is_on
 
 logger = logging.getLogger(__name__)
@@ -522,8 +523,9 @@ class PersonalPage:
     the versions it was rendered under are the current ones: the `versions`
     the view passes (the shopper's, rdk.usercache, read when the request
     began; switches), the `tags` of the render, its `until`, at most `ttl`
-    seconds. The page's data is read only on a miss, so the view opens its
-    row-security scope there (in `render`), not for every request. Each
+    seconds. The page's data is read only on a miss, so the shopper's
+    row-security scope is opened on a miss only (the view is
+    `rls_request_exempt`), around the render and the slots together. Each
     process keeps a copy of the entries it served (`local_personal`),
     checked against the same current versions: it saves the round trip that
     carries the body, and nothing else."""
@@ -546,17 +548,19 @@ class PersonalPage:
         # A version the cache could not give (None) vouches for nothing.
         usable = user_pk is not None and None not in versions.values() and not caching_disabled()
         entry = self._lookup(key, user_pk, versions) if usable else None
-        if entry is None:
-            rendered = self._render(request, key, user_pk, versions, render, keep=usable)
-            if isinstance(rendered, HttpResponse):
-                return mark_private(rendered)
-            entry = rendered
-        response = HttpResponse(
-            shell_fill(entry["parts"], request, entry["extra"]), status=entry["status"]
-        )
-        for name, value in entry["headers"].items():
-            response[name] = value
-        return mark_private(response)
+        if entry is not None:
+            return _filled(entry, request)
+        scoped = getattr(request, "rls_scoped", False)
+        with rls_scope(user=request.user):
+            # The slots too (the header's count, when not cached) read in it.
+            request.rls_scoped = True  # type: ignore[attr-defined]
+            try:
+                rendered = self._render(request, key, user_pk, versions, render, keep=usable)
+                if isinstance(rendered, HttpResponse):
+                    return mark_private(rendered)
+                return _filled(rendered, request)
+            finally:
+                request.rls_scoped = scoped  # type: ignore[attr-defined]
 
     def _lookup(
         self, key: str, user_pk: object, versions: dict[str, object]
@@ -609,6 +613,15 @@ class PersonalPage:
             cache.set(key, entry, math.ceil(until - now))
             local_personal.set(key, entry, max(1, min(S_MAXAGE, int(until - now))))
         return entry
+
+
+def _filled(entry: dict[str, Any], request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(
+        shell_fill(entry["parts"], request, entry["extra"]), status=entry["status"]
+    )
+    for name, value in entry["headers"].items():
+        response[name] = value
+    return mark_private(response)
 
 
 def _current(
