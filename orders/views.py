@@ -68,6 +68,7 @@ from rdk.pagecache import PersonalRender
 from rdk.ratelimits import rate_limit
 from rdk.rls import rls_request_exempt, rls_scope
 from rdk.switches import switch_is_on
+from rdk.visitors import has_session
 
 
 def _merge_after_login(request: HttpRequest, user) -> None:
@@ -171,6 +172,8 @@ def cart(request: HttpRequest) -> HttpResponse:
     """The cart, corrected against stock, prices and holds. A signed-in
     shopper's is kept for them (orders/pages.py) until any of that changes."""
     if not is_signed_in(request):
+        if not has_session(request):  # no cart at all, as RowSecurityMiddleware has it
+            return _cart_page(request)[1]
         with rls_scope(user=request.user):
             return _cart_page(request)[1]
     versions = cart_page_versions(user=request.user)

@@ -236,3 +236,13 @@ def test_the_header_count_is_read_with_the_user_not_on_its_own(
     with django_capture_on_commit_callbacks(execute=True):  # drops the cached count
         add(client, VariantFactory(stock_on_hand=5).pk)
     assert 'aria-label="2 pairs in cart"' in client.get("/account/orders").text
+
+
+def test_a_visitor_without_a_session_gets_the_cart_page_without_a_query(
+    client, django_assert_num_queries
+):
+    """No session cookie, no cart: no row-security scope is opened for it (the
+    cart view opens its own, RowSecurityMiddleware none for such a request)."""
+    client.get("/cart")
+    with django_assert_num_queries(0):
+        assert "Your cart is empty" in client.get("/cart").text
