@@ -22,15 +22,20 @@ class OrdersConfig(AppConfig):
         )
         register_integrity_check("orders.row_security")(integrity.row_security_in_place)
 
-        from orders.services.cart import count_key
+        from orders.pages import cart_version_key, count_key, orders_version_key
         from rdk.usercache import user_cache_key_register
 
-        # The header's cart count is read with the signed-in user: one round trip.
-        user_cache_key_register(count_key)
+        # The header's cart count and the versions of the shopper's cart and
+        # orders (orders/pages.py) are read with the signed-in user: one round trip.
+        for key_for in (count_key, cart_version_key, orders_version_key):
+            user_cache_key_register(key_for)
 
+        from orders import receivers
         from orders.emails import KINDS, order_email_lines
         from rdk.emails import email_context_loader_register
 
         # Order emails are rendered when sent, with the order's lines read then.
         for kind in KINDS:
             email_context_loader_register(kind, order_email_lines)
+
+        receivers.connect()

@@ -25,6 +25,13 @@ from orders.forms import (
     ShopPasswordResetForm,
     SignupForm,
 )
+from orders.pages import (
+    CART_PAGE,
+    ORDERS_PAGE,
+    cart_changed,
+    cart_page_versions,
+    orders_page_versions,
+)
 from orders.selectors import (
     order_emails,
     order_get_for_user,
@@ -34,13 +41,16 @@ from orders.selectors import (
 )
 from orders.services.accounts import profile_address_save, profile_update, user_signup
 from orders.services.cart import (
+    CartSummary,
     DbCartStore,
     SessionCartStore,
     cart_add,
+    cart_changes_at,
     cart_merge,
     cart_refresh,
     cart_remove,
     cart_store_for,
+    cart_tags,
     cart_update,
 )
 from orders.services.checkout import (
@@ -51,11 +61,14 @@ from orders.services.checkout import (
 )
 from orders.services.lifecycle import order_cancel
 from payments.exceptions import PaymentsError, StripeRejected
+from rdk.cachetags import tag_versions
 from rdk.csrf import same_origin_required
 from rdk.http import AuthenticatedRequest, is_signed_in
+from rdk.pagecache import PersonalRender
 from rdk.ratelimits import rate_limit
 from rdk.rls import rls_request_exempt, rls_scope
 from rdk.switches import switch_is_on
+from rdk.visitors import has_session
 
 
 def _merge_after_login(request: HttpRequest, user) -> None:
@@ -154,7 +167,41 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 # Cart -------------------------------------------------------------------------
 
 
+@rls_request_exempt  # read in a scope of its own: for a shopper, on a miss only
 def cart(request: HttpRequest) -> HttpResponse:
+    """The cart, corrected against stock, prices and holds. A signed-in
+    shopper's is kept for them (orders/pages.py) until any of that changes."""
+    if not is_signed_in(request):
+        if not has_session(request):  # no cart at all, as RowSecurityMiddleware has it
+            return _cart_page(request)[1]
+        with rls_scope(user=request.user):
+            return _cart_page(request)[1]
+    versions = cart_page_versions(user=request.user)
+    return CART_PAGE.serve(
+        request, versions=versions, render=lambda: _cart_render(request, versions)
+    )
+
+
+def _cart_render(request: AuthenticatedRequest, versions: dict[str, object]) -> PersonalRender:
+    """On a miss, in the shopper's scope (PersonalPage.serve)."""
+    products, tags = cart_tags(user=request.user)
+    read = tag_versions(tags)  # before the page reads what they cover
+    summary, response = _cart_page(request, checkout_paused=versions["checkout_paused"])
+    changes_at = cart_changes_at(summary=summary)
+    shown = {line.variant.product_id for line in summary.lines}
+    return PersonalRender(
+        response,
+        tags=read,
+        until=changes_at.timestamp() if changes_at else None,
+        extra={"cart_count": summary.count},
+        # A render that corrected the cart (notices) changed its version.
+        storable=not summary.notices and shown <= products,
+    )
+
+
+def _cart_page(
+    request: HttpRequest, *, checkout_paused: object = None
+) -> tuple[CartSummary, HttpResponse]:
     summary = cart_refresh(store=cart_store_for(request))
     for notice in summary.notices:
         messages.warning(request, notice)
@@ -165,7 +212,9 @@ def cart(request: HttpRequest) -> HttpResponse:
     context = {"summary": summary, "lines": lines, "awaiting": awaiting}
     if request.user.is_authenticated:
         context["cart_count"] = summary.count
-    return render(request, "orders/cart.html", context)
+    if checkout_paused is not None:  # the state the page is kept under
+        context["checkout_paused"] = checkout_paused
+    return summary, render(request, "orders/cart.html", context)
 
 
 @same_origin_required
@@ -251,6 +300,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
             if form.cleaned_data["save_to_profile"]:
                 profile_address_save(user=request.user, address=form.address)
     except CartChanged as error:
+        # What the cart page showed is not what checkout found (its corrections
+        # were rolled back with the order): the page is rendered afresh.
+        cart_changed(user_pk=request.user.pk)
         messages.warning(request, f"Your cart changed before checkout: {error} Please review it.")
         return redirect("orders:cart")
     except OrdersError as error:
@@ -356,11 +408,19 @@ def checkout_cancel(request: AuthenticatedRequest, public_id: str) -> HttpRespon
     return redirect("orders:cart")
 
 
+@rls_request_exempt  # read in the shopper's scope, on a miss only (PersonalPage)
 @login_required
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: AuthenticatedRequest) -> HttpResponse:
+    """The shopper's orders, kept for them until one changes (orders/pages.py)."""
+    versions = orders_page_versions(user=request.user)
+    return ORDERS_PAGE.serve(request, versions=versions, render=lambda: _order_list_render(request))
+
+
+def _order_list_render(request: AuthenticatedRequest) -> PersonalRender:
+    """On a miss, in the shopper's scope (PersonalPage.serve)."""
     history = order_history_for_user(user=request.user)
     context = {"orders": history.orders, "abandoned": history.abandoned_count}
-    return render(request, "orders/order_list.html", context)
+    return PersonalRender(render(request, "orders/order_list.html", context))
 
 
 @login_required

@@ -23,6 +23,12 @@ and is not stored when its render touched the CSRF token or set a cookie, so
 nothing personal can end up under the shared key. Such responses are marked
 `private, no-store`, as is anything rendered per request. The
 `cache.force_dynamic` switch turns all page caching off.
+
+A signed-in shopper's *own* pages (their cart, their orders) are cached for
+them alone (`PersonalPage`): under a key holding their user id, with the same
+slots filled per request, and served only while every version the page was
+rendered under is current (the shopper's versions, rdk.usercache; the tags of
+what it shows; a time past which it may show something else).
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import math
 import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -53,8 +61,9 @@ from django.template.loader import get_template
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
-from rdk.cachetags import tagged_key
+from rdk.cachetags import tag_versions, tagged_key
 from rdk.requestid import Answered
+from rdk.rls import rls_scope
 from rdk.switches import switch_is_on
 
 logger = logging.getLogger(__name__)
@@ -129,18 +138,21 @@ def slot_marker(name: str) -> str:
     return _SLOT.format(name)
 
 
-def shell_fill(parts: list[str], request: HttpRequest) -> str:
+def shell_fill(parts: list[str], request: HttpRequest, extra: dict[str, Any] | None = None) -> str:
     """The shell's text with each slot (odd items of `parts`) rendered for this
-    request, all in one context: the context processors run once, not per slot."""
+    request, all in one context (the context processors run once, not per
+    slot; `extra` over them), and each distinct slot once: a form's CSRF token
+    is the same in every form of the page."""
+    names = list(dict.fromkeys(parts[1::2]))
+    if not names:
+        return parts[0]
     # The Django backend's template wraps the engine's (`.template`), whose
     # render takes a Context: the slots share one.
-    slots = [get_template(name).template for name in parts[1::2]]  # type: ignore[attr-defined]
-    if not slots:
-        return parts[0]
+    slots = [get_template(name).template for name in names]  # type: ignore[attr-defined]
     context = RequestContext(request, autoescape=slots[0].engine.autoescape)
-    with context.bind_template(slots[0]):
-        rendered = iter([slot.render(context) for slot in slots])
-    return "".join(part if index % 2 == 0 else next(rendered) for index, part in enumerate(parts))
+    with context.bind_template(slots[0]), context.update(extra or {}):
+        rendered = {name: slot.render(context) for name, slot in zip(names, slots, strict=True)}
+    return "".join(part if index % 2 == 0 else rendered[part] for index, part in enumerate(parts))
 
 
 def canonical_query(request: HttpRequest, params: tuple[str, ...]) -> QueryDict:
@@ -296,24 +308,43 @@ class PageSpec:
     def _render_shell(
         self, request: HttpRequest, view: View, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> dict[str, Any] | None:
-        user, csrf_before = request.user, request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
-        request._rdk_shell, request.user = True, AnonymousUser()  # type: ignore[attr-defined]
+        user = request.user
+        request.user = AnonymousUser()
         try:
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-                response.render()
+            response, touched_csrf = _render_with_slots(
+                request, lambda: view(request, *args, **kwargs)
+            )
         finally:
-            request._rdk_shell, request.user = False, user  # type: ignore[attr-defined]
-        touched_csrf = request.META.get("CSRF_COOKIE_NEEDS_UPDATE") != csrf_before
+            request.user = user
         if response.status_code != 200 or response.streaming or response.cookies or touched_csrf:
             if touched_csrf:
                 logger.warning("pagecache.shell_personal", extra={"page": self.name})
             return None
-        return {
-            "parts": _SLOT_SPLIT.split(response.content.decode(response.charset)),
-            "status": response.status_code,
-            "headers": {h: response[h] for h in STORED_HEADERS if h in response},
-        }
+        return _shell_entry(response)
+
+
+def _render_with_slots(
+    request: HttpRequest, render: Callable[[], HttpResponse]
+) -> tuple[HttpResponse, bool]:
+    """`render()` with `{% personal %}` tags writing slot markers, and whether
+    it touched the CSRF token (then it holds one outside the slots)."""
+    csrf_before = request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+    request._rdk_shell = True  # type: ignore[attr-defined]
+    try:
+        response = render()
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+    finally:
+        request._rdk_shell = False  # type: ignore[attr-defined]
+    return response, request.META.get("CSRF_COOKIE_NEEDS_UPDATE") != csrf_before
+
+
+def _shell_entry(response: HttpResponse) -> dict[str, Any]:
+    return {
+        "parts": _SLOT_SPLIT.split(response.content.decode(response.charset)),
+        "status": response.status_code,
+        "headers": {h: response[h] for h in STORED_HEADERS if h in response},
+    }
 
 
 def page_cache(
@@ -493,6 +524,155 @@ class PageCacheMiddleware:
             }
             spec.store(key, {**entry, "headers": {**headers, **entry["headers"]}}, request)
         return response
+
+
+# A shopper's own pages ---------------------------------------------------------
+
+PERSONAL_TTL = 300  # bounds what a change outside the bumped paths could leave stale
+local_personal = _LocalEntries(LOCAL_ENTRIES)
+
+
+@dataclass(frozen=True)
+class PersonalRender:
+    """One render of a shopper's own page (`PersonalPage.serve`) and what it
+    may be kept under besides the versions given to `serve`.
+
+    `tags`: the cache tags of what the page shows, with the versions read
+    *before* the page read its data (`rdk.cachetags.tag_versions`), so a
+    change committed after that read gives a tag a version the entry does not
+    have. `until`: a Unix time past which the page may show something else by
+    itself (a hold expiring). `extra`: what the slots need from the page
+    (the header's count on the cart page). `storable` False: serve it, keep
+    nothing (the render corrected the data it shows)."""
+
+    response: HttpResponse
+    tags: dict[str, int] = field(default_factory=dict)
+    until: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    storable: bool = True
+
+
+class PersonalPage:
+    """A page that is one signed-in shopper's own (their cart, their orders),
+    kept for them alone: under `personal:<name>:<user id>`, one entry per
+    shopper and page, with the same slots as a shell (header, messages, CSRF
+    token) filled per request.
+
+    An entry is served only to the user it was rendered for, and only while
+    the versions it was rendered under are the current ones: the `versions`
+    the view passes (the shopper's, rdk.usercache, read when the request
+    began; switches), the `tags` of the render, its `until`, at most `ttl`
+    seconds. The page's data is read only on a miss, so the shopper's
+    row-security scope is opened on a miss only (the view is
+    `rls_request_exempt`), around the render and the slots together. Each
+    process keeps a copy of the entries it served (`local_personal`),
+    checked against the same current versions: it saves the round trip that
+    carries the body, and nothing else."""
+
+    def __init__(self, name: str, *, ttl: int = PERSONAL_TTL) -> None:
+        self.name = name
+        self.ttl = ttl
+
+    def serve(
+        self,
+        request: HttpRequest,
+        *,
+        versions: dict[str, object],
+        render: Callable[[], PersonalRender],
+    ) -> HttpResponse:
+        """The page for the signed-in `request.user`: the entry kept under
+        `versions` when it is current, else `render()` (kept when it may be)."""
+        user_pk = request.user.pk
+        key = f"personal:{self.name}:{user_pk}"
+        # A version the cache could not give (None) vouches for nothing.
+        usable = user_pk is not None and None not in versions.values() and not caching_disabled()
+        entry = self._lookup(key, user_pk, versions) if usable else None
+        if entry is not None:
+            return _filled(entry, request)
+        scoped = getattr(request, "rls_scoped", False)
+        with rls_scope(user=request.user):
+            # The slots too (the header's count, when not cached) read in it.
+            request.rls_scoped = True  # type: ignore[attr-defined]
+            try:
+                rendered = self._render(request, key, user_pk, versions, render, keep=usable)
+                if isinstance(rendered, HttpResponse):
+                    return mark_private(rendered)
+                return _filled(rendered, request)
+            finally:
+                request.rls_scoped = scoped  # type: ignore[attr-defined]
+
+    def _lookup(
+        self, key: str, user_pk: object, versions: dict[str, object]
+    ) -> dict[str, Any] | None:
+        now = time.time()
+        entry = local_personal.get(key)
+        if entry is not None and _current(entry, user_pk, versions, now):
+            return entry
+        entry = cache.get(key)
+        if not isinstance(entry, dict) or not _current(entry, user_pk, versions, now):
+            return None
+        local_personal.set(key, entry, max(1, min(S_MAXAGE, int(entry["until"] - now))))
+        return entry
+
+    def _render(
+        self,
+        request: HttpRequest,
+        key: str,
+        user_pk: object,
+        versions: dict[str, object],
+        render: Callable[[], PersonalRender],
+        *,
+        keep: bool,
+    ) -> dict[str, Any] | HttpResponse:
+        """The entry of a fresh render (kept when `keep` and it may be), or the
+        response itself when it is no page to keep (a redirect, an error)."""
+        results: list[PersonalRender] = []
+
+        def rendered() -> HttpResponse:
+            results.append(render())
+            return results[0].response
+
+        response, touched_csrf = _render_with_slots(request, rendered)
+        if response.status_code != 200 or response.streaming:
+            return response
+        result = results[0]
+        now = time.time()
+        until = min(now + self.ttl, result.until if result.until is not None else math.inf)
+        entry = {
+            **_shell_entry(response),
+            "user": user_pk,
+            "versions": versions,
+            "tags": result.tags,
+            "until": until,
+            "extra": result.extra,
+        }
+        if touched_csrf:  # a token outside the slots: for this response only
+            logger.warning("pagecache.shell_personal", extra={"page": self.name})
+        elif keep and result.storable and not response.cookies and until >= now + 1:
+            cache.set(key, entry, math.ceil(until - now))
+            local_personal.set(key, entry, max(1, min(S_MAXAGE, int(until - now))))
+        return entry
+
+
+def _filled(entry: dict[str, Any], request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(
+        shell_fill(entry["parts"], request, entry["extra"]), status=entry["status"]
+    )
+    for name, value in entry["headers"].items():
+        response[name] = value
+    return mark_private(response)
+
+
+def _current(
+    entry: dict[str, Any], user_pk: object, versions: dict[str, object], now: float
+) -> bool:
+    """Whether a shopper's page entry may be served to `user_pk` now."""
+    return (
+        entry.get("user") == user_pk
+        and entry.get("versions") == versions
+        and now < entry.get("until", 0)
+        and (not entry["tags"] or tag_versions(entry["tags"]) == entry["tags"])
+    )
 
 
 def private_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

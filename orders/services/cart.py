@@ -32,7 +32,7 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Min, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -40,7 +40,8 @@ from catalog.models import Variant
 from catalog.selectors import is_released
 from orders.exceptions import CartError
 from orders.models import Cart, CartItem, OrderLine, OrderStatus
-from orders.services.reservations import reservations_release_expired
+from orders.pages import cart_changed, count_key
+from orders.services.reservations import reservations_next_expiry, reservations_release_expired
 from rdk.funnel import funnel_count
 from rdk.models import FunnelStep
 from rdk.money import money_text
@@ -49,13 +50,7 @@ from rdk.usercache import NOT_READ, user_cache_forget, user_cache_value
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "cart"
-COUNT_KEY_PREFIX = "cart-count:"
 COUNT_TTL = 300  # bounds a count left stale by a change outside DbCartStore (admin)
-
-
-def count_key(user_pk: object) -> str:
-    """The cache key of a signed-in shopper's pair count (read with the user)."""
-    return f"{COUNT_KEY_PREFIX}{user_pk}"
 
 
 class SessionCartStore:
@@ -94,7 +89,8 @@ class DbCartStore:
     The pair count the header shows is also kept in the shared cache, under
     this shopper's own key, and dropped after every change commits: pages
     served from a shared shell (rdk.pagecache) fill the header without a
-    scoped transaction."""
+    scoped transaction. The cart's version (orders.pages) is dropped with
+    it: the shopper's cart page is rendered afresh."""
 
     def __init__(self, user: User) -> None:
         self.user = user
@@ -104,9 +100,8 @@ class DbCartStore:
         return count_key(self.user.pk)
 
     def _changed(self) -> None:
-        key = self._count_key
-        user_cache_forget(self.user, key)
-        transaction.on_commit(lambda: cache.delete(key))
+        user_cache_forget(self.user, self._count_key)
+        cart_changed(user_pk=self.user.pk)
 
     def _cart(self) -> Cart:
         cart, _ = Cart.objects.get_or_create(user=self.user)
@@ -180,6 +175,8 @@ class CartLine:
 class CartSummary:
     lines: list[CartLine] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # When the first order counted in a line's cap leaves the purchase limit.
+    held_until: dt.datetime | None = None
 
     @property
     def count(self) -> int:
@@ -221,9 +218,10 @@ HOLDING = (
 )
 
 
-def _held(store: CartStore, variant_ids: Iterable[int]) -> dict[int, int]:
-    """{variant id: pairs} the signed-in shopper holds in recent orders (none
-    for a visitor, who cannot check out before signing in)."""
+def _held_since(store: CartStore, variant_ids: Iterable[int]) -> dict[int, tuple[int, dt.datetime]]:
+    """{variant id: (pairs, when the oldest order holding them was placed)}
+    the signed-in shopper holds in recent orders (none for a visitor, who
+    cannot check out before signing in)."""
     days = settings.ORDERS_PURCHASE_LIMIT_DAYS
     if not isinstance(store, DbCartStore) or days <= 0:
         return {}
@@ -236,9 +234,14 @@ def _held(store: CartStore, variant_ids: Iterable[int]) -> dict[int, int]:
             variant_id__in=list(variant_ids),
         )
         .values("variant_id")
-        .annotate(pairs=Sum("quantity"))
+        .annotate(pairs=Sum("quantity"), oldest=Min("order__created_at"))
     )
-    return {row["variant_id"]: row["pairs"] for row in rows}
+    return {row["variant_id"]: (row["pairs"], row["oldest"]) for row in rows}
+
+
+def _held(store: CartStore, variant_ids: Iterable[int]) -> dict[int, int]:
+    """{variant id: pairs} the signed-in shopper holds in recent orders."""
+    return {variant: pairs for variant, (pairs, _) in _held_since(store, variant_ids).items()}
 
 
 def _cap(variant: Variant, held: dict[int, int]) -> int:
@@ -374,7 +377,11 @@ def cart_refresh(*, store: CartStore) -> CartSummary:
     held_somewhere = any(v.stock_reserved > 0 for v in variants.values())
     if held_somewhere and reservations_release_expired(variant_ids=list(items)):
         variants = _variants(items)
-    held = _held(store, items)
+    held_since = _held_since(store, items)
+    held = {variant: pairs for variant, (pairs, _) in held_since.items()}
+    if held_since:
+        oldest = min(since for _, since in held_since.values())
+        summary.held_until = oldest + dt.timedelta(days=settings.ORDERS_PURCHASE_LIMIT_DAYS)
     currency = None
     for variant_pk, (quantity, seen) in items.items():
         variant = variants.get(variant_pk)
@@ -423,6 +430,33 @@ def cart_refresh(*, store: CartStore) -> CartSummary:
             )
         )
     return summary
+
+
+def cart_tags(*, user: User) -> tuple[frozenset[int], list[str]]:
+    """The products in the shopper's cart, and the cache tags of what their
+    cart page shows of them (each product's and its brand's): read before the
+    page, so that a change after this read gives a tag a new version."""
+    rows = CartItem.objects.filter(cart__user=user).values_list(
+        "variant__product_id", "variant__product__brand_id"
+    )
+    products = frozenset(product for product, _ in rows)
+    brands = sorted({brand for _, brand in rows})
+    tags = [f"product:{pk}" for pk in sorted(products)] + [f"brand:{pk}" for pk in brands]
+    return products, tags
+
+
+def cart_changes_at(*, summary: CartSummary) -> dt.datetime | None:
+    """The next time a cart page may show something else with nothing
+    written: a hold on one of its sizes expires (its pairs are on sale again
+    once released: anyone's hold, so this reads across shoppers), or an order
+    counted in a line's cap leaves the purchase limit. None: not before
+    something is written. Call it after `cart_refresh`, which released the
+    holds that had expired."""
+    times = [summary.held_until]
+    if any(line.variant.stock_reserved > 0 for line in summary.lines):
+        variant_ids = [line.variant.pk for line in summary.lines]
+        times.append(reservations_next_expiry(variant_ids=variant_ids, now=timezone.now()))
+    return min((time for time in times if time is not None), default=None)
 
 
 @transaction.atomic

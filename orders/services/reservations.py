@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from catalog.models import Variant
@@ -29,6 +29,7 @@ from catalog.services import product_stock_changed
 from orders.emails import order_email_not_paid
 from orders.exceptions import OutOfStock
 from orders.models import Cart, CartItem, Order, OrderStatus, Reservation, ReservationStatus
+from orders.pages import cart_changed
 from orders.services.states import order_lock, order_transition
 from rdk.funnel import funnel_count
 from rdk.models import FunnelStep
@@ -190,7 +191,21 @@ def order_pairs_back_to_cart(order: Order) -> int:
         if line.variant_id not in in_cart
     ]
     CartItem.objects.bulk_create(added)
+    if added:
+        cart_changed(user_pk=order.user_id)
     return len(added)
+
+
+def reservations_next_expiry(*, variant_ids: Iterable[int], now: dt.datetime) -> dt.datetime | None:
+    """When the next active reservation of these sizes expires after `now`,
+    whoever holds it (those already expired are `reservations_release_expired`'s):
+    how long a page showing what is left of them stays true."""
+    with rls_service_scope():
+        found = Reservation.objects.filter(
+            status=ReservationStatus.ACTIVE, variant_id__in=list(variant_ids), expires_at__gt=now
+        ).aggregate(next=Min("expires_at"))
+    expiry: dt.datetime | None = found["next"]
+    return expiry
 
 
 def reservations_release_expired(
