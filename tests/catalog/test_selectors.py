@@ -149,3 +149,21 @@ def test_facet_sizes_are_decimals_whatever_the_database_returns():
     sizes = selectors.size_facets()
     assert sizes == [Decimal("7.0"), Decimal("7.5"), Decimal("8.0")]
     assert all(isinstance(size, Decimal) for size in sizes)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "products/2026/01/first.jpg",
+        "products/demo/air max 1 (og).jpg",
+        "products/2026/01/crème brûlée #2?.webp",
+        "products/a:b/c.jpg",
+        "/products/leading-slash.jpg",
+    ],
+)
+def test_card_pictures_have_the_url_the_storage_gives(name):
+    ProductImage.objects.create(
+        product=ProductFactory(slug="pictured"), image=name, alt_text="Side", position=0
+    )
+    page = selectors.product_card_page(filters=ProductFilters(), number=1, per_page=24)
+    assert page.cards[0]["image_url"] == default_storage.url(name)
