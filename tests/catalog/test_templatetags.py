@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.template import Context, Template
@@ -140,9 +141,12 @@ def test_a_grid_renders_each_card_once_then_reads_them_all_in_one_round_trip(mon
     assert round_trips.count <= 2
 
 
-def test_force_dynamic_renders_every_card_and_leaves_the_cache_alone(monkeypatch):
+def test_force_dynamic_renders_every_card_and_leaves_the_cache_alone(
+    monkeypatch, django_capture_on_commit_callbacks
+):
     cards = [card(id=index, cache_tag=f"product:{index}") for index in range(1, 4)]
-    switch_set(name="cache.force_dynamic", on=True, actor="test")
+    with django_capture_on_commit_callbacks(execute=True):
+        switch_set(name="cache.force_dynamic", on=True, actor="test")
     grid(cards)  # the switch state is read once, then kept
     renders = RenderCounter(monkeypatch)
     round_trips = RedisRoundTrips(monkeypatch)
@@ -150,3 +154,27 @@ def test_force_dynamic_renders_every_card_and_leaves_the_cache_alone(monkeypatch
     assert html.count("<article") == 3
     assert renders.count == 3
     assert round_trips.count <= 1  # at most the switch state, read again when it expired
+
+
+def test_brand_choices_tick_the_selected_brands_and_escape_names():
+    html = Template("{% load shop %}{% brand_choices brands selected %}").render(
+        Context({"brands": [("nike", "Nike", 12), ("a-b", "A & B <Co>", 3)], "selected": {"a-b"}})
+    )
+    assert html.split("\n") == [
+        '<label class="check"><input type="checkbox" id="filter-brand-nike" name="brand" '
+        'value="nike"> Nike <span class="muted small">(12)</span></label>',
+        '<label class="check"><input type="checkbox" id="filter-brand-a-b" name="brand" '
+        'value="a-b" checked> A &amp; B &lt;Co&gt; <span class="muted small">(3)</span></label>',
+    ]
+
+
+def test_size_choices_select_the_chosen_size_as_typed():
+    sizes = [Decimal("9.0"), Decimal("9.5"), Decimal("10.0")]
+    template = Template("{% load shop %}{% size_choices sizes chosen %}")
+    html = template.render(Context({"sizes": sizes, "chosen": Decimal("9.5")}))
+    assert html == (
+        '<option value="9">9</option><option value="9.5" selected>9.5</option>'
+        '<option value="10">10</option>'
+    )
+    # The 400 page has no filters: nothing is selected.
+    assert "selected" not in template.render(Context({"sizes": sizes}))
