@@ -148,6 +148,20 @@ def rows_for(*, product_slug: str) -> list[Row]:
     ]
 
 
+def rows_selected(rows: list[Row], only: str) -> list[Row]:
+    """The rows whose label contains any of the comma-separated terms of
+    `only` (every row when it names none), in their order. The naive page comes
+    along with a row measured against it: that row's ratio needs it."""
+    terms = [term.strip() for term in only.split(",") if term.strip()]
+    if not terms:
+        return list(rows)
+    chosen = [row for row in rows if any(term in row.label for term in terms)]
+    if any(row.target and row.target.of == "naive" for row in chosen):
+        naive = [row for row in rows if row.server == "floor"]
+        chosen = [row for row in rows if row in chosen or row in naive]
+    return chosen
+
+
 def table(floor: Row, rows: list[Row]) -> tuple[list[str], int]:
     """The printed table and the number of rows that missed their target."""
     header = f"{'row':<34} {'req/s':>8} {'× floor':>8} {'p50 ms':>7} {'p99 ms':>7}  target → result"

@@ -22,6 +22,7 @@ from django.db.models import Case, Expression, F, FloatField, Q, QuerySet, Value
 
 from catalog.models import Brand, Product
 from rdk.cachetags import tagged_key
+from rdk.switches import switch_is_on
 
 MAX_WORDS = 8
 VOCABULARY_TTL = 3600
@@ -75,17 +76,24 @@ def product_search(products: QuerySet[Product], *, term: str) -> QuerySet[Produc
 
 def _vocabulary() -> list[str]:
     """Every word of active products' names and colourways and of brand
-    names, cached under the `catalog` tag."""
+    names, cached under the `catalog` tag (read afresh with caching bypassed:
+    the `cache.force_dynamic` switch)."""
+    if switch_is_on("cache.force_dynamic"):
+        return _vocabulary_load()
     key = tagged_key("search-vocabulary", ["catalog"])
-    words = cache.get(key)
+    words: list[str] | None = cache.get(key)
     if words is None:
-        texts = Product.objects.filter(is_active=True).values_list("name", "colorway")
-        found = {word for row in texts for text in row for word in search_words(text)}
-        brands = Brand.objects.values_list("name", flat=True)
-        found.update(word for name in brands for word in search_words(name))
-        words = sorted(word for word in found if len(word) >= 2)
+        words = _vocabulary_load()
         cache.set(key, words, VOCABULARY_TTL)
     return words
+
+
+def _vocabulary_load() -> list[str]:
+    texts = Product.objects.filter(is_active=True).values_list("name", "colorway")
+    found = {word for row in texts for text in row for word in search_words(text)}
+    brands = Brand.objects.values_list("name", flat=True)
+    found.update(word for name in brands for word in search_words(name))
+    return sorted(word for word in found if len(word) >= 2)
 
 
 def search_suggestion(term: str) -> str | None:

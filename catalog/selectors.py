@@ -5,7 +5,9 @@ The list query carries everything a product card needs (brand, first image,
 whether any size is available) so a page of cards costs one query. Storefront
 pages take cards as plain dicts (`ProductCard`), not model instances: that
 page is rendered per request whenever caching is bypassed, and building and
-rendering dicts costs a fraction of what model instances do."""
+rendering dicts costs a fraction of what model instances do. For the same
+reason the storefront's queries are compiled to SQL once per process and shape
+(`_Statement`): compiling one took four times as long as running it."""
 
 from __future__ import annotations
 
@@ -19,12 +21,25 @@ from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.core.cache import cache
-from django.core.files.storage import default_storage
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
-from django.db.models.functions import Lower
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, Lower
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import filepath_to_uri
 
 from catalog.models import Brand, Product, ProductImage, Variant
 from catalog.search import product_search
@@ -73,6 +88,15 @@ def _first_image() -> QuerySet[ProductImage]:
     return ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
 
 
+def _in_stock() -> Coalesce:
+    # A scalar subquery rather than Exists(): PostgreSQL answers an EXISTS in
+    # the select list by hashing every available size of the catalog (a scan
+    # of all variants for each page of 24 cards); this probes each listed
+    # product's own sizes by index. A third less database time per page.
+    available = _available_variants().order_by().annotate(yes=Value(True)).values("yes")[:1]
+    return Coalesce(Subquery(available), Value(False))
+
+
 @functools.cache
 def _card_base() -> QuerySet[Product]:
     # Built once per process: resolving the three subqueries costs about as
@@ -82,7 +106,7 @@ def _card_base() -> QuerySet[Product]:
         Product.objects.filter(is_active=True)
         .select_related("brand")
         .annotate(
-            in_stock=Exists(_available_variants()),
+            in_stock=_in_stock(),
             image_path=Subquery(_first_image().values("image")[:1]),
             image_alt=Subquery(_first_image().values("alt_text")[:1]),
         )
@@ -91,6 +115,39 @@ def _card_base() -> QuerySet[Product]:
 
 def _card_queryset() -> QuerySet[Product]:
     return _card_base().all()
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A read query compiled to SQL once, to run many times.
+
+    Django compiles a queryset anew at each evaluation; for the card query
+    (three subqueries, a window count) that took about 1 ms of CPU, where
+    running it took 0.2 ms. Only for querysets whose SQL depends on nothing
+    but their arguments (no clock, no request): the SQL is kept as compiled.
+    Rows come back as the database driver gives them, without Django's
+    converters: callers convert what they read (`bool()`, `Decimal`)."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, queryset: QuerySet[Any]) -> _Statement:
+        sql, params = queryset.query.sql_with_params()
+        return cls(sql, tuple(params))
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Rows keyed by column name (the names `.values()` gives)."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def product_list(*, filters: ProductFilters) -> QuerySet[Product]:
@@ -125,9 +182,13 @@ def _matching(products: QuerySet[Product], *, filters: ProductFilters) -> QueryS
 def brand_counts(*, filters: ProductFilters) -> dict[str, int]:
     """Active products per brand slug matching every filter but the brand
     itself, so each brand's count says what ticking it would add."""
+    return dict(_brand_counts_statement(replace(filters, brands=(), sort="")).rows())
+
+
+@functools.lru_cache(maxsize=256)
+def _brand_counts_statement(filters: ProductFilters) -> _Statement:
     products = _matching(Product.objects.filter(is_active=True), filters=filters)
-    rows = products.order_by().values("brand__slug").annotate(count=Count("pk"))
-    return {row["brand__slug"]: row["count"] for row in rows}
+    return _Statement.of(products.order_by().values_list("brand__slug").annotate(Count("pk")))
 
 
 class ProductCard(TypedDict):
@@ -175,10 +236,26 @@ def _product_url_builder() -> Callable[[str], str]:
     return lambda slug: head + slug + tail
 
 
+def _media_url_builder() -> Callable[[str], str]:
+    """`default_storage.url` for many stored names.
+
+    FileSystemStorage (RDK's media) joins its base URL and the quoted name
+    with urljoin(), which took a third of the time of building a page of
+    cards. A name it stored has no scheme (the ':' is quoted), no leading '/'
+    and no dot segment (names are normalised on save, '..' refused), so
+    appending it to the base URL gives the same URL. Other storages are asked
+    for each name."""
+    storage = default_storage
+    if not isinstance(storage, FileSystemStorage):
+        return storage.url
+    base: str = storage.base_url
+    return lambda name: base + filepath_to_uri(name).lstrip("/")
+
+
 def product_cards(rows: Iterable[dict[str, Any]]) -> list[ProductCard]:
     """Cards from rows of `_card_queryset().values(*CARD_FIELDS)`."""
     url = _product_url_builder()
-    media_url = default_storage.url
+    media_url = _media_url_builder()
     return [
         {
             "id": row["id"],
@@ -187,8 +264,8 @@ def product_cards(rows: Iterable[dict[str, Any]]) -> list[ProductCard]:
             "url": url(row["slug"]),
             "price_amount": row["price_amount"],
             "currency": row["currency"],
-            "is_featured": row["is_featured"],
-            "in_stock": row["in_stock"],
+            "is_featured": bool(row["is_featured"]),
+            "in_stock": bool(row["in_stock"]),
             "brand_name": row["brand__name"],
             "image_url": media_url(row["image_path"]) if row["image_path"] else "",
             "image_alt": row["image_alt"] or "",
@@ -238,15 +315,18 @@ def product_card_page(*, filters: ProductFilters, number: int, per_page: int) ->
     page (page 1 always exists). One query: the total comes along with each
     row as a window count, instead of a separate COUNT query."""
     offset = (number - 1) * per_page
-    rows = list(
-        product_list(filters=filters)
-        .annotate(total=Window(Count("pk")))
-        .values(*CARD_FIELDS, "total")[offset : offset + per_page]
-    )
+    rows = _card_page_statement(filters, offset, per_page).dicts()
     if not rows and number > 1:
         return None
     count = rows[0]["total"] if rows else 0
     return CardPage(cards=product_cards(rows), number=number, count=count, per_page=per_page)
+
+
+@functools.lru_cache(maxsize=256)
+def _card_page_statement(filters: ProductFilters, offset: int, limit: int) -> _Statement:
+    # Bounded: a search term makes a shape of its own.
+    rows = product_list(filters=filters).annotate(total=Window(Count("pk")))
+    return _Statement.of(rows.values(*CARD_FIELDS, "total")[offset : offset + limit])
 
 
 def product_new_releases(*, limit: int = 8) -> list[ProductCard]:
@@ -278,9 +358,8 @@ def product_get(*, slug: str) -> Product:
 
 
 @functools.cache
-def _brand_facets_query() -> QuerySet[Brand, tuple[str, str, int]]:
-    # Static, so built once per process (see _card_base) and cloned per use.
-    return (
+def _brand_facets_statement() -> _Statement:
+    return _Statement.of(
         Brand.objects.annotate(product_count=Count("products", filter=Q(products__is_active=True)))
         .filter(product_count__gt=0)
         .order_by(Lower("name"))
@@ -289,25 +368,30 @@ def _brand_facets_query() -> QuerySet[Brand, tuple[str, str, int]]:
 
 
 @functools.cache
-def _size_facets_query() -> QuerySet[Variant, Decimal]:
+def _size_facets_statement() -> _Statement:
     # Unordered DISTINCT lets PostgreSQL hash the ~20 sizes instead of sorting
     # every variant row; size_facets sorts the few that remain.
-    return (
+    return _Statement.of(
         Variant.objects.filter(product__is_active=True, size_scheme="US")
         .order_by()
-        .values_list("size", flat=True)
+        .values_list("size")
         .distinct()
     )
 
 
 def brand_facets() -> list[tuple[str, str, int]]:
     """(slug, name, active product count) of each brand with an active product."""
-    return list(_brand_facets_query().all())
+    return [(slug, name, count) for slug, name, count in _brand_facets_statement().rows()]
 
 
 def size_facets() -> list[Decimal]:
     """Every size offered by an active product (US sizes)."""
-    return sorted(_size_facets_query().all())
+    # As DecimalField reads them: SQLite hands back floats.
+    return sorted(_size(size) for (size,) in _size_facets_statement().rows())
+
+
+def _size(value: Decimal | float) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(Decimal("0.1"))
 
 
 def product_slugs(*, limit: int | None = None) -> list[str]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypedDict
 
 from django.core.cache import cache
@@ -122,10 +122,17 @@ def _shared_versions(tags: list[str]) -> tuple[dict[str, int], bool]:
     return {tag: int(found[VERSION_PREFIX + tag]) for tag in tags}, True
 
 
-def tagged_key(name: str, tags: Iterable[str], *parts: object) -> str:
-    """A cache key for `name` that changes whenever any of `tags` is revalidated."""
-    versions = tag_versions(tags)
-    stamp = ",".join(f"{tag}={version}" for tag, version in sorted(versions.items()))
+def tagged_key(
+    name: str, tags: Iterable[str], *parts: object, versions: Mapping[str, int] | None = None
+) -> str:
+    """A cache key for `name` that changes whenever any of `tags` is revalidated.
+
+    `versions`: the tags' versions when already read (`tag_versions` of these
+    tags and others, for many keys at once)."""
+    tags = list(dict.fromkeys(tags))
+    if versions is None:
+        versions = tag_versions(tags)
+    stamp = ",".join(f"{tag}={versions[tag]}" for tag in sorted(tags))
     raw = "|".join([name, stamp, *map(str, parts)])
     return "frag:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 

@@ -3,21 +3,65 @@
 Caches the enclosed template output in the shared cache under a key built
 from the fragment name, the current version of each tag and `key`. Revalidating
 any of the tags (rdk.cachetags.revalidate_tag) makes the next render fresh. The
-`cache.force_dynamic` switch renders every fragment afresh."""
+`cache.force_dynamic` switch renders every fragment afresh.
+
+`fragments_cached` is the same for many fragments at once, for template tags
+that render a list (a grid of product cards): one cache round trip for all of
+them instead of one each."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from django import template
 from django.core.cache import cache
 from django.template.base import FilterExpression, NodeList, Parser, Token
 from django.template.context import Context
 
-from rdk.cachetags import tagged_key
+from rdk.cachetags import tag_versions, tagged_key
 from rdk.switches import switch_is_on
 
 register = template.Library()
 
 FRAGMENT_TTL = 3600
+
+
+class Fragment(NamedTuple):
+    """Where one fragment is cached: the key `{% cachefragment name tag… key=key %}` uses."""
+
+    name: str
+    tags: Sequence[str]
+    key: object
+
+
+def fragments_cached(
+    fragments: Sequence[Fragment], render: Callable[[int], str], *, ttl: int = FRAGMENT_TTL
+) -> list[str]:
+    """The HTML of each of `fragments`, from the shared cache where it holds
+    them, else `render(index)`, stored for the next request. At most three
+    cache round trips whatever their number (the tag versions, unless this
+    process read them a moment ago; the fragments; the missing ones written),
+    and none with the `cache.force_dynamic` switch on: then every fragment is
+    rendered."""
+    if switch_is_on("cache.force_dynamic"):
+        return [render(index) for index in range(len(fragments))]
+    versions = tag_versions(tag for fragment in fragments for tag in fragment.tags)
+    keys = [
+        tagged_key(f"fragment:{name}", tags, key, versions=versions)
+        for name, tags, key in fragments
+    ]
+    found = cache.get_many(keys)
+    missing: dict[str, str] = {}
+    html = []
+    for index, key in enumerate(keys):
+        part = found.get(key)
+        if part is None:
+            part = missing[key] = render(index)
+        html.append(part)
+    if missing:
+        cache.set_many(missing, ttl)
+    return html
 
 
 class CacheFragmentNode(template.Node):
@@ -36,18 +80,15 @@ class CacheFragmentNode(template.Node):
         self.ttl = ttl
 
     def render(self, context: Context) -> str:
-        if switch_is_on("cache.force_dynamic"):
+        if switch_is_on("cache.force_dynamic"):  # before resolving what only the key needs
             return self.nodelist.render(context)
-        name = self.name.resolve(context)
-        tags = [str(tag.resolve(context)) for tag in self.tags]
-        key_part = self.key.resolve(context) if self.key is not None else ""
+        fragment = Fragment(
+            name=self.name.resolve(context),
+            tags=[str(tag.resolve(context)) for tag in self.tags],
+            key=self.key.resolve(context) if self.key is not None else "",
+        )
         ttl = int(self.ttl.resolve(context)) if self.ttl is not None else FRAGMENT_TTL
-        key = tagged_key(f"fragment:{name}", tags, key_part)
-        html: str | None = cache.get(key)
-        if html is None:
-            html = self.nodelist.render(context)
-            cache.set(key, html, ttl)
-        return html
+        return fragments_cached([fragment], lambda _: self.nodelist.render(context), ttl=ttl)[0]
 
 
 @register.tag("cachefragment")

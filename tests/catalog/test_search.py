@@ -11,6 +11,7 @@ import pytest
 from catalog import selectors
 from catalog.search import search_suggestion
 from catalog.selectors import ProductFilters
+from rdk.switches import switch_set
 from tests.catalog.factories import BrandFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,21 @@ def test_suggestion_corrects_each_unknown_word(shop):
     assert search_suggestion("jrdan retor") == "jordan retro"
     assert search_suggestion("dunk low") is None
     assert search_suggestion("zzzzqq") is None
+
+
+def test_force_dynamic_suggests_from_the_catalog_as_it_is_now(
+    shop, django_capture_on_commit_callbacks
+):
+    """The switch is the containment when a cache holds a wrong value: the
+    vocabulary behind "Did you mean" is read afresh too, as the facets are."""
+    assert search_suggestion("sambo") == "samba"  # the vocabulary is now cached
+    shop["samba"].name = "Sambo Classic"
+    # Not committed in this test, so not revalidated: the cache keeps the old words.
+    shop["samba"].save(update_fields=["name"])
+    assert search_suggestion("sambo") == "samba"
+    with django_capture_on_commit_callbacks(execute=True):
+        switch_set(name="cache.force_dynamic", on=True, actor="test")
+    assert search_suggestion("sambo") is None  # a word of the catalog again
 
 
 def test_page_names_the_search_in_heading_and_title(client, shop):

@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 from catalog import selectors
 from catalog.models import ProductImage
 from catalog.selectors import ProductFilters
+from rdk.switches import switch_set
 from tests.catalog.factories import BrandFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +108,65 @@ def test_card_page_of_nothing_is_one_empty_page():
     page = selectors.product_card_page(filters=ProductFilters(search="nope"), number=1, per_page=24)
     assert (page.cards, page.count, page.num_pages) == ([], 0, 1)
     assert selectors.product_card_page(filters=ProductFilters(), number=2, per_page=24) is None
+
+
+def test_storefront_queries_are_compiled_once_per_shape(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """Compiling the card query cost four times what running it did: the
+    pages' SQL is compiled once per process for each filter shape and page."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    product = ProductFactory(slug="one", with_sizes=2)
+    with django_capture_on_commit_callbacks(execute=True):  # facets from the database
+        switch_set(name="cache.force_dynamic", on=True, actor="test")
+    compiled = []
+    as_sql = SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        compiled.append(self.query.model)
+        return as_sql(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    shapes = [ProductFilters(), ProductFilters(size=Decimal("7"), sort="price_asc")]
+
+    def storefront():
+        pages = [selectors.product_card_page(filters=f, number=1, per_page=24) for f in shapes]
+        facets = [selectors.catalog_facets_for(filters=f) for f in shapes]
+        return pages, facets
+
+    pages, facets = storefront()
+    assert compiled
+    compiled.clear()
+    assert storefront() == (pages, facets)
+    assert compiled == []
+    assert [card["url"] for card in pages[0].cards] == ["/products/one"]
+    assert facets[0].brands == [(product.brand.slug, product.brand.name, 1)]
+    assert facets[0].sizes == [Decimal("7.0"), Decimal("7.5")]
+    assert (pages[1].count, facets[1].brands[0][2]) == (1, 1)
+    assert selectors.product_card_page(filters=shapes[0], number=2, per_page=24) is None
+
+
+def test_facet_sizes_are_decimals_whatever_the_database_returns():
+    ProductFactory(with_sizes=3)
+    sizes = selectors.size_facets()
+    assert sizes == [Decimal("7.0"), Decimal("7.5"), Decimal("8.0")]
+    assert all(isinstance(size, Decimal) for size in sizes)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "products/2026/01/first.jpg",
+        "products/demo/air max 1 (og).jpg",
+        "products/2026/01/crème brûlée #2?.webp",
+        "products/a:b/c.jpg",
+        "/products/leading-slash.jpg",
+    ],
+)
+def test_card_pictures_have_the_url_the_storage_gives(name):
+    ProductImage.objects.create(
+        product=ProductFactory(slug="pictured"), image=name, alt_text="Side", position=0
+    )
+    page = selectors.product_card_page(filters=ProductFilters(), number=1, per_page=24)
+    assert page.cards[0]["image_url"] == default_storage.url(name)

@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from bench import wrk
 from bench.mix import MixError, checkout_under_mix
 from bench.profile import request_profile
-from bench.rows import Row, rows_for, table
+from bench.rows import Row, rows_for, rows_selected, table
 from bench.shopper import BenchError, shopper_sign_in
 from bench.webhooks import deliveries_prepare, deliveries_send
 from catalog import selectors
@@ -84,7 +84,12 @@ class Command(BaseCommand):
             help="Print where one request's time goes (per middleware, per phase) and stop.",
         )
         parser.add_argument(
-            "--only", default="", help="Measure only rows whose label contains this."
+            "--only",
+            default="",
+            help=(
+                "Measure only rows whose label contains one of these comma-separated terms "
+                '("force-dynamic,naive"); a row compared with the naive page brings it along.'
+            ),
         )
 
     def handle(self, *args, port, duration, rounds, connections, workers, threads, **options):
@@ -107,7 +112,9 @@ class Command(BaseCommand):
         if options["profile"]:
             self._profile(slug)
             return
-        rows = [r for r in rows_for(product_slug=slug) if options["only"] in r.label]
+        rows = rows_selected(rows_for(product_slug=slug), options["only"])
+        if not rows:
+            raise CommandError(f"No row's label contains any of {options['only']!r}.")
         per_round = [r for r in rows if not r.mix]
         floor = Row("bare Django floor", "/", server="floor")
         naive = next((r for r in rows if r.server == "floor"), None)
