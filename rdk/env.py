@@ -870,6 +870,9 @@ def _local_stripe_defaults(config: Config, source: Mapping[str, str]) -> None:
         config.values["STRIPE_API_BASE"] = STANDIN_API_BASE
 
 
+PREPARE_THRESHOLD = 5  # psycopg's default, which Django overrides with None
+
+
 def database_settings(
     url: str,
     *,
@@ -904,6 +907,14 @@ def database_settings(
     # Fail fast when the database is down: /readyz must answer, not hang.
     config.setdefault("OPTIONS", {})["connect_timeout"] = 3
     config["TEST"] = {"NAME": f"test_{config['NAME']}"}
+    # Prepared statements: psycopg prepares a query the fifth time a connection
+    # runs it, and PostgreSQL then plans it once per connection instead of at
+    # every execution (planning was up to half of a catalog query's time).
+    # Django turns this off unless asked, and only server-side binding can
+    # prepare: its client-side cursors send every query as text
+    # (docs/performance.md, "Prepared statements").
+    config["OPTIONS"]["server_side_binding"] = True
+    config["OPTIONS"]["prepare_threshold"] = PREPARE_THRESHOLD
     if pooler == "pgbouncer-transaction":
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
         if not pooler_prepared_statements:

@@ -218,12 +218,15 @@ def test_filemail_keeps_an_absolute_folder_absolute(url, folder):
     assert options == {"file_path": folder}
 
 
-def test_a_direct_connection_keeps_server_side_cursors_and_prepared_statements():
+def test_a_direct_connection_keeps_server_side_cursors_and_prepares_statements():
+    """Django passes prepare_threshold=None to psycopg unless told otherwise,
+    and its client-side cursors never prepare: both are set here."""
     config = env.database_settings("postgres://rdk@db:5432/rdk", conn_max_age=60)
     assert config["CONN_MAX_AGE"] == 60
     assert config["CONN_HEALTH_CHECKS"] is True
     assert "DISABLE_SERVER_SIDE_CURSORS" not in config
-    assert "prepare_threshold" not in config["OPTIONS"]
+    assert config["OPTIONS"]["prepare_threshold"] == env.PREPARE_THRESHOLD
+    assert config["OPTIONS"]["server_side_binding"] is True
 
 
 def test_pgbouncer_transaction_mode_turns_off_what_outlives_a_transaction():
@@ -243,4 +246,23 @@ def test_a_pooler_that_tracks_prepared_statements_keeps_them():
         pooler_prepared_statements=True,
     )
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
-    assert "prepare_threshold" not in config["OPTIONS"]
+    assert config["OPTIONS"]["prepare_threshold"] == env.PREPARE_THRESHOLD
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_query_run_again_and_again_is_planned_once_per_connection():
+    from django.db import connection
+
+    from catalog.models import Product
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    for _ in range(env.PREPARE_THRESHOLD + 1):
+        list(Product.objects.filter(is_active=True, slug="prepared-probe"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%"catalog_product"."slug" = $%'],
+        )
+        assert cursor.fetchone()[0] == 1
