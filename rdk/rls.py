@@ -33,6 +33,7 @@ On SQLite these are no-ops; the selectors' ownership filters still apply.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.core.signals import setting_changed
 from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
@@ -164,11 +166,27 @@ def rls_request_exempt[V: Callable[..., Any]](view: V) -> V:
 
 
 def _exempt(request: HttpRequest) -> bool:
+    return _exempt_path(request.path_info, getattr(request, "urlconf", None))
+
+
+@functools.lru_cache(maxsize=2048)
+def _exempt_path(path_info: str, urlconf: str | None) -> bool:
+    """Whether the view at `path_info` is exempt. Remembered per path (a
+    bounded LRU; `ROOT_URLCONF` changes clear it): resolving the URL here, on
+    top of the handler's own resolve, was about 6 % of a signed-in page's CPU."""
     try:
-        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        match = resolve(path_info, urlconf)
     except Resolver404:
         return False
-    return getattr(match.func, "rls_request_exempt", False)
+    return bool(getattr(match.func, "rls_request_exempt", False))
+
+
+def _forget_exempt(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _exempt_path.cache_clear()
+
+
+setting_changed.connect(_forget_exempt)
 
 
 class RowSecurityMiddleware:

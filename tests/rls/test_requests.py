@@ -90,3 +90,19 @@ def test_a_request_sets_its_scope_in_one_statement_and_leaves_none(client):
     scoping = [query for query in queries.captured_queries if "set_config" in query["sql"]]
     assert len(scoping) == 1
     assert rls_current() == ("", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_middleware_resolves_a_path_once_per_process(client, monkeypatch):
+    """Whether a view is exempt is remembered per path: the handler resolves
+    the URL anyway, and resolving it again cost every signed-in request."""
+    from rdk import rls
+
+    rls._exempt_path.cache_clear()
+    resolved = []
+    original = rls.resolve
+    monkeypatch.setattr(rls, "resolve", lambda *a: resolved.append(a[0]) or original(*a))
+    client.force_login(UserFactory())
+    for _ in range(3):
+        assert client.get("/account/orders").status_code == 200
+    assert resolved == ["/account/orders"]
