@@ -14,14 +14,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
+from rdk.lrucache import forget_when_changed
 from rdk.switches import switch_states
 
 logger = logging.getLogger(__name__)
@@ -65,12 +64,7 @@ def areas_of(path: str) -> tuple[str, ...]:
     )
 
 
-def _forget_areas(*, setting: str, **kwargs: Any) -> None:
-    if setting == "RDK_ADMIN_PATH":
-        areas_of.cache_clear()
-
-
-setting_changed.connect(_forget_areas)
+forget_when_changed("RDK_ADMIN_PATH", areas_of)
 
 
 def _first_closed(areas: tuple[str, ...], states: dict[str, bool]) -> str | None:

@@ -48,7 +48,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.core.signals import setting_changed
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -62,6 +61,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
 from rdk.cachetags import tag_versions, tagged_key
+from rdk.lrucache import forget_when_changed
 from rdk.requestid import Answered
 from rdk.rls import rls_scope
 from rdk.switches import switch_is_on
@@ -475,12 +475,7 @@ def _page_spec_for(path_info: str) -> tuple[PageSpec, tuple[tuple[str, Any], ...
     return None if spec is None else (spec, tuple(match.kwargs.items()))
 
 
-def _forget_specs(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":
-        _page_spec_for.cache_clear()
-
-
-setting_changed.connect(_forget_specs)
+forget_when_changed("ROOT_URLCONF", _page_spec_for)
 
 
 # Headers that are per response, or that _shared_response sets itself.

@@ -41,11 +41,11 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.signals import setting_changed
 from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
+from rdk.lrucache import forget_when_changed
 from rdk.visitors import has_session
 
 logger = logging.getLogger(__name__)
@@ -181,12 +181,7 @@ def _exempt_path(path_info: str, urlconf: str | None) -> bool:
     return bool(getattr(match.func, "rls_request_exempt", False))
 
 
-def _forget_exempt(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":
-        _exempt_path.cache_clear()
-
-
-setting_changed.connect(_forget_exempt)
+forget_when_changed("ROOT_URLCONF", _exempt_path)
 
 
 class RowSecurityMiddleware:

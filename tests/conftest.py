@@ -177,3 +177,30 @@ def admin_client(db):
     verified_login(client, staff)
     client.staff = staff
     return client
+
+
+class RedisRoundTrips:
+    """Counts commands (or pipelines) sent to Redis at the socket: each is one
+    round trip. `count` so far; `(action)` gives what `action()` sent."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from redis.connection import AbstractConnection
+
+        self.count = 0
+        send = AbstractConnection.send_packed_command
+
+        def counted(connection_, *args, **kwargs):
+            self.count += 1
+            return send(connection_, *args, **kwargs)
+
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+
+    def __call__(self, action) -> int:
+        before = self.count
+        action()
+        return self.count - before
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch) -> RedisRoundTrips:
+    return RedisRoundTrips(monkeypatch)

@@ -11,11 +11,11 @@ arguments is an error here, as `{% url %}` without them would be."""
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from django import template
-from django.core.signals import setting_changed
 from django.urls import get_script_prefix, get_urlconf, reverse
+
+from rdk.lrucache import forget_when_changed
 
 register = template.Library()
 
@@ -31,9 +31,4 @@ def path(name: str) -> str:
     return _reversed(name, get_urlconf(), get_script_prefix())
 
 
-def _forget(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":
-        _reversed.cache_clear()
-
-
-setting_changed.connect(_forget)
+forget_when_changed("ROOT_URLCONF", _reversed)

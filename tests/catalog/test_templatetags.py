@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 from django.template import Context, Template
-from redis.connection import AbstractConnection
 
 from catalog.selectors import ProductCard
 from catalog.templatetags import shop
 from rdk.switches import switch_set
+from tests.conftest import RedisRoundTrips
 
 pytestmark = pytest.mark.django_db
 
@@ -108,18 +108,6 @@ class RenderCounter:
             return render(*args, **kwargs)
 
         monkeypatch.setattr(shop, "product_card_html", counted)
-
-
-class RedisRoundTrips:
-    def __init__(self, monkeypatch) -> None:
-        self.count = 0
-        send = AbstractConnection.send_packed_command
-
-        def counted(connection_, *args, **kwargs):
-            self.count += 1
-            return send(connection_, *args, **kwargs)
-
-        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
 
 
 def grid(cards: list[ProductCard]) -> str:

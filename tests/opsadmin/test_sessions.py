@@ -209,20 +209,6 @@ def test_a_deleted_user_is_gone_at_once():
 # The session engine reads the session's user in the same round trip (opsadmin/sessions.py).
 
 
-def _redis_round_trips(monkeypatch) -> list[int]:
-    from redis.connection import AbstractConnection
-
-    sent = [0]
-    send = AbstractConnection.send_packed_command
-
-    def counted(connection_, *args, **kwargs):
-        sent[0] += 1
-        return send(connection_, *args, **kwargs)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
-    return sent
-
-
 def _load_and_get_user(session_key: str):
     from django.contrib.auth import SESSION_KEY
 
@@ -233,7 +219,7 @@ def _load_and_get_user(session_key: str):
     return SessionUserBackend().get_user(int(user_id))
 
 
-def test_a_known_session_and_its_user_are_read_in_one_round_trip(monkeypatch):
+def test_a_known_session_and_its_user_are_read_in_one_round_trip(redis_round_trips):
     from django.core.cache import caches
 
     from rdk.cache import RedisCache
@@ -244,9 +230,9 @@ def test_a_known_session_and_its_user_are_read_in_one_round_trip(monkeypatch):
     client = signed_in(shopper)
     key = client.session.session_key
     assert _load_and_get_user(key) == shopper  # this process learns whose session it is
-    sent = _redis_round_trips(monkeypatch)
+    before = redis_round_trips.count
     assert _load_and_get_user(key) == shopper
-    assert sent[0] == 1
+    assert redis_round_trips.count - before == 1
     assert is_signed_in(client)
 
 

@@ -18,7 +18,6 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from redis.connection import AbstractConnection
 
 from orders.models import (
     Order,
@@ -339,28 +338,9 @@ def test_a_dispute_is_matched_by_its_payment_intent_not_its_metadata(client, sta
 # What a payment costs ----------------------------------------------------------------------
 
 
-class _RedisRoundTrips:
-    """Counts commands (or pipelines) sent to Redis: each is one round trip."""
-
-    def __init__(self, monkeypatch) -> None:
-        self.count = 0
-        send = AbstractConnection.send_packed_command
-
-        def counted(connection_, *args, **kwargs):
-            self.count += 1
-            return send(connection_, *args, **kwargs)
-
-        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
-
-    def __call__(self, action) -> int:
-        before = self.count
-        action()
-        return self.count - before
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_paid_checkout_event_is_one_transaction_of_few_round_trips(standin, monkeypatch):
+def test_a_paid_checkout_event_is_one_transaction_of_few_round_trips(standin, redis_round_trips):
     """Storing, locking and handling share one transaction and nothing is read
     twice: the event inserted already marked processed (no savepoint around
     the handler, no update after it), the order found and locked in one
@@ -384,7 +364,7 @@ def test_a_paid_checkout_event_is_one_transaction_of_few_round_trips(standin, mo
         events.append(standin_events(standin, "checkout.session.completed")[-1])
     warm, event = events
     assert deliver(client, warm) == 200  # connections, templates and switches warm
-    redis = _RedisRoundTrips(monkeypatch)
+    redis = redis_round_trips
     with CaptureQueriesContext(connection) as first:
         first_redis = redis(lambda: deliver(client, event))
     with CaptureQueriesContext(connection) as again:

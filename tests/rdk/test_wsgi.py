@@ -30,9 +30,10 @@ print("ok")
 """
 
 
-def test_wsgi_freezes_what_loading_and_warmup_created():
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+def run_fresh(script: str) -> subprocess.CompletedProcess[str]:
+    """`script` in a new interpreter: what a gunicorn worker does on loading."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
         cwd=BASE_DIR,
         capture_output=True,
         text=True,
@@ -40,6 +41,10 @@ def test_wsgi_freezes_what_loading_and_warmup_created():
         timeout=60,
         check=False,
     )
+
+
+def test_wsgi_freezes_what_loading_and_warmup_created():
+    result = run_fresh(SCRIPT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
@@ -64,15 +69,7 @@ def test_wsgi_loads_the_views_and_compiles_the_templates_before_the_first_reques
     """A new worker (start, deploy, max_requests recycle) answered its first
     requests 250 ms late while Django imported the views (make bench: p99 of
     340–870 ms on rows with a 5 ms median)."""
-    result = subprocess.run(
-        [sys.executable, "-c", WARMED_SCRIPT],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "RDK_ENV": "local"},
-        timeout=60,
-        check=False,
-    )
+    result = run_fresh(WARMED_SCRIPT)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) >= 60  # RDK's pages, fragments and emails
 
